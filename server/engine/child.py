@@ -1,0 +1,134 @@
+"""The sandboxed process: sets up its guards and the tracer, runs the program, reports how it ended.
+
+It reads one JSON object (the run's configuration and the program's source)
+from stdin and writes events as JSON lines to the pipe that was its stdout;
+the program's own prints become `stdout` events, and anything written
+straight to file descriptor 1 or 2 ends up on stderr, which the parent keeps
+for diagnosing crashes.
+"""
+
+import base64
+import gc
+import json
+import os
+import sys
+import threading
+import traceback
+import types
+
+
+def main():
+    config = json.loads(sys.stdin.buffer.read())
+    event_fd = os.dup(1)
+    os.dup2(2, 1)
+    if config.get("drop_to"):
+        from .guard import drop_privileges
+
+        drop_privileges(*config["drop_to"])
+    if config.get("seccomp"):
+        from .guard import install_seccomp
+
+        install_seccomp(base64.b64decode(config["seccomp"]))
+    run(config, event_fd)
+
+
+def run(config, event_fd):
+    import asyncio  # noqa: F401 - imported before the clocks are virtualised, so its internals keep real time
+
+    from . import clock as clocks
+    from . import loop, sampler
+    from .emitter import Emitter
+    from .guard import install_audit_hook
+    from .output import BothStreams, ProgramOutput
+    from .tracer import Tracer
+
+    filename = config["filename"]
+    clock = clocks.make(config.get("clock", "virtual"))
+    emitter = Emitter(event_fd, clock, live=clock.name == "real")
+    tracer = Tracer(emitter, clock, filename, config.get("threshold", 0.05))
+    emitter.emit(
+        "run.start", target=config["target"], blocking=bool(config.get("blocking")), clock=clock.name,
+        python=".".join(map(str, sys.version_info[:3])), file=filename, threshold=tracer.threshold,
+    )
+    loop.install(tracer)
+    if config.get("blocking_sleep"):
+        _make_sleep_block(asyncio)
+    stdout, stderr = ProgramOutput(tracer, "stdout"), ProgramOutput(tracer, "stderr")
+    tracer.output = BothStreams(stdout, stderr)
+    sys.stdout, sys.stderr = stdout, stderr
+    sampler.start(tracer)
+    if config.get("audit", True):
+        install_audit_hook()
+    status, reason = execute(config["source"], filename, tracer)
+    _finish_like_python(stdout, stderr)
+    tracer.enabled = False
+    emitter.emit("run.end", status=status, reason=reason, elapsed=round(clock.elapsed(), 6))
+    emitter.flush()
+    os._exit(0)
+
+
+def execute(source, filename, tracer):
+    """Run the program as `__main__`; (status, reason) for `run.end`."""
+    try:
+        code = compile(source, filename, "exec")
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        message = f"{type(exc).__name__}: {getattr(exc, 'msg', None) or exc}"
+        text = "".join(traceback.format_exception_only(type(exc), exc))
+        tracer.emitter.emit("error", message=message, line=line, traceback=text)
+        where = f" on line {line}" if line else ""
+        return "error", f"The program does not compile{where}: {message}"
+    module = types.ModuleType("__main__")
+    module.__file__ = filename
+    sys.modules["__main__"] = module
+    try:
+        exec(code, module.__dict__)
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            return "ok", "The program exited with sys.exit()."
+        return "error", f"The program exited with status {exc.code!r}."
+    except BaseException as exc:  # noqa: BLE001 - whatever the program raised is reported, not re-raised
+        return report_exception(exc, filename, tracer)
+    return "ok", "The program finished."
+
+
+def report_exception(exc, filename, tracer):
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    lines = ["Traceback (most recent call last):\n"] if frames else []
+    lines += traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
+    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    line = frames[-1].lineno if frames else None
+    tracer.emitter.emit("error", message=message, line=line, traceback="".join(lines))
+    where = f" on line {line}" if line else ""
+    if isinstance(exc, MemoryError):
+        return "limit", f"The program ran out of memory{where}: the sandbox allows 512 MiB."
+    if isinstance(exc, RecursionError):
+        return "error", f"The program recursed too deeply{where}."
+    return "error", f"The program raised {message}{where}."
+
+
+def _finish_like_python(stdout, stderr):
+    """What interpreter shutdown would still do: wait for threads, collect garbage, flush."""
+    me = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not me and not thread.daemon:
+            thread.join()
+    gc.collect()  # "Task was destroyed but it is pending!" and friends, as a plain run prints them
+    stdout.flush()
+    stderr.flush()
+
+
+def _make_sleep_block(asyncio):
+    """Blocking mode for the user's own code: `await asyncio.sleep(x)` holds the loop like `time.sleep(x)`."""
+    import time
+
+    async def sleep(delay, result=None):
+        time.sleep(delay)
+        return result
+
+    asyncio.sleep = sleep
+    asyncio.tasks.sleep = sleep
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The loop's clock: virtual (deterministic, the default) or real.
+
+Virtual time stands still while code runs and jumps to the next timer when the
+loop has nothing to do, so a program that sleeps for minutes is traced in
+milliseconds and the trace is the same on every run. It moves only when:
+- the loop is idle and nothing outside it is working: it jumps to the next timer;
+- code on the loop's thread calls `time.sleep(s)`: it moves by `s`, at once;
+- a callback computes for longer than the blocking threshold: it is charged the
+  measured duration (so CPU-bound blocking shows up in loop time);
+- threads are working (executor jobs, user threads): it follows the wall clock
+  1:1, because their results must arrive in the same order as in a real run.
+"""
+
+import time
+
+_real_monotonic = time.monotonic
+
+
+class VirtualClock:
+    name = "virtual"
+
+    def __init__(self):
+        self._value = 0.0
+        self._following = False
+        self._anchor = 0.0  # real time when following began
+
+    def now(self):
+        """Loop time. Also what the program's `time.monotonic()` returns."""
+        if self._following:
+            return self._value + (_real_monotonic() - self._anchor)
+        return self._value
+
+    def elapsed(self):
+        return self.now()
+
+    def since_start(self, when):
+        return when
+
+    @property
+    def frozen(self):
+        return not self._following
+
+    def follow(self):
+        """Let loop time flow with the wall clock (threads are working)."""
+        if not self._following:
+            self._anchor = _real_monotonic()
+            self._following = True
+
+    def freeze(self):
+        if self._following:
+            self._value = self.now()
+            self._following = False
+
+    def advance(self, seconds):
+        if seconds > 0 and not self._following:
+            self._value += seconds
+
+    def jump_to(self, when):
+        """The loop is idle until `when`: skip the wait."""
+        if not self._following and when > self._value:
+            self._value = when
+
+
+class RealClock:
+    name = "real"
+
+    def __init__(self):
+        self._origin = _real_monotonic()
+
+    frozen = False
+
+    def now(self):
+        return _real_monotonic()
+
+    def elapsed(self):
+        return _real_monotonic() - self._origin
+
+    def since_start(self, when):
+        return when - self._origin
+
+    def follow(self):
+        pass
+
+    def freeze(self):
+        pass
+
+    def advance(self, seconds):
+        pass
+
+    def jump_to(self, when):
+        pass
+
+
+def make(name):
+    if name == "virtual":
+        return VirtualClock()
+    if name == "real":
+        return RealClock()
+    raise ValueError(f"unknown clock {name!r}: use 'virtual' or 'real'")

@@ -1,0 +1,144 @@
+"""Readable words for what the loop holds: callbacks, waits, outcomes.
+
+Nothing here may contain a memory address: traces must be the same from run
+to run, so reprs are cleaned of ` at 0x...`.
+"""
+
+import asyncio
+import functools
+import re
+
+from . import internals
+from .emitter import jint, jnum
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+# asyncio's internal callbacks, in words a learner can follow.
+_LABELS = {
+    "_set_result_unless_cancelled": "sleep timer fires",
+    "_run_until_complete_cb": "stop the loop (main coroutine done)",
+    "_release_waiter": "wake the waiter",
+    "_SelectorSocketTransport._read_ready": "socket readable",
+    "_SelectorSocketTransport._write_ready": "socket writable",
+    "BaseSelectorEventLoop._accept_connection": "accept a connection",
+}
+
+# What some asyncio coroutines are waiting for, said plainly.
+_WAITS = {
+    "TaskGroup.__aexit__": "its TaskGroup's tasks (end of `async with`)",
+    "Timeout.__aexit__": "the end of `async with asyncio.timeout()`",
+}
+
+_IO_MODULES = ("asyncio.streams", "asyncio.selector_events", "asyncio.base_events")
+
+
+def readable(value, limit=200):
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ is the program's business
+        text = f"<{type(value).__name__}>"
+    text = _ADDRESS.sub("", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def label_of(callback):
+    func = callback.func if isinstance(callback, functools.partial) else callback
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__
+    return _LABELS.get(name, name)
+
+
+def user_line_of_traceback(tb, filename):
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def outcome(future, filename):
+    """(state, detail, line) of a finished future or task, without marking its exception retrieved."""
+    state, result, exception, message = internals.settled(future)
+    if state == "CANCELLED":
+        return "cancelled", message if message is not None else "cancelled", None
+    if exception is not None:
+        line = user_line_of_traceback(exception.__traceback__, filename)
+        return "exception", f"{type(exception).__name__}: {exception}", line
+    return "result", readable(result), None
+
+
+def _chain(coro):
+    """Yield (object, frame) from a task's coroutine down the chain of awaits."""
+    depth = 0
+    while coro is not None and depth < 100:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or getattr(coro, "ag_frame", None)
+        if frame is None:
+            return
+        yield frame
+        coro = (
+            getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None) or getattr(coro, "ag_await", None)
+        )
+        depth += 1
+
+
+def _callee_text(frame):
+    code = frame.f_code
+    name = getattr(code, "co_qualname", code.co_name)
+    module = frame.f_globals.get("__name__", "")
+    if name in _WAITS:
+        return _WAITS[name]
+    if module.startswith("asyncio"):
+        if name == "sleep":
+            return f"asyncio.sleep({readable(frame.f_locals.get('delay'))})"
+        if name == "to_thread":
+            func = frame.f_locals.get("func")
+            return f"asyncio.to_thread({getattr(func, '__qualname__', '…')})"
+        return f"asyncio.{name}()" if "." not in name else f"{name}()"
+    return f"{name}()"
+
+
+class Describer:
+    def __init__(self, tracer):
+        self._tracer = tracer
+        self._filename = tracer.filename
+
+    def _where(self, task):
+        """(line of the innermost frame in the program, frame the program called into)."""
+        line = callee = None
+        for frame in _chain(task.get_coro()):
+            if frame.f_code.co_filename == self._filename:
+                line, callee = frame.f_lineno, None
+            elif callee is None:
+                callee = frame
+        return line, callee
+
+    def line_of(self, task):
+        return self._where(task)[0]
+
+    def wait(self, task, tid):
+        """(line, awaiting text, waiter JSON) for a task that just suspended."""
+        tracer = self._tracer
+        line, callee = self._where(task)
+        said = _callee_text(callee) if callee is not None else None
+        waiter = internals.waiter_of(task)
+        if waiter is None:
+            return line, said or "the next loop iteration", '{"kind":"none"}'
+        if isinstance(waiter, asyncio.Task):
+            other = f"task {waiter.get_name()}"
+            return line, f"{said} → {other}" if said else other, f'{{"kind":"task","task":{tracer.task_id(waiter)}}}'
+        fid = tracer.future_id(waiter)
+        tracer.waiting.setdefault(waiter, []).append(tid)
+        timer = tracer.timer_for.get(waiter)
+        if timer is not None:
+            when = tracer.clock.since_start(timer.when)
+            json = f'{{"kind":"timer","future":{fid},"handle":{timer.hid},"when":{jnum(when)}}}'
+            return line, said or f"a timer due at t={when:g}", json
+        if waiter in tracer.thread_futures:
+            kind = "thread"
+        elif callee is not None and callee.f_globals.get("__name__", "") in _IO_MODULES:
+            kind = "io"
+        else:
+            kind = "future"
+        if said is None:
+            said = "asyncio.gather(…)" if type(waiter).__name__ == "_GatheringFuture" else f"future #{fid}"
+        return line, said, f'{{"kind":"{kind}","future":{jint(fid)}}}'

@@ -1,0 +1,109 @@
+"""Every use of asyncio's (and concurrent.futures') private attributes, in one place.
+
+Checked on CPython 3.11.7, 3.12.1 and 3.13.0 (tests/test_versions.py runs the
+tracer under each of them when present):
+- `loop._ready` is the ready deque; `_run_once`, `_call_soon`, `_add_callback`
+  and 3.13's `call_soon_threadsafe` all enter it through `.append`;
+- `loop._scheduled` is the timer heap (`TimerHandle._when`); `loop._thread_id`
+  is the thread running the loop;
+- `Handle._callback` / `_args` are what runs, `Handle._run` is the one place
+  every callback (I/O ones included) is executed;
+- a task step or wake-up callback's `__self__` is its task (the C
+  `TaskStepMethWrapper` and the `task_wakeup` builtin carry it too);
+- `Task._fut_waiter` is the future a suspended task waits on;
+- `loop._task_factory`, `loop._default_executor`;
+- `concurrent.futures.thread._WorkItem` is one job of a thread pool and
+  `_worker` is the pool threads' target (`Thread._target`).
+"""
+
+import asyncio
+import concurrent.futures.thread as _pool
+from asyncio import events as _events
+
+Handle = _events.Handle
+TimerHandle = _events.TimerHandle
+original_handle_run = Handle._run
+original_handle_cancel = Handle.cancel
+
+
+def patch_handles(run, cancel):
+    Handle._run = run
+    Handle.cancel = cancel
+
+
+def unpatch_handles():
+    Handle._run = original_handle_run
+    Handle.cancel = original_handle_cancel
+
+
+def callback_of(handle):
+    return handle._callback
+
+
+def args_of(handle):
+    return handle._args
+
+
+def when_of(timer):
+    return timer._when
+
+
+def replace_ready_queue(loop, queue_class):
+    queue = queue_class(loop._ready)
+    loop._ready = queue
+    return queue
+
+
+def next_timer(loop):
+    """Due time of the earliest timer, or None (`_run_once` drops cancelled heads before it polls)."""
+    return loop._scheduled[0]._when if loop._scheduled else None
+
+
+def loop_thread(loop):
+    return loop._thread_id
+
+
+def has_task_factory(loop):
+    return loop._task_factory is not None
+
+
+def task_of_callback(callback):
+    """(task, "step" | "wake-up") when `callback` drives a task, else (None, None)."""
+    owner = getattr(callback, "__self__", None)
+    if not isinstance(owner, asyncio.Task):
+        return None, None
+    name = getattr(callback, "__name__", "") or ""
+    return owner, ("wake-up" if "wakeup" in name else "step")
+
+
+def waiter_of(task):
+    return getattr(task, "_fut_waiter", None)
+
+
+def patch_work_items(started, finished):
+    """Count thread-pool jobs in flight: they decide whether virtual time may jump."""
+    original_init = _pool._WorkItem.__init__
+    original_run = _pool._WorkItem.run
+
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        started()
+
+    def run(self):
+        try:
+            original_run(self)
+        finally:
+            finished()
+
+    _pool._WorkItem.__init__ = __init__
+    _pool._WorkItem.run = run
+
+
+def is_idle_pool_thread(thread):
+    """A thread-pool worker (it counts as busy only while a job runs)."""
+    return getattr(thread, "_target", None) is _pool._worker
+
+
+def settled(future):
+    """(state, result, exception, cancel message) read without marking the exception retrieved."""
+    return future._state, future._result, future._exception, future._cancel_message

@@ -1,0 +1,187 @@
+"""The instrumented event loop: CPython's own selector loop, with hooks that report to the tracer.
+
+Every loop the program makes is this one: `asyncio.run()`, `new_event_loop()`,
+the default policy and code that builds `SelectorEventLoop()` by hand all get
+it. Only observation is added: the loop runs the same callbacks, in the same
+order, as the plain one.
+"""
+
+import asyncio
+import collections
+import selectors
+import time
+from asyncio import unix_events
+
+from . import internals
+
+_TRACER = None  # set by install(); loops made later report to it
+
+
+class ReadyQueue(collections.deque):
+    """The ready deque: every way into it (call_soon, threadsafe, due timers, I/O) is `append`."""
+
+    def __init__(self, items, loop, tracer):
+        super().__init__(items)
+        self._loop = loop
+        self._tracer = tracer
+
+    def append(self, handle):
+        super().append(handle)
+        tracer = self._tracer
+        if tracer.enabled:
+            try:
+                tracer.on_ready(handle, self._loop)
+            except Exception as exc:  # noqa: BLE001 - tracing must never break the program
+                tracer.fail("on_ready", exc)
+
+
+class TracingSelector(selectors.DefaultSelector):
+    """Reports the loop waiting; under the virtual clock, skips waits nobody would notice."""
+
+    loop = None
+
+    def select(self, timeout=None):
+        tracer = _TRACER
+        if (timeout is not None and timeout <= 0) or not tracer.enabled or self.loop is None:
+            return super().select(timeout)
+        return tracer.wait_for_io(self.loop, super().select, timeout)
+
+
+class Task(asyncio.Task):
+    """asyncio's C Task, plus reports of renames and cancel requests.
+
+    Named `Task` so that the program's `repr(task)` reads as in a plain run.
+    """
+
+    def set_name(self, value):
+        super().set_name(value)
+        if getattr(self, "_loopscope_id", None) is not None and _TRACER.enabled:
+            _TRACER.emitter.emit("task.rename", task=self._loopscope_id, name=self.get_name())
+
+    def cancel(self, msg=None):
+        if not self.done() and _TRACER.enabled:
+            _TRACER.emitter.emit(
+                "task.cancel", task=_TRACER.task_id(self), by=_TRACER.current_task_id(),
+                msg=None if msg is None else str(msg),
+            )
+        return super().cancel(msg)
+
+
+class TracingEventLoop(unix_events._UnixSelectorEventLoop):
+    def __init__(self, selector=None):
+        if selector is None:
+            selector = TracingSelector()
+            selector.loop = self
+        super().__init__(selector)
+        self._loopscope = _TRACER
+        internals.replace_ready_queue(self, lambda items: ReadyQueue(items, self, _TRACER))
+
+    def time(self):
+        return self._loopscope.clock.now()
+
+    def call_at(self, when, callback, *args, context=None):
+        timer = super().call_at(when, callback, *args, context=context)
+        if self._loopscope.enabled:
+            try:
+                self._loopscope.on_timer(timer)
+            except Exception as exc:  # noqa: BLE001
+                self._loopscope.fail("call_at", exc)
+        return timer
+
+    def create_task(self, coro, *, name=None, context=None):
+        if internals.has_task_factory(self):
+            return super().create_task(coro, name=name, context=context)
+        self._check_closed()
+        task = Task(coro, loop=self, name=name, context=context)
+        if task._source_traceback:
+            del task._source_traceback[-1]
+        return task
+
+    def set_task_factory(self, factory):
+        name = getattr(factory, "__qualname__", "") or getattr(getattr(factory, "func", None), "__qualname__", "")
+        if "eager_task_factory" in name:
+            # Eager tasks run their first step inside create_task, outside any callback.
+            raise RuntimeError("Loopscope does not trace eager tasks (asyncio.eager_task_factory) yet")
+        super().set_task_factory(factory)
+
+    def run_in_executor(self, executor, func, *args):
+        future = super().run_in_executor(executor, func, *args)
+        self._loopscope.thread_futures.add(future)
+        return future
+
+    def _process_events(self, event_list):
+        self._loopscope.io_begin()
+        try:
+            super()._process_events(event_list)
+        finally:
+            self._loopscope.io_end()
+
+    def _run_once(self):
+        if self._loopscope.enabled:
+            self._loopscope.on_iteration()
+        super()._run_once()
+
+    def call_exception_handler(self, context):
+        if self._loopscope.enabled:
+            try:
+                self._loopscope.on_loop_exception(context)
+            except Exception as exc:  # noqa: BLE001
+                self._loopscope.fail("call_exception_handler", exc)
+        super().call_exception_handler(context)
+
+
+def _traced_run(handle):
+    tracer = _TRACER
+    if not tracer.enabled:
+        return internals.original_handle_run(handle)
+    try:
+        entry = tracer.before_handle(handle)
+    except Exception as exc:  # noqa: BLE001
+        tracer.fail("before_handle", exc)
+        return internals.original_handle_run(handle)
+    try:
+        internals.original_handle_run(handle)
+    finally:
+        if tracer.enabled:
+            try:
+                tracer.after_handle(entry)
+            except Exception as exc:  # noqa: BLE001
+                tracer.fail("after_handle", exc)
+
+
+def _traced_cancel(handle):
+    tracer = _TRACER
+    if tracer.enabled:
+        try:
+            tracer.on_cancel(handle)
+        except Exception as exc:  # noqa: BLE001
+            tracer.fail("cancel", exc)
+    internals.original_handle_cancel(handle)
+
+
+def install(tracer):
+    """Make every event loop of this process a traced one, reporting to `tracer`."""
+    global _TRACER
+    _TRACER = tracer
+    internals.patch_handles(_traced_run, _traced_cancel)
+    internals.patch_work_items(tracer.job_started, tracer.job_finished)
+    unix_events._UnixDefaultEventLoopPolicy._loop_factory = TracingEventLoop
+    unix_events.SelectorEventLoop = TracingEventLoop
+    asyncio.SelectorEventLoop = TracingEventLoop
+    if hasattr(asyncio, "EventLoop"):  # 3.13+
+        asyncio.EventLoop = TracingEventLoop
+    if tracer.clock.name == "virtual":
+        _virtualise_time(tracer)
+    time.sleep = tracer.sleep
+
+
+def _virtualise_time(tracer):
+    """The program's clocks follow loop time, so measured durations match the trace."""
+    clock = tracer.clock
+    wall_origin = time.time()
+    time.monotonic = clock.now
+    time.perf_counter = clock.now
+    time.time = lambda: wall_origin + clock.now()
+    time.monotonic_ns = lambda: int(clock.now() * 1e9)
+    time.perf_counter_ns = lambda: int(clock.now() * 1e9)
+    time.time_ns = lambda: int((wall_origin + clock.now()) * 1e9)

@@ -1,0 +1,68 @@
+"""The program's `sys.stdout` / `sys.stderr`: every line becomes a `stdout` event, tagged with the task that printed it."""
+
+import io
+
+_CHUNK = 8192  # longer lines are split: one huge print must not make one huge event
+
+
+class ProgramOutput(io.TextIOBase):
+    def __init__(self, tracer, stream):
+        self._tracer = tracer
+        self._stream = stream
+        self._pending = ""
+        self._pending_task = None
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    @property
+    def errors(self):
+        return "strict"
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        task = self._tracer.current_task_id()
+        if self._pending and task != self._pending_task:
+            self.flush_partial()
+        self._pending_task = task
+        self._pending += text
+        if "\n" in self._pending or len(self._pending) >= _CHUNK:
+            head, sep, tail = self._pending.rpartition("\n")
+            if len(tail) >= _CHUNK:
+                head, sep, tail = self._pending, "", ""
+            self._pending = tail
+            self._send(head + sep, task)
+        return len(text)
+
+    def flush(self):
+        self.flush_partial()
+
+    def flush_partial(self):
+        if self._pending:
+            text, self._pending = self._pending, ""
+            self._send(text, self._pending_task)
+
+    def _send(self, text, task):
+        emit = self._tracer.emitter.emit
+        for line in text.splitlines(keepends=True):
+            for start in range(0, len(line), _CHUNK):
+                emit("stdout", text=line[start:start + _CHUNK], task=task, stream=self._stream)
+
+
+class BothStreams:
+    """Flushes the program's stdout and stderr together (the tracer calls this after each callback)."""
+
+    def __init__(self, *streams):
+        self._streams = streams
+
+    def flush_partial(self):
+        for stream in self._streams:
+            stream.flush_partial()

@@ -1,0 +1,50 @@
+"""Finds the line a long callback spends its time on, by sampling the loop thread's stack.
+
+A callback that computes (rather than calls `time.sleep`) gives no other sign
+of where it is; looking at its stack every few milliseconds does. The sampler
+also pushes buffered events out while a callback holds the loop, so a live
+view shows the freeze as it happens.
+"""
+
+import sys
+import threading
+import time
+
+_real_perf = time.perf_counter
+_real_sleep = time.sleep
+
+INTERVAL = 0.01  # seconds between looks
+AFTER = 0.02  # a callback is sampled once it has run this long
+
+
+def start(tracer):
+    thread = threading.Thread(target=_sample_forever, args=(tracer,), name="loopscope-sampler", daemon=True)
+    tracer.sampler_thread = thread
+    thread.start()
+    return thread
+
+
+def _sample_forever(tracer):
+    filename = tracer.filename
+    while True:
+        _real_sleep(INTERVAL)
+        if not tracer.enabled:
+            return
+        now = _real_perf()
+        frames = None
+        for ident, entry in list(tracer.running.items()):
+            if now - entry.r0 < AFTER:
+                continue
+            if frames is None:
+                frames = sys._current_frames()
+                if tracer.emitter.live:
+                    tracer.emitter.flush()
+            frame = frames.get(ident)
+            while frame is not None and frame.f_code.co_filename != filename:
+                frame = frame.f_back
+            if frame is not None:
+                samples = entry.samples
+                if samples is None:
+                    samples = entry.samples = {}
+                samples[frame.f_lineno] = samples.get(frame.f_lineno, 0) + 1
+        del frames

@@ -1,0 +1,333 @@
+"""The tracer: hooks the event loop calls, each turning one thing it does into an event.
+
+Like trio's Instrument: the loop (see `loop.py`) calls `on_ready`, `on_timer`,
+`on_cancel`, `before_handle` / `after_handle`, `wait_for_io`, ... and the
+tracer only *observes*: it never schedules a callback or creates a task, so a
+traced program runs its callbacks in exactly the order a plain one does.
+A hook that fails reports once and switches tracing off; the program goes on.
+"""
+
+import asyncio
+import itertools
+import math
+import sys
+import threading
+import time
+import weakref
+
+from . import internals
+from .describe import Describer, label_of, outcome
+from .emitter import jint, jnum, jstr
+
+_real_perf = time.perf_counter
+_real_sleep = time.sleep
+
+# Coroutines asyncio.run() starts for its own shutdown: shown, but marked internal.
+INTERNAL_COROS = {"BaseEventLoop.shutdown_asyncgens", "BaseEventLoop.shutdown_default_executor"}
+
+
+class Scheduled:
+    """One stay of a handle in the ready queue or timer heap, and its run."""
+
+    __slots__ = ("hid", "handle", "task", "tid", "label", "when", "v0", "r0", "outer", "sleep", "samples")
+
+    def __init__(self, hid, handle, task, tid, label, when):
+        self.hid, self.handle, self.task, self.tid, self.label, self.when = hid, handle, task, tid, label, when
+        self.sleep = None  # (seconds, line) of the longest time.sleep during the run
+        self.samples = None  # {line: count} from the sampler, for long runs
+
+
+class Tracer:
+    def __init__(self, emitter, clock, filename, threshold=0.05):
+        self.emitter = emitter
+        self.clock = clock
+        self.filename = filename
+        self.threshold = threshold
+        self.enabled = True
+        self.output = None  # set by the child: flushes a task's partial print line
+        self.sampler_thread = None
+        self.running = {}  # thread ident -> Scheduled now running there (read by the sampler)
+        self.describe = Describer(self)
+        self._queued = {}  # id(handle) -> Scheduled while it waits in a queue
+        self._hids = itertools.count(1)
+        self._tids = itertools.count(1)
+        self._fids = itertools.count(1)
+        self._task_ids = weakref.WeakKeyDictionary()  # tasks that cannot carry an attribute
+        self.future_ids = weakref.WeakKeyDictionary()  # future -> [id, reported]
+        self.waiting = weakref.WeakKeyDictionary()  # future -> [task ids awaiting it]
+        self.timer_for = weakref.WeakKeyDictionary()  # future -> Scheduled timer that resolves it
+        self.thread_futures = weakref.WeakSet()  # futures of run_in_executor jobs
+        self._local = threading.local()
+        self._io_thread = None
+        self._iteration = 0
+        self._jobs = 0
+        self._jobs_lock = threading.Lock()
+
+    # -- ids and names -------------------------------------------------------------
+
+    def task_id(self, task):
+        tid = getattr(task, "_loopscope_id", None)
+        if tid is None:
+            tid = self._task_ids.get(task)
+            if tid is None:
+                tid = self._announce(task)
+        return tid
+
+    def _announce(self, task):
+        tid = next(self._tids)
+        try:
+            task._loopscope_id = tid
+        except AttributeError:
+            self._task_ids[task] = tid
+        coro = task.get_coro()
+        coro_name = getattr(coro, "__qualname__", None) or type(coro).__name__
+        self.emitter.emit(
+            "task.new", task=tid, name=task.get_name(), coro=coro_name, parent=self.current_task_id(),
+            line=self.user_line_here(), internal=coro_name in INTERNAL_COROS,
+        )
+        return tid
+
+    def future_id(self, future):
+        record = self.future_ids.get(future)
+        if record is None:
+            record = self.future_ids[future] = [next(self._fids), False]
+        return record[0]
+
+    def current_entry(self):
+        return getattr(self._local, "entry", None)
+
+    def current_task_id(self):
+        entry = getattr(self._local, "entry", None)
+        return entry.tid if entry is not None else None
+
+    def user_line_here(self):
+        """Line of the innermost frame of the program's file on this thread's stack."""
+        frame = sys._getframe(1)
+        filename = self.filename
+        while frame is not None:
+            if frame.f_code.co_filename == filename:
+                return frame.f_lineno
+            frame = frame.f_back
+        return None
+
+    # -- queues ----------------------------------------------------------------------
+
+    def _enter(self, handle, when):
+        callback = internals.callback_of(handle)
+        task, role = internals.task_of_callback(callback)
+        args = internals.args_of(handle)
+        if args and asyncio.isfuture(args[0]) and args[0].done() and not isinstance(args[0], asyncio.Task):
+            self.future_resolved(args[0])  # its done-callbacks are being scheduled
+        if task is not None:
+            tid = self.task_id(task)
+            label = f"{role} {task.get_name()}"
+        else:
+            tid, label = None, label_of(callback)
+        entry = Scheduled(next(self._hids), handle, task, tid, label, when)
+        self._queued[id(handle)] = entry
+        return entry
+
+    def _schedule(self, entry, queue, source):
+        owner = None
+        args = internals.args_of(entry.handle)
+        if entry.tid is None and args and asyncio.isfuture(args[0]):
+            waiting = self.waiting.get(args[0])
+            owner = waiting[0] if waiting else None
+        when = None if entry.when is None else self.clock.since_start(entry.when)
+        self.emitter.line(
+            "handle.schedule",
+            f'"handle":{entry.hid},"queue":"{queue}","when":{jnum(when)},"task":{jint(entry.tid)},'
+            f'"label":{jstr(entry.label)},"source":"{source}","owner":{jint(owner)}',
+        )
+
+    def on_ready(self, handle, loop):
+        """A handle was appended to `loop`'s ready queue."""
+        entry = self._queued.get(id(handle))
+        if entry is not None and entry.handle is handle:  # a timer became due
+            self._schedule(entry, "ready", "timer")
+            return
+        ident = threading.get_ident()
+        owner_thread = internals.loop_thread(loop)
+        if owner_thread is not None and ident != owner_thread:
+            source = "threadsafe"
+        else:
+            source = "io" if ident == self._io_thread else "call_soon"
+        self._schedule(self._enter(handle, None), "ready", source)
+
+    def on_timer(self, timer):
+        entry = self._enter(timer, internals.when_of(timer))
+        args = internals.args_of(timer)
+        if args and asyncio.isfuture(args[0]):
+            self.timer_for[args[0]] = entry
+        self._schedule(entry, "timers", "call_at")
+
+    def on_cancel(self, handle):
+        entry = self._queued.get(id(handle))
+        if entry is not None and entry.handle is handle and not handle.cancelled():
+            del self._queued[id(handle)]
+            self.emitter.line("handle.cancel", f'"handle":{entry.hid},"task":{jint(entry.tid)}')
+
+    def io_begin(self):
+        self._io_thread = threading.get_ident()
+
+    def io_end(self):
+        self._io_thread = None
+
+    def on_iteration(self):
+        self._iteration += 1
+        self.emitter.line("loop.iteration", f'"n":{self._iteration}')
+
+    # -- running a callback -------------------------------------------------------------
+
+    def before_handle(self, handle):
+        entry = self._queued.pop(id(handle), None)
+        if entry is None or entry.handle is not handle:  # queued before tracing began
+            entry = self._enter(handle, None)
+            del self._queued[id(handle)]
+            self._schedule(entry, "ready", "call_soon")
+        local = self._local
+        entry.outer = getattr(local, "entry", None)
+        local.entry = entry
+        self.emitter.line("handle.begin", f'"handle":{entry.hid},"task":{jint(entry.tid)}')
+        entry.v0 = self.clock.now()
+        entry.r0 = _real_perf()
+        self.running[threading.get_ident()] = entry
+        return entry
+
+    def after_handle(self, entry):
+        real = _real_perf() - entry.r0
+        clock = self.clock
+        if clock.frozen and real > self.threshold:
+            clock.advance(real)  # CPU-bound blocking: charge what it really took
+        duration = clock.now() - entry.v0
+        self._local.entry = entry.outer
+        ident = threading.get_ident()
+        if entry.outer is None:
+            self.running.pop(ident, None)
+        else:
+            self.running[ident] = entry.outer
+        if self.output is not None:
+            self.output.flush_partial()
+        task = entry.task
+        if task is not None:
+            if task.done():
+                self._task_done(task, entry.tid)
+            else:
+                self._suspend(task, entry.tid)
+        if duration >= self.threshold:
+            self._blocked(entry, duration)
+        self.emitter.line(
+            "handle.end", f'"handle":{entry.hid},"task":{jint(entry.tid)},"duration":{jnum(duration)}'
+        )
+
+    def _suspend(self, task, tid):
+        line, awaiting, waiter = self.describe.wait(task, tid)
+        self.emitter.line(
+            "task.suspend", f'"task":{tid},"line":{jint(line)},"awaiting":{jstr(awaiting)},"waiter":{waiter}'
+        )
+
+    def _task_done(self, task, tid):
+        state, detail, line = outcome(task, self.filename)
+        self.emitter.emit("task.done", task=tid, state=state, detail=detail, line=line)
+
+    def _blocked(self, entry, duration):
+        if entry.sleep is not None and entry.sleep[0] >= duration / 2:
+            cause, line = "sleep", entry.sleep[1]
+        else:
+            cause, line = "cpu", None
+            if entry.samples:
+                line = max(entry.samples, key=entry.samples.get)
+            elif entry.task is not None:
+                line = self.describe.line_of(entry.task)
+        self.emitter.emit(
+            "loop.blocked", duration=round(duration, 6), task=entry.tid, line=line, handle=entry.hid, cause=cause
+        )
+
+    def future_resolved(self, future):
+        record = self.future_ids.get(future)
+        if record is not None and record[1]:
+            return
+        if record is None:
+            record = self.future_ids[future] = [next(self._fids), False]
+        record[1] = True
+        state, detail, _ = outcome(future, self.filename)
+        self.emitter.emit(
+            "future.done", future=record[0], state=state, detail=detail, waiters=self.waiting.pop(future, [])
+        )
+
+    # -- waiting -------------------------------------------------------------------
+
+    def wait_for_io(self, loop, select, timeout):
+        """The loop is about to poll its selector with `timeout` (not 0)."""
+        clock = self.clock
+        until = internals.next_timer(loop)
+        if clock.name == "virtual":
+            events = select(0)
+            if events:
+                return events
+            if self.outside_work():
+                clock.follow()
+            else:
+                clock.freeze()
+                if until is not None:
+                    self.emitter.line("loop.idle", f'"until":{jnum(until)}')
+                    clock.jump_to(until)
+                    return []
+        self.emitter.line("loop.idle", f'"until":{jnum(None if until is None else clock.since_start(until))}')
+        self.emitter.flush()
+        return select(timeout)
+
+    def job_started(self):
+        with self._jobs_lock:
+            self._jobs += 1
+
+    def job_finished(self):
+        with self._jobs_lock:
+            self._jobs -= 1
+
+    def outside_work(self):
+        """Is anything besides this loop able to make progress (so time must flow)?"""
+        if self._jobs > 0:
+            return True
+        me = threading.current_thread()
+        for thread in threading.enumerate():
+            if thread is me or thread is self.sampler_thread or internals.is_idle_pool_thread(thread):
+                continue
+            return True
+        return False
+
+    def sleep(self, seconds):
+        """`time.sleep` for the program: noted as blocking; virtual when time stands still."""
+        entry = getattr(self._local, "entry", None)
+        on_loop = entry is not None or threading.current_thread() is threading.main_thread()
+        if entry is not None:
+            line = self.user_line_here()
+            if isinstance(seconds, (int, float)) and (entry.sleep is None or seconds > entry.sleep[0]):
+                entry.sleep = (seconds, line)
+        valid = isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0
+        if on_loop and valid and self.clock.frozen and not self.outside_work():
+            self.clock.advance(seconds)
+            return None
+        return _real_sleep(seconds)
+
+    def on_loop_exception(self, context):
+        exception = context.get("exception")
+        task = context.get("task") or context.get("future")
+        tid = self.task_id(task) if isinstance(task, asyncio.Task) else None
+        self.emitter.emit(
+            "loop.exception", message=str(context.get("message")), task=tid,
+            exception=None if exception is None else f"{type(exception).__name__}: {exception}",
+        )
+
+    def fail(self, where, exc):
+        """A hook failed: say so once, then stop tracing (the program keeps running)."""
+        if not self.enabled:
+            return
+        self.enabled = False
+        try:
+            self.emitter.emit(
+                "error", message=f"Loopscope's tracer failed in {where} ({type(exc).__name__}: {exc}); "
+                "the trace stops here, the program goes on.", line=None, traceback="",
+            )
+        except Exception:  # noqa: BLE001 - the writer itself is broken: nothing left to report with
+            pass
