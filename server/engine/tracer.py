@@ -29,7 +29,7 @@ INTERNAL_COROS = {"BaseEventLoop.shutdown_asyncgens", "BaseEventLoop.shutdown_de
 class Scheduled:
     """One stay of a handle in the ready queue or timer heap, and its run."""
 
-    __slots__ = ("hid", "handle", "task", "tid", "label", "when", "v0", "r0", "outer", "sleep", "samples")
+    __slots__ = ("hid", "handle", "task", "tid", "label", "when", "v0", "r0", "hook0", "outer", "sleep", "samples")
 
     def __init__(self, hid, handle, task, tid, label, when):
         self.hid, self.handle, self.task, self.tid, self.label, self.when = hid, handle, task, tid, label, when
@@ -47,6 +47,9 @@ class Tracer:
         self.output = None  # set by the child: flushes a task's partial print line
         self.sampler_thread = None
         self.running = {}  # thread ident -> Scheduled now running there (read by the sampler)
+        # Seconds spent in queue hooks: subtracted from a callback's measured time, so the
+        # tracer's own cost never makes a callback look blocking.
+        self.hook_time = 0.0
         self.describe = Describer(self)
         self._queued = {}  # id(handle) -> Scheduled while it waits in a queue
         self._hids = itertools.count(1)
@@ -191,11 +194,12 @@ class Tracer:
         self.emitter.line("handle.begin", f'"handle":{entry.hid},"task":{jint(entry.tid)}')
         entry.v0 = self.clock.now()
         entry.r0 = _real_perf()
+        entry.hook0 = self.hook_time
         self.running[threading.get_ident()] = entry
         return entry
 
     def after_handle(self, entry):
-        real = _real_perf() - entry.r0
+        real = _real_perf() - entry.r0 - (self.hook_time - entry.hook0)
         clock = self.clock
         if clock.frozen and real > self.threshold:
             clock.advance(real)  # CPU-bound blocking: charge what it really took

@@ -1,0 +1,192 @@
+"""Where a run executes: the command that starts one sandboxed interpreter, and what this host provides.
+
+Layers, outermost first (see the README's "Sandbox" section):
+- `prlimit`: CPU seconds, address space, threads, file size, open files, no core files;
+- `bwrap`: new pid, network, ipc and uts namespaces (plus a user namespace when
+  not root), an empty environment, only `/usr`, the interpreter and the engine
+  bound read-only, a small private `/tmp`;
+- inside (`engine/guard.py`): drop to uid `nobody`, a seccomp filter against
+  starting processes, signalling, ptrace, mounting and similar escapes, and an
+  audit hook that words refusals for people.
+Where bubblewrap cannot make namespaces the other layers still apply, and
+`Support.full` is false: callers refuse untrusted code unless an operator
+trusts it explicitly.
+"""
+
+import errno
+import functools
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSIDE_ROOT = "/opt/loopscope"  # where the engine appears inside the sandbox
+NOBODY = (65534, 65534)
+MiB = 1024 * 1024
+
+_ENV = {"PYTHONHASHSEED": "0", "HOME": "/tmp", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"}
+
+# Denied with EPERM. Threads stay allowed: `clone` is refused only without CLONE_THREAD.
+_DENIED = (
+    "execve", "execveat", "fork", "vfork", "ptrace", "process_vm_readv", "process_vm_writev", "kill",
+    "mount", "umount2", "unshare", "setns", "pivot_root", "chroot", "bpf", "perf_event_open", "keyctl",
+    "add_key", "request_key", "reboot", "init_module", "finit_module", "delete_module", "kexec_load",
+    "kexec_file_load", "swapon", "swapoff", "userfaultfd", "open_by_handle_at", "name_to_handle_at",
+    "acct", "settimeofday", "clock_settime", "setuid", "setgid", "setreuid", "setregid", "setresuid",
+    "setresgid", "setgroups", "personality", "mknod", "mknodat", "io_uring_setup",
+)
+_CLONE_THREAD = 0x00010000
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout: float = 10.0  # wall-clock seconds
+    memory: int = 512 * MiB  # address space
+    threads: int = 256  # RLIMIT_NPROC for the unprivileged uid (threads count)
+    file_size: int = 16 * MiB
+    open_files: int = 256
+    tmp_size: int = 16 * MiB
+    events: int = 50_000
+    output: int = 32 * MiB  # bytes of event stream read from the child
+
+    @property
+    def cpu_seconds(self):
+        return math.ceil(self.timeout) + 1
+
+
+@dataclass
+class Support:
+    bwrap: str = None
+    seccomp: bytes = None
+    problems: list = field(default_factory=list)
+
+    @property
+    def full(self):
+        """All layers are there: safe for untrusted code."""
+        return bool(self.bwrap and self.seccomp)
+
+    def describe(self):
+        if self.full:
+            return "full sandbox (bubblewrap namespaces, seccomp, resource limits)"
+        return "reduced sandbox: " + "; ".join(self.problems)
+
+
+def seccomp_program():
+    """The BPF filter, compiled with libseccomp (pyseccomp), as bytes."""
+    import pyseccomp as sc
+
+    rules = sc.SyscallFilter(sc.ALLOW)
+    for name in _DENIED:
+        try:
+            rules.add_rule(sc.ERRNO(errno.EPERM), name)
+        except (OSError, ValueError, RuntimeError):
+            pass  # not a syscall on this architecture
+    rules.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, _CLONE_THREAD, 0))
+    # clone3 passes its flags in memory a filter cannot read: make libc fall back to clone.
+    rules.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+    with tempfile.TemporaryFile() as out:
+        rules.export_bpf(out)
+        out.seek(0)
+        return out.read()
+
+
+def _interpreter():
+    return os.path.realpath(sys.executable)
+
+
+def _binds():
+    """Read-only binds besides /usr: the interpreter's installation and the engine."""
+    binds = []
+    for prefix in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.base_exec_prefix)}):
+        if not (prefix + "/").startswith("/usr/"):
+            binds.append((prefix, prefix))
+    binds.append((str(PROJECT_ROOT / "server"), INSIDE_ROOT + "/server"))
+    return binds
+
+
+def _parents(path):
+    parts = Path(path).parts[1:-1]
+    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _prlimit(limits, as_root):
+    args = [
+        "prlimit", f"--cpu={limits.cpu_seconds}", f"--as={limits.memory}", f"--fsize={limits.file_size}",
+        f"--nofile={limits.open_files}", "--core=0",
+    ]
+    if as_root:  # counted per uid: only meaningful for the uid we drop to
+        args.append(f"--nproc={limits.threads}")
+    return args + ["--"]
+
+
+def _bootstrap(root):
+    return f"import sys; sys.path.insert(0, {root!r}); from server.engine.child import main; main()"
+
+
+def command(support, limits):
+    """(argv, drop_to, cwd) that start the child for one run."""
+    as_root = os.geteuid() == 0
+    python = _interpreter()
+    flags = [python, "-S", "-B", "-P"]
+    if not support.bwrap:
+        return _prlimit(limits, as_root) + flags + ["-c", _bootstrap(str(PROJECT_ROOT))], None, tempfile.gettempdir()
+    argv = _prlimit(limits, as_root) + [support.bwrap, "--die-with-parent", "--new-session", "--clearenv"]
+    if as_root:
+        # Root keeps only what the child needs to become nobody; no user namespace is needed.
+        argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+                 "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        argv += ["--unshare-all"]
+    argv += ["--hostname", "loopscope", "--ro-bind", "/usr", "/usr"]
+    for name in ("lib", "lib64", "bin", "sbin"):
+        if os.path.islink("/" + name):
+            argv += ["--symlink", os.readlink("/" + name), "/" + name]
+    made = set()
+    for source, target in _binds():
+        for parent in _parents(target):
+            if parent not in made and not parent.startswith("/usr"):
+                made.add(parent)
+                argv += ["--perms", "0755", "--dir", parent]  # else bwrap copies e.g. /root's 0700
+        argv += ["--ro-bind", source, target]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_size), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    for key, value in _ENV.items():
+        argv += ["--setenv", key, value]
+    argv += ["--"] + flags + ["-c", _bootstrap(INSIDE_ROOT)]
+    return argv, (NOBODY if as_root else None), None
+
+
+def environment():
+    return dict(_ENV)
+
+
+@functools.lru_cache(maxsize=1)
+def detect():
+    """What this host provides, checked once by starting a real sandbox."""
+    support = Support()
+    try:
+        support.seccomp = seccomp_program()
+    except Exception as exc:  # noqa: BLE001 - any failure means: no seccomp layer
+        support.problems.append(f"no seccomp filter ({type(exc).__name__}: {exc})")
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        support.problems.append("bubblewrap (bwrap) is not installed")
+        return support
+    probe = Support(bwrap=bwrap)
+    argv, _, _ = command(probe, Limits())
+    argv[argv.index("-c") + 1] = "print('ok')"
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        support.problems.append(f"bubblewrap could not start ({exc})")
+        return support
+    if done.stdout.strip() != "ok":
+        reason = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
+        support.problems.append(f"bubblewrap cannot create namespaces here ({reason[0]})")
+        return support
+    support.bwrap = bwrap
+    return support

@@ -1,0 +1,93 @@
+"""Trace a scenario or a Python file in the sandbox; print the event stream as JSON lines.
+
+    python -m server.trace TARGET [--blocking] [--clock virtual|real] [--timeout SECONDS]
+    python -m server.trace --list
+
+TARGET is a scenario id (see --list) or a path to a .py file. The output is
+exactly the stream the browser receives. Exit status: 0 whenever a run took
+place, whatever the program did (its errors are events); 2 for misuse.
+A file is untrusted code: without the full sandbox it is refused unless
+--trust is given (for your own code on your own machine).
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import catalog, sandbox
+from .runner import Options, Program, Run, SandboxUnavailable
+
+MAX_SOURCE = 64 * 1024
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"trace: {message}\n")
+
+
+def _parser():
+    parser = _Parser(prog="python -m server.trace", description=__doc__.split("\n\n")[0])
+    parser.add_argument("target", nargs="?", help="scenario id or path to a .py file")
+    parser.add_argument("--list", action="store_true", help="print the scenario ids, one a line")
+    parser.add_argument("--blocking", action="store_true", help="run the blocking variant")
+    parser.add_argument("--clock", choices=("virtual", "real"), default="virtual")
+    parser.add_argument("--timeout", type=float, default=10.0, help="wall-clock seconds (default 10)")
+    parser.add_argument("--trust", action="store_true", help="run a file even without the full sandbox")
+    return parser
+
+
+def program_for(target, blocking):
+    """(Program, blocking_sleep) for a scenario id or a file path; ValueError says what is wrong."""
+    if target in catalog.scenarios():
+        scenario = catalog.get(target)
+        if blocking and catalog.BLOCKING not in scenario.modes:
+            raise ValueError(f"scenario {target!r} has no blocking variant")
+        return Program(scenario.source(blocking), scenario.filename, scenario.id, trusted=True), False
+    path = Path(target)
+    if path.suffix != ".py":
+        raise ValueError(f"unknown scenario {target!r} (see --list), and not a .py file")
+    if not path.is_file():
+        raise ValueError(f"no such file: {target}")
+    data = path.read_bytes()
+    if len(data) > MAX_SOURCE:
+        raise ValueError(f"{target} is larger than {MAX_SOURCE // 1024} KiB")
+    try:
+        source = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{target} is not UTF-8 text") from None
+    return Program(source, path.name, path.name), blocking
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    if args.list:
+        print("\n".join(catalog.scenarios()))
+        return 0
+    if not args.target:
+        _parser().exit(2, "trace: give a TARGET (a scenario id or a .py file), or --list\n")
+    if not 0 < args.timeout <= 600:
+        _parser().exit(2, "trace: --timeout must be between 0 and 600 seconds\n")
+    try:
+        program, blocking_sleep = program_for(args.target, args.blocking)
+    except ValueError as exc:
+        _parser().exit(2, f"trace: {exc}\n")
+    support = sandbox.detect()
+    if not support.full:
+        print(f"trace: warning: {support.describe()}", file=sys.stderr)
+    options = Options(blocking=args.blocking, clock=args.clock, blocking_sleep=blocking_sleep)
+    try:
+        run = Run(program, options, sandbox.Limits(timeout=args.timeout), support, allow_reduced=args.trust)
+    except SandboxUnavailable as exc:
+        _parser().exit(2, f"trace: {exc} Pass --trust to run it anyway.\n")
+    out = sys.stdout
+    for event in run.events():
+        out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+        if options.clock == "real":
+            out.flush()
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
