@@ -103,14 +103,22 @@ class Describer:
         self._filename = tracer.filename
 
     def _where(self, task):
-        """(line of the innermost frame in the program, frame the program called into)."""
-        line = callee = None
+        """(line of the innermost frame in the program, frame of the call it waits in).
+
+        The call is the first frame below the program's with a public name, so
+        `async with semaphore` reads as `Semaphore.acquire()`, not the mixin's `__aenter__`.
+        """
+        line, below = None, []
         for frame in _chain(task.get_coro()):
             if frame.f_code.co_filename == self._filename:
-                line, callee = frame.f_lineno, None
-            elif callee is None:
-                callee = frame
-        return line, callee
+                line, below = frame.f_lineno, []
+            else:
+                below.append(frame)
+        for frame in below:
+            name = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
+            if name in _WAITS or not name.rpartition(".")[2].startswith("_"):
+                return line, frame
+        return line, below[0] if below else None
 
     def line_of(self, task):
         return self._where(task)[0]

@@ -15,7 +15,10 @@ async def lookup(name, seconds):
 
 
 async def main():
-    lookups = [lookup("slow", 1.5), lookup("medium", 1), lookup("fast", 0.5)]
+    lookups = [
+        asyncio.create_task(lookup(name, seconds), name=name)
+        for name, seconds in (("slow", 1.5), ("medium", 1), ("fast", 0.5))
+    ]
     for next_done in asyncio.as_completed(lookups):
         print("ready:", await next_done)
 

@@ -26,7 +26,7 @@ async def main():
     start = time.perf_counter()
     tasks = [asyncio.create_task(worker(n, rng.random())) for n in range(1000)]
     done = await asyncio.gather(*tasks)
-    print(f"{len(done)} tasks finished in {time.perf_counter() - start:.2f} s")
+    print(f"{len(done)} tasks finished in about {time.perf_counter() - start:.0f} s")
 
 
 asyncio.run(main())

@@ -1,0 +1,87 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from server import catalog, sandbox
+from server.runner import Options, Program, Run
+
+ROOT = Path(__file__).resolve().parent.parent
+PROGRAMS = Path(__file__).resolve().parent / "programs"
+
+
+def child_processes():
+    """Pids of sandboxed children still alive (any run, any test)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                cmdline = handle.read()
+            with open(f"/proc/{entry}/stat") as handle:
+                state = handle.read().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if b"server.engine.child" in cmdline and state not in ("Z", "X"):
+            found.append(int(entry))
+    return found
+
+
+def trace(source, filename="main.py", *, target=None, trusted=False, timeout=10.0, **options):
+    run = Run(
+        Program(source, filename, target or filename, trusted=trusted),
+        Options(**options),
+        sandbox.Limits(timeout=timeout),
+    )
+    return list(run.events())
+
+
+def trace_scenario(scenario_id, blocking=False, **options):
+    scenario = catalog.get(scenario_id)
+    return trace(scenario.source(blocking), scenario.filename, target=scenario_id, trusted=True,
+                 blocking=blocking, **options)
+
+
+def start_plain_run(path, python=sys.executable):
+    """Start `python path` without Loopscope; `.communicate()[0]` is its stdout."""
+    env = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"}
+    return subprocess.Popen([python, str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=env)
+
+
+def plain_run(path, python=sys.executable):
+    return start_plain_run(path, python).communicate(timeout=60)[0]
+
+
+def stdout_of(events, stream="stdout"):
+    return "".join(e["text"] for e in events if e["kind"] == "stdout" and e["stream"] == stream)
+
+
+def of_kind(events, kind):
+    return [e for e in events if e["kind"] == kind]
+
+
+def task_names(events):
+    """task id -> latest name."""
+    names = {}
+    for event in events:
+        if event["kind"] in ("task.new", "task.rename"):
+            names[event["task"]] = event["name"]
+    return names
+
+
+def done_order(events, include_internal=False):
+    internal = {e["task"] for e in of_kind(events, "task.new") if e["internal"]}
+    names = task_names(events)
+    return [names[e["task"]] for e in of_kind(events, "task.done") if include_internal or e["task"] not in internal]
+
+
+@pytest.fixture
+def no_leftovers():
+    """Fails the test if any sandboxed child is still running after it."""
+    before = set(child_processes())
+    yield
+    assert set(child_processes()) - before == set()
