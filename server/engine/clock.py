@@ -9,11 +9,18 @@ milliseconds and the trace is the same on every run. It moves only when:
   measured duration (so CPU-bound blocking shows up in loop time);
 - threads are working (executor jobs, user threads): it follows the wall clock
   1:1, because their results must arrive in the same order as in a real run.
+
+Like a real clock it never returns the same value twice: each read moves it on
+by one nanosecond. Timers set one after another therefore fall due in the order
+they were set (a heap does not keep ties in order), and a chain of short sleeps
+ends a little after one long sleep of the same total, as on real hardware.
+Events read it with `peek()`, which does not move it.
 """
 
 import time
 
 _real_monotonic = time.monotonic
+TICK = 1e-9  # seconds each read of the virtual clock moves it on
 
 
 class VirtualClock:
@@ -28,10 +35,16 @@ class VirtualClock:
         """Loop time. Also what the program's `time.monotonic()` returns."""
         if self._following:
             return self._value + (_real_monotonic() - self._anchor)
+        self._value += TICK
+        return self._value
+
+    def peek(self):
+        if self._following:
+            return self._value + (_real_monotonic() - self._anchor)
         return self._value
 
     def elapsed(self):
-        return self.now()
+        return self.peek()
 
     def since_start(self, when):
         return when
@@ -48,7 +61,7 @@ class VirtualClock:
 
     def freeze(self):
         if self._following:
-            self._value = self.now()
+            self._value = self.peek()
             self._following = False
 
     def advance(self, seconds):
@@ -71,6 +84,8 @@ class RealClock:
 
     def now(self):
         return _real_monotonic()
+
+    peek = now
 
     def elapsed(self):
         return _real_monotonic() - self._origin

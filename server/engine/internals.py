@@ -11,7 +11,8 @@ tracer under each of them when present):
 - a task step or wake-up callback's `__self__` is its task (the C
   `TaskStepMethWrapper` and the `task_wakeup` builtin carry it too);
 - `Task._fut_waiter` is the future a suspended task waits on;
-- `loop._task_factory`, `loop._default_executor`;
+- `loop._task_factory`; `loop._clock_resolution`, the window within which
+  `_run_once` treats timers as due;
 - `concurrent.futures.thread._WorkItem` is one job of a thread pool and
   `_worker` is the pool threads' target (`Thread._target`).
 """
@@ -57,6 +58,10 @@ def replace_ready_queue(loop, queue_class):
 def next_timer(loop):
     """Due time of the earliest timer, or None (`_run_once` drops cancelled heads before it polls)."""
     return loop._scheduled[0]._when if loop._scheduled else None
+
+
+def set_due_window(loop, seconds):
+    loop._clock_resolution = seconds
 
 
 def loop_thread(loop):

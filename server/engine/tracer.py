@@ -33,7 +33,7 @@ class Scheduled:
 
     def __init__(self, hid, handle, task, tid, label, when):
         self.hid, self.handle, self.task, self.tid, self.label, self.when = hid, handle, task, tid, label, when
-        self.sleep = None  # (seconds, line) of the longest time.sleep during the run
+        self.sleep = None  # (total seconds, longest, its line) of time.sleep calls during the run
         self.samples = None  # {line: count} from the sampler, for long runs
 
 
@@ -192,7 +192,7 @@ class Tracer:
         entry.outer = getattr(local, "entry", None)
         local.entry = entry
         self.emitter.line("handle.begin", f'"handle":{entry.hid},"task":{jint(entry.tid)}')
-        entry.v0 = self.clock.now()
+        entry.v0 = self.clock.peek()
         entry.r0 = _real_perf()
         entry.hook0 = self.hook_time
         self.running[threading.get_ident()] = entry
@@ -203,7 +203,7 @@ class Tracer:
         clock = self.clock
         if clock.frozen and real > self.threshold:
             clock.advance(real)  # CPU-bound blocking: charge what it really took
-        duration = clock.now() - entry.v0
+        duration = clock.peek() - entry.v0
         self._local.entry = entry.outer
         ident = threading.get_ident()
         if entry.outer is None:
@@ -236,7 +236,7 @@ class Tracer:
 
     def _blocked(self, entry, duration):
         if entry.sleep is not None and entry.sleep[0] >= duration / 2:
-            cause, line = "sleep", entry.sleep[1]
+            cause, line = "sleep", entry.sleep[2]
         else:
             cause, line = "cpu", None
             if entry.samples:
@@ -304,10 +304,11 @@ class Tracer:
         """`time.sleep` for the program: noted as blocking; virtual when time stands still."""
         entry = getattr(self._local, "entry", None)
         on_loop = entry is not None or threading.current_thread() is threading.main_thread()
-        if entry is not None:
-            line = self.user_line_here()
-            if isinstance(seconds, (int, float)) and (entry.sleep is None or seconds > entry.sleep[0]):
-                entry.sleep = (seconds, line)
+        if entry is not None and isinstance(seconds, (int, float)):
+            total, longest, line = entry.sleep or (0.0, -1.0, None)
+            if seconds > longest:
+                longest, line = seconds, self.user_line_here()
+            entry.sleep = (total + seconds, longest, line)
         valid = isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0
         if on_loop and valid and self.clock.frozen and not self.outside_work():
             self.clock.advance(seconds)

@@ -1,0 +1,28 @@
+import asyncio
+
+
+async def producer(queue, n):
+    for i in range(n):
+        await queue.put(i)
+        print("put", i)
+    await queue.put(None)
+    await queue.put(None)
+    print("done producer")
+
+
+async def consumer(name, queue, pause):
+    while (item := await queue.get()) is not None:
+        print(name, "got", item)
+        await asyncio.sleep(pause)
+    print("done", name)
+
+
+async def main():
+    queue = asyncio.Queue(maxsize=3)
+    await asyncio.gather(
+        asyncio.create_task(producer(queue, 8), name="producer"),
+        asyncio.create_task(consumer("fast", queue, 0.01), name="fast"),
+        asyncio.create_task(consumer("slow", queue, 0.03), name="slow"),
+    )
+
+asyncio.run(main())
