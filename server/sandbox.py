@@ -153,7 +153,8 @@ def command(support, limits):
                 made.add(parent)
                 argv += ["--perms", "0755", "--dir", parent]  # else bwrap copies e.g. /root's 0700
         argv += ["--ro-bind", source, target]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(limits.tmp_size), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.tmp_size), "--tmpfs", "/tmp",
+             "--chdir", "/tmp"]
     for key, value in _ENV.items():
         argv += ["--setenv", key, value]
     argv += ["--"] + flags + ["-c", _bootstrap(INSIDE_ROOT)]

@@ -85,3 +85,18 @@ def no_leftovers():
     before = set(child_processes())
     yield
     assert set(child_processes()) - before == set()
+
+
+def run_engine_unsandboxed(source, filename="main.py", python=sys.executable, prelude="", **config):
+    """Run the engine's child directly (no sandbox), e.g. under another Python; its events as dicts.
+
+    `prelude` is Python run in the child before the program, to break the tracer on purpose.
+    """
+    import json
+
+    bootstrap = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n{prelude}\n"
+                 "from server.engine.child import main; main()")
+    payload = {"source": source, "filename": filename, "target": filename, **config}
+    done = subprocess.run([python, "-S", "-B", "-c", bootstrap], input=json.dumps(payload), capture_output=True,
+                          text=True, timeout=60, env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"})
+    return [json.loads(line) for line in done.stdout.splitlines()]

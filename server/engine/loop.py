@@ -45,10 +45,10 @@ class TracingSelector(selectors.DefaultSelector):
     loop = None
 
     def select(self, timeout=None):
-        tracer = _TRACER
-        if (timeout is not None and timeout <= 0) or not tracer.enabled or self.loop is None:
+        if (timeout is not None and timeout <= 0) or self.loop is None:
             return super().select(timeout)
-        return tracer.wait_for_io(self.loop, super().select, timeout)
+        # Also when tracing has stopped: the virtual clock still needs its jumps.
+        return _TRACER.wait_for_io(self.loop, super().select, timeout)
 
 
 class Task(asyncio.Task):

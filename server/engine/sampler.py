@@ -2,8 +2,9 @@
 
 A callback that computes (rather than calls `time.sleep`) gives no other sign
 of where it is; looking at its stack every few milliseconds does. The sampler
-also pushes buffered events out while a callback holds the loop, so a live
-view shows the freeze as it happens.
+also pushes buffered events out: every interval under the real clock, and
+whenever a callback holds the loop, so a run killed for taking too long still
+shows the step it was stuck in.
 """
 
 import sys
@@ -30,6 +31,8 @@ def _sample_forever(tracer):
         _real_sleep(INTERVAL)
         if not tracer.enabled:
             return
+        if tracer.emitter.live:
+            tracer.emitter.flush()  # a live view gets events within one interval
         now = _real_perf()
         frames = None
         for ident, entry in list(tracer.running.items()):
@@ -37,8 +40,7 @@ def _sample_forever(tracer):
                 continue
             if frames is None:
                 frames = sys._current_frames()
-                if tracer.emitter.live:
-                    tracer.emitter.flush()
+                tracer.emitter.flush()  # show the callback that holds the loop, even if it never ends
             frame = frames.get(ident)
             while frame is not None and frame.f_code.co_filename != filename:
                 frame = frame.f_back

@@ -274,11 +274,13 @@ class Tracer:
             else:
                 clock.freeze()
                 if until is not None:
-                    self.emitter.line("loop.idle", f'"until":{jnum(until)}')
+                    if self.enabled:
+                        self.emitter.line("loop.idle", f'"until":{jnum(until)}')
                     clock.jump_to(until)
                     return []
-        self.emitter.line("loop.idle", f'"until":{jnum(None if until is None else clock.since_start(until))}')
-        self.emitter.flush()
+        if self.enabled:
+            self.emitter.line("loop.idle", f'"until":{jnum(None if until is None else clock.since_start(until))}')
+            self.emitter.flush()
         return select(timeout)
 
     def job_started(self):

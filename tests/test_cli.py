@@ -1,0 +1,76 @@
+"""The trace CLI: a contract other tools depend on."""
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+from server import catalog
+
+
+def cli(*args, timeout=60):
+    return subprocess.run([sys.executable, "-m", "server.trace", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=timeout)
+
+
+def test_list_prints_every_scenario_id_one_a_line():
+    done = cli("--list")
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == list(catalog.scenarios())
+
+
+def test_scenario_trace_is_json_lines_from_start_to_end(no_leftovers):
+    done = cli("tasks", "--blocking")
+    assert done.returncode == 0
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert events[0]["kind"] == "run.start" and events[0]["blocking"] is True and events[0]["target"] == "tasks"
+    assert events[-1]["kind"] == "run.end" and events[-1]["status"] == "ok"
+    assert any(e["kind"] == "loop.blocked" for e in events)
+
+
+def test_file_target_runs_in_the_sandbox(tmp_path, no_leftovers):
+    program = tmp_path / "mine.py"
+    program.write_text("import asyncio\nasync def main():\n    await asyncio.sleep(0.5)\n    print('hi')\n"
+                       "asyncio.run(main())\n")
+    done = cli(str(program), "--clock", "real", "--timeout", "5")
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert done.returncode == 0
+    assert events[0]["file"] == "mine.py" and events[0]["clock"] == "real"
+    assert [e["text"] for e in events if e["kind"] == "stdout"] == ["hi\n"]
+    assert 0.5 <= events[-1]["elapsed"] < 5
+
+
+def test_program_errors_still_exit_zero(tmp_path, no_leftovers):
+    program = tmp_path / "broken.py"
+    program.write_text("raise SystemExit(3)\n")
+    done = cli(str(program))
+    assert done.returncode == 0
+    assert json.loads(done.stdout.splitlines()[-1])["status"] == "error"
+
+
+def test_timeout_option_ends_a_long_run(tmp_path, no_leftovers):
+    program = tmp_path / "spin.py"
+    program.write_text("while True:\n    pass\n")
+    done = cli(str(program), "--timeout", "1")
+    end = json.loads(done.stdout.splitlines()[-1])
+    assert done.returncode == 0 and end["status"] == "timeout"
+
+
+def test_misuse_exits_2_with_one_line_on_stderr(tmp_path):
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("hi")
+    cases = [
+        (("no-such-scenario",), "unknown scenario 'no-such-scenario'"),
+        ((str(tmp_path / "missing.py"),), "no such file"),
+        ((str(text_file),), "not a .py file"),
+        (("tasks", "--clock", "sundial"), "invalid choice: 'sundial'"),
+        (("tasks", "--timeout", "-1"), "--timeout must be between"),
+        (("futures", "--blocking"), "has no blocking variant"),
+        ((), "give a TARGET"),
+    ]
+    for args, message in cases:
+        done = cli(*args)
+        assert done.returncode == 2, args
+        assert done.stdout == ""
+        assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)

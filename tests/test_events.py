@@ -1,0 +1,43 @@
+"""The event schema is defined once, documented in the README, and every emitted event fits it."""
+
+import re
+
+import pytest
+
+from conftest import ROOT, trace_scenario
+from server import catalog, events
+
+
+def readme_kinds():
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Event stream", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([a-z.]+)` \|", section, flags=re.M)
+
+
+def test_readme_documents_exactly_the_kinds_in_the_schema():
+    assert readme_kinds() == list(events.KINDS)
+
+
+def test_readme_lists_every_field_of_every_kind():
+    text = (ROOT / "README.md").read_text()
+    for kind, (_, fields) in events.KINDS.items():
+        row = re.search(rf"^\| `{re.escape(kind)}` \|(.*)$", text, flags=re.M).group(1)
+        for field in fields:
+            assert f"`{field.rstrip('?')}`" in row, (kind, field)
+
+
+@pytest.mark.parametrize("scenario_id", list(catalog.scenarios()))
+def test_every_event_of_every_scenario_fits_the_schema(scenario_id):
+    trace = trace_scenario(scenario_id)
+    for event in trace:
+        assert events.problems(event) == [], event
+    assert [e["seq"] for e in trace] == list(range(len(trace)))
+    assert trace[0]["kind"] == "run.start" and trace[-1]["kind"] == "run.end"
+    times = [e["t"] for e in trace]
+    assert times == sorted(times)
+
+
+def test_problems_names_what_is_wrong():
+    assert events.problems({"kind": "nope"}) == ["unknown kind 'nope'"]
+    assert "missing field 'task'" in events.problems({"v": 1, "seq": 0, "t": 0, "kind": "task.done"})
+    assert events.problems([]) == ["an event must be a JSON object"]

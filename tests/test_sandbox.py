@@ -1,0 +1,178 @@
+"""Hostile programs fail inside the sandbox, with a readable error, and leave nothing behind."""
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from conftest import of_kind, stdout_of, trace
+from server import sandbox
+
+pytestmark = pytest.mark.usefixtures("no_leftovers")
+
+
+def errors(events):
+    return [e["message"] for e in of_kind(events, "error")]
+
+
+def test_the_host_provides_the_full_sandbox():
+    support = sandbox.detect()
+    assert support.full, support.describe()
+
+
+def test_endless_loop_times_out():
+    events = trace("while True:\n    pass\n", timeout=2)
+    assert events[-1]["status"] == "timeout"
+    assert "2 s" in events[-1]["reason"]
+
+
+def test_endless_loop_inside_a_task_times_out():
+    source = "import asyncio\nasync def spin():\n    while True:\n        pass\nasyncio.run(spin())\n"
+    events = trace(source, timeout=2)
+    assert events[-1]["status"] == "timeout"
+    assert of_kind(events, "handle.begin")  # the step that never ended was reported live
+
+
+def test_memory_bomb_hits_the_memory_limit():
+    events = trace("chunks = []\nwhile True:\n    chunks.append(bytearray(50 * 1024 * 1024))\n")
+    assert events[-1]["status"] == "limit"
+    assert "memory" in events[-1]["reason"]
+
+
+def test_writing_outside_the_sandbox_fails_and_writes_nothing():
+    target = Path(__file__).resolve().parent / "escaped.txt"
+    events = trace(f"open({str(target)!r}, 'w').write('x')\n")
+    assert events[-1]["status"] == "error"
+    assert "only files under /tmp can be written" in errors(events)[0]
+    assert not target.exists()
+
+
+def test_writing_through_os_open_is_refused_by_the_file_system():
+    source = "import os\nos.open('/usr/escaped', os.O_WRONLY | os.O_CREAT)\n"
+    events = trace(source)
+    assert events[-1]["status"] == "error"
+    assert not os.path.exists("/usr/escaped")
+
+
+def test_host_files_are_not_visible():
+    events = trace("print(open('/etc/passwd').read())\n")
+    assert events[-1]["status"] == "error"
+    assert errors(events) == ["FileNotFoundError: [Errno 2] No such file or directory: '/etc/passwd'"]
+
+
+def test_tmp_inside_the_sandbox_is_writable():
+    source = "with open('/tmp/notes.txt', 'w') as notes:\n    notes.write('hi')\nprint(open('/tmp/notes.txt').read())\n"
+    events = trace(source)
+    assert stdout_of(events) == "hi\n"
+
+
+def test_connecting_to_a_port_on_the_host_fails():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        port = listener.getsockname()[1]
+        events = trace(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\n")
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody got through
+    assert events[-1]["status"] == "error"
+    assert errors(events) == ["ConnectionRefusedError: [Errno 111] Connection refused"]
+
+
+def test_connecting_outside_gets_a_plain_message():
+    events = trace("import socket\nsocket.create_connection(('192.0.2.1', 80), timeout=2)\n")
+    assert "no network outside the sandbox" in errors(events)[0]
+
+
+def test_loopback_inside_the_sandbox_works():
+    source = (
+        "import socket\nserver = socket.create_server(('127.0.0.1', 0))\n"
+        "client = socket.create_connection(server.getsockname())\nconn, _ = server.accept()\n"
+        "client.sendall(b'ping')\nprint(conn.recv(4).decode())\n"
+    )
+    assert stdout_of(trace(source)) == "ping\n"
+
+
+def test_spawning_a_process_is_refused():
+    events = trace("import subprocess\nsubprocess.run(['ls', '/'])\n")
+    assert "starting or replacing a process is not allowed" in errors(events)[0]
+
+
+@pytest.mark.parametrize("call", ["os.fork()", "os.system('ls')", "os.execv('/usr/bin/ls', ['ls'])"])
+def test_forking_and_exec_are_refused(call):
+    events = trace(f"import os\n{call}\n")
+    assert events[-1]["status"] == "error"
+    assert "starting or replacing a process is not allowed" in errors(events)[0]
+
+
+def test_seccomp_stops_fork_and_exec_even_behind_the_audit_hook():
+    source = (
+        "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+        "print('fork', libc.syscall(57), ctypes.get_errno())\n"
+        "print('execve', libc.execve(b'/usr/bin/ls', None, None), ctypes.get_errno())\n"
+    )
+    events = trace(source)
+    assert stdout_of(events) == "fork -1 1\nexecve -1 1\n"  # EPERM
+
+
+def test_killing_the_parent_is_refused():
+    source = f"import os, signal\nos.kill({os.getpid()}, signal.SIGKILL)\n"
+    events = trace(source)
+    assert "sending signals to processes is not allowed" in errors(events)[0]
+    source = f"import ctypes\nprint(ctypes.CDLL(None, use_errno=True).kill({os.getpid()}, 9), ctypes.get_errno())\n"
+    assert stdout_of(trace(source)) == "-1 1\n"
+
+
+def test_the_environment_is_empty():
+    events = trace("import os\nprint(sorted(os.environ))\nprint(os.getuid())\n")
+    names, uid = stdout_of(events).splitlines()
+    assert names == "['HOME', 'LANG', 'PATH', 'PWD', 'PYTHONHASHSEED']"
+    assert uid != "0"
+
+
+def test_print_flood_ends_with_limit():
+    events = trace("while True:\n    print('spam')\n")
+    assert events[-1]["status"] == "limit"
+    assert "50,000 events" in events[-1]["reason"]
+    assert len(events) == 50_001
+
+
+def test_one_enormous_line_is_split_and_capped():
+    events = trace("import sys\nsys.stdout.write('x' * 100_000_000)\n")
+    assert events[-1]["status"] == "limit"
+
+
+def test_thread_bomb_is_contained():
+    source = "import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(60,)).start()\n"
+    events = trace(source, timeout=5)
+    assert events[-1]["status"] in ("error", "limit", "timeout")
+
+
+def test_syntax_error_reports_its_line():
+    events = trace("import asyncio\n\nasync def main(:\n    pass\n")
+    [error] = of_kind(events, "error")
+    assert error["line"] == 3 and error["message"].startswith("SyntaxError")
+    assert events[-1]["status"] == "error" and "line 3" in events[-1]["reason"]
+
+
+def test_runtime_error_shows_only_the_programs_frames():
+    source = "import asyncio\n\nasync def main():\n    1 / 0\n\nasyncio.run(main())\n"
+    [error] = of_kind(trace(source), "error")
+    assert error["message"] == "ZeroDivisionError: division by zero"
+    assert error["line"] == 4
+    assert "server" not in error["traceback"] and "asyncio" not in error["traceback"]
+    assert 'File "main.py", line 4, in main' in error["traceback"]
+
+
+def test_stop_ends_the_run_and_its_process():
+    from server.runner import Options, Program, Run
+
+    run = Run(Program("import time\nprint('started', flush=True)\ntime.sleep(30)\n", "main.py", "main.py"),
+              Options(clock="real"))
+    seen = []
+    for event in run.events():
+        seen.append(event)
+        if event["kind"] == "stdout":
+            run.stop()
+    assert seen[-1]["kind"] == "run.end" and seen[-1]["status"] == "stopped"

@@ -1,0 +1,129 @@
+"""Tracer behaviour that no scenario pins down on its own."""
+
+import glob
+import sys
+
+import pytest
+
+from conftest import PROGRAMS, of_kind, plain_run, run_engine_unsandboxed, stdout_of, trace
+
+
+def test_cpu_bound_blocking_names_the_busy_line_and_is_charged_to_loop_time():
+    source = (
+        "import asyncio\n"
+        "async def crunch():\n"
+        "    total = 0\n"
+        "    for i in range(30_000_000):\n"
+        "        total += i\n"
+        "    return total\n"
+        "asyncio.run(crunch())\n"
+    )
+    events = trace(source)
+    [blocked] = of_kind(events, "loop.blocked")
+    assert blocked["cause"] == "cpu"
+    assert blocked["line"] in (4, 5)
+    assert blocked["duration"] >= 0.05
+    assert events[-1]["elapsed"] >= blocked["duration"]
+
+
+def test_short_callbacks_are_not_blocking():
+    events = trace("import asyncio\nasync def main():\n    sum(range(1000))\nasyncio.run(main())\n")
+    assert of_kind(events, "loop.blocked") == []
+
+
+def test_real_clock_measures_wall_time():
+    source = "import asyncio\nasync def main():\n    await asyncio.sleep(0.3)\nasyncio.run(main())\n"
+    events = trace(source, clock="real")
+    assert events[0]["clock"] == "real"
+    assert 0.3 <= events[-1]["elapsed"] < 3
+    [idle] = [e for e in of_kind(events, "loop.idle") if e["until"] is not None]
+    assert idle["until"] == pytest.approx(0.3, abs=0.1)
+
+
+def test_virtual_clock_runs_long_sleeps_instantly_and_programs_see_loop_time():
+    source = (
+        "import asyncio, time\n"
+        "async def main():\n"
+        "    start = time.monotonic()\n"
+        "    await asyncio.sleep(3600)\n"
+        "    print(round(time.monotonic() - start))\n"
+        "asyncio.run(main())\n"
+    )
+    events = trace(source, timeout=5)
+    assert stdout_of(events) == "3600\n"
+    assert events[-1]["elapsed"] == pytest.approx(3600, abs=0.01)
+
+
+def test_prints_are_attributed_to_the_task_that_printed():
+    source = (
+        "import asyncio\n"
+        "async def speak(word):\n"
+        "    print(word, end='')\n"
+        "    print('!')\n"
+        "async def main():\n"
+        "    await asyncio.gather(asyncio.create_task(speak('a'), name='A'), asyncio.create_task(speak('b'), name='B'))\n"
+        "print('before the loop')\n"
+        "asyncio.run(main())\n"
+    )
+    events = trace(source)
+    names = {e["task"]: e["name"] for e in of_kind(events, "task.new") + of_kind(events, "task.rename")}
+    said = [(names.get(e["task"]), e["text"]) for e in of_kind(events, "stdout")]
+    assert said == [(None, "before the loop\n"), ("A", "a!\n"), ("B", "b!\n")]
+
+
+def test_stderr_and_unretrieved_task_exceptions_are_reported():
+    source = (
+        "import asyncio, sys\n"
+        "async def fail():\n"
+        "    raise ValueError('lost')\n"
+        "async def main():\n"
+        "    asyncio.create_task(fail())\n"
+        "    await asyncio.sleep(0.1)\n"
+        "    print('to stderr', file=sys.stderr)\n"
+        "asyncio.run(main())\n"
+    )
+    events = trace(source)
+    assert "to stderr\n" in stdout_of(events, "stderr")
+    [done] = [e for e in of_kind(events, "task.done") if e["state"] == "exception"]
+    assert done["detail"] == "ValueError: lost" and done["line"] == 3
+    assert "Task exception was never retrieved" in stdout_of(events, "stderr")
+
+
+def test_a_failing_hook_stops_tracing_but_not_the_program():
+    prelude = (
+        "from server.engine import tracer\n"
+        "def broken(self, task, tid):\n"
+        "    raise RuntimeError('hook exploded')\n"
+        "tracer.Tracer._suspend = broken\n"
+    )
+    source = "import asyncio\nasync def main():\n    await asyncio.sleep(1)\n    print('still fine')\nasyncio.run(main())\n"
+    events = run_engine_unsandboxed(source, prelude=prelude)
+    [error] = of_kind(events, "error")
+    assert "tracer failed in after_handle" in error["message"] and "hook exploded" in error["message"]
+    assert stdout_of(events) == "still fine\n"
+    assert events[-1]["kind"] == "run.end" and events[-1]["status"] == "ok"
+
+
+def other_pythons():
+    found = {sys.executable}
+    for pattern in ("/root/.pyenv/versions/3.1[1-9]*/bin/python3", "/usr/bin/python3.1[1-9]"):
+        found.update(glob.glob(pattern))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("python", [p for p in other_pythons() if "3.11" not in p])
+def test_eager_task_factory_is_refused_plainly(python):
+    source = "import asyncio\nasyncio.new_event_loop().set_task_factory(asyncio.eager_task_factory)\n"
+    events = run_engine_unsandboxed(source, python=python)
+    assert "does not trace eager tasks" in of_kind(events, "error")[0]["message"]
+
+
+@pytest.mark.parametrize("python", other_pythons())
+@pytest.mark.parametrize("program", ["taskgroup.py", "queue_workers.py", "timeouts.py", "tcp_echo.py"])
+def test_tracer_is_faithful_on_every_installed_python(python, program):
+    """The private attributes in engine/internals.py hold on each version we can find here (3.11+)."""
+    path = PROGRAMS / program
+    events = run_engine_unsandboxed(path.read_text(), program, python=python)
+    assert events[-1]["status"] == "ok", events[-1]
+    assert stdout_of(events) == plain_run(path, python)
+    assert not of_kind(events, "error")
