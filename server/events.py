@@ -12,6 +12,11 @@ optional may be missing; all other fields are always present (possibly null).
 
 This module must import nothing outside the standard library: the sandbox
 imports it too.
+
+Between the sandboxed child and the runner, the hot events travel in a compact
+"wire" form, a JSON array `[code, t, field values in the order listed here]`
+(`code` indexes `KINDS`); the runner expands them with `from_wire`. Everything
+that leaves the runner (CLI, WebSocket) is the object form documented here.
 """
 
 VERSION = 1
@@ -170,3 +175,29 @@ def problems(event):
     found = [f"missing field {name!r}" for name in required_fields(kind) if name not in event]
     found += [f"unexpected field {name!r}" for name in event if name not in allowed]
     return found
+
+
+CODES = {kind: code for code, kind in enumerate(KINDS)}
+_WIRE = [(kind, tuple(name.rstrip("?") for name in fields)) for kind, (_, fields) in KINDS.items()]
+
+
+def from_wire(items):
+    """The event for a wire array `[code, t, values...]`, or None when it is not one."""
+    if not isinstance(items, list) or len(items) < 2 or type(items[0]) is not int or not 0 <= items[0] < len(_WIRE):
+        return None
+    kind, names = _WIRE[items[0]]
+    if len(items) != 2 + len(names):
+        return None
+    event = {"v": VERSION, "seq": 0, "t": items[1], "kind": kind}
+    event.update(zip(names, items[2:]))
+    return event
+
+
+def markdown_table():
+    """The README's event table, generated from KINDS (a test keeps the README in step)."""
+    rows = ["| kind | meaning | fields |", "| --- | --- | --- |"]
+    for kind, (meaning, fields) in KINDS.items():
+        listed = "; ".join(f"`{name.rstrip('?')}`{' (optional)' if name.endswith('?') else ''}: {text}"
+                           for name, text in fields.items())
+        rows.append(f"| `{kind}` | {meaning} | {listed.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"

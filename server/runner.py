@@ -171,13 +171,18 @@ class _StreamState:
             event = json.loads(raw)
         except ValueError:
             event = None
+        if isinstance(event, list):
+            event = events.from_wire(event)
+        elif isinstance(event, dict):
+            event = {"v": events.VERSION, "seq": 0, **event}
         if event is None or events.problems(event) or not isinstance(event.get("t"), (int, float)):
             text = raw.decode("utf-8", "replace") + "\n"
             event = {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout", "text": text,
                      "task": None, "stream": "raw"}
         else:
-            self.t = max(self.t, float(event["t"]))
+            self.t = max(self.t, round(float(event["t"]), 6))
             event["t"] = self.t
+            _round_times(event)
         kind = event["kind"]
         out = []
         if kind == "run.start":
@@ -253,6 +258,20 @@ class _StreamState:
             yield from self._end(end["status"] if end["status"] in events.STATUSES else "error", str(end["reason"]))
             return
         yield from self._end(*_crash_reason(code, run.stderr_text()))
+
+
+_TIMES = ("duration", "when", "until", "elapsed")
+
+
+def _round_times(event):
+    """Microseconds are plenty for people, and keep virtual-clock ticks out of sight."""
+    for key in _TIMES:
+        value = event.get(key)
+        if type(value) is float:
+            event[key] = round(value, 6)
+    waiter = event.get("waiter")
+    if isinstance(waiter, dict) and type(waiter.get("when")) is float:
+        waiter["when"] = round(waiter["when"], 6)
 
 
 def _crash_reason(code, stderr):

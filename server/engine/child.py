@@ -62,7 +62,7 @@ def run(config, event_fd):
     status, reason = execute(config["source"], filename, tracer)
     _finish_like_python(stdout, stderr)
     tracer.enabled = False
-    emitter.emit("run.end", status=status, reason=reason, elapsed=round(clock.elapsed(), 6))
+    emitter.emit("run.end", status=status, reason=reason, elapsed=clock.elapsed())
     emitter.flush()
     os._exit(0)
 

@@ -43,8 +43,7 @@ class VirtualClock:
             return self._value + (_real_monotonic() - self._anchor)
         return self._value
 
-    def elapsed(self):
-        return self.peek()
+    elapsed = peek
 
     def since_start(self, when):
         return when

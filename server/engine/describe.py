@@ -7,6 +7,7 @@ to run, so reprs are cleaned of ` at 0x...`.
 import asyncio
 import functools
 import re
+from types import AsyncGeneratorType, CoroutineType, GeneratorType
 
 from . import internals
 from .emitter import jint, jnum
@@ -33,6 +34,8 @@ _IO_MODULES = ("asyncio.streams", "asyncio.selector_events", "asyncio.base_event
 
 
 def readable(value, limit=200):
+    if type(value) in (int, float):
+        return repr(value)
     try:
         text = repr(value)
     except Exception:  # noqa: BLE001 - a broken __repr__ is the program's business
@@ -67,34 +70,24 @@ def outcome(future, filename):
     return "result", readable(result), None
 
 
-def _chain(coro):
-    """Yield (object, frame) from a task's coroutine down the chain of awaits."""
-    depth = 0
-    while coro is not None and depth < 100:
-        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None) or getattr(coro, "ag_frame", None)
-        if frame is None:
-            return
-        yield frame
-        coro = (
-            getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None) or getattr(coro, "ag_await", None)
-        )
-        depth += 1
-
-
-def _callee_text(frame):
+def _callee_text(frame, cache={}):  # noqa: B006 - a deliberate per-process cache, keyed by code object
     code = frame.f_code
-    name = getattr(code, "co_qualname", code.co_name)
-    module = frame.f_globals.get("__name__", "")
-    if name in _WAITS:
-        return _WAITS[name]
-    if module.startswith("asyncio"):
-        if name == "sleep":
-            return f"asyncio.sleep({readable(frame.f_locals.get('delay'))})"
-        if name == "to_thread":
-            func = frame.f_locals.get("func")
-            return f"asyncio.to_thread({getattr(func, '__qualname__', '…')})"
-        return f"asyncio.{name}()" if "." not in name else f"{name}()"
-    return f"{name}()"
+    text = cache.get(code)
+    if text is None:
+        name = getattr(code, "co_qualname", code.co_name)
+        module = frame.f_globals.get("__name__", "")
+        if name in _WAITS:
+            text = _WAITS[name]
+        elif module.startswith("asyncio"):
+            text = f"asyncio.{name}()" if "." not in name else f"{name}()"
+        else:
+            text = f"{name}()"
+        cache[code] = text
+    if text == "asyncio.sleep()":
+        return f"asyncio.sleep({readable(frame.f_locals.get('delay'))})"
+    if text == "asyncio.to_thread()":
+        return f"asyncio.to_thread({getattr(frame.f_locals.get('func'), '__qualname__', '…')})"
+    return text
 
 
 class Describer:
@@ -109,11 +102,25 @@ class Describer:
         `async with semaphore` reads as `Semaphore.acquire()`, not the mixin's `__aenter__`.
         """
         line, below = None, []
-        for frame in _chain(task.get_coro()):
-            if frame.f_code.co_filename == self._filename:
+        filename = self._filename
+        coro = task.get_coro()
+        for _ in range(100):  # the chain of awaits, from the task's coroutine down
+            kind = type(coro)
+            if kind is CoroutineType:
+                frame, next_coro = coro.cr_frame, coro.cr_await
+            elif kind is GeneratorType:
+                frame, next_coro = coro.gi_frame, coro.gi_yieldfrom
+            elif kind is AsyncGeneratorType:
+                frame, next_coro = coro.ag_frame, coro.ag_await
+            else:
+                break
+            if frame is None:
+                break
+            if frame.f_code.co_filename == filename:
                 line, below = frame.f_lineno, []
             else:
                 below.append(frame)
+            coro = next_coro
         for frame in below:
             name = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
             if name in _WAITS or not name.rpartition(".")[2].startswith("_"):
@@ -134,14 +141,15 @@ class Describer:
         if isinstance(waiter, asyncio.Task):
             other = f"task {waiter.get_name()}"
             return line, f"{said} → {other}" if said else other, f'{{"kind":"task","task":{tracer.task_id(waiter)}}}'
-        fid = tracer.future_id(waiter)
-        tracer.waiting.setdefault(waiter, []).append(tid)
-        timer = tracer.timer_for.get(waiter)
+        record = tracer.future_record(waiter)
+        record.waiting.append(tid)
+        fid = record.fid
+        timer = record.timer
         if timer is not None:
             when = tracer.clock.since_start(timer.when)
             json = f'{{"kind":"timer","future":{fid},"handle":{timer.hid},"when":{jnum(when)}}}'
             return line, said or f"a timer due at t={when:g}", json
-        if waiter in tracer.thread_futures:
+        if record.thread:
             kind = "thread"
         elif callee is not None and callee.f_globals.get("__name__", "") in _IO_MODULES:
             kind = "io"

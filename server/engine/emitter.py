@@ -1,15 +1,17 @@
-"""Writes events as JSON lines to the event pipe, buffered.
+"""Writes events to the event pipe as JSON lines, buffered.
 
-The hot kinds (schedule, begin, end, suspend) are formatted by hand: a dict
-plus `json.dumps` per event was most of the cost of a naive tracer. Every line
-still parses as JSON and is checked against `server.events` by the runner.
+The hot kinds (schedule, begin, end, suspend, ...) go in the compact wire form
+of `server.events` (`[code, t, values...]`), formatted by hand: a dict plus
+`json.dumps` per event was most of the cost of a naive tracer. The runner, in
+another process, expands them to the documented objects and checks them.
 """
 
+import collections
 import json
 import os
 import threading
 
-from ..events import VERSION
+from ..events import CODES
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
@@ -24,44 +26,41 @@ def jint(value):
 
 
 def jnum(value):
-    return "null" if value is None else repr(round(value, 6))
+    return "null" if value is None else repr(value)
 
 
 class Emitter:
     def __init__(self, fd, clock, live=False):
         self._fd = fd
-        self._clock = clock
-        self._buffer = []
-        self._seq = 0
-        # Worker threads emit too (call_soon_threadsafe, prints): one writer at a time.
-        self._lock = threading.Lock()
+        self._now = clock.elapsed
+        # A deque: appends from several threads (call_soon_threadsafe, prints) are atomic
+        # and keep their order without a lock on this hot path.
+        self._buffer = collections.deque()
+        self._flush_lock = threading.Lock()
         self.live = live  # real clock: events go out promptly, the page streams them
 
-    def line(self, kind, body=""):
-        """Emit an event whose fields (after the common ones) are the JSON members `body`."""
-        with self._lock:
-            seq = self._seq
-            self._seq = seq + 1
-            t = round(self._clock.elapsed(), 6)
-            sep = "," if body else ""
-            self._buffer.append(f'{{"v":{VERSION},"seq":{seq},"t":{t!r},"kind":"{kind}"{sep}{body}}}\n')
-            if len(self._buffer) >= 512:
-                self._flush_locked()
+    def line(self, code, values):
+        """Emit a hot event: `code` from `CODES`, `values` its fields' JSON, comma-separated, in schema order."""
+        buffer = self._buffer
+        buffer.append(f"[{code},{self._now()!r},{values}]\n")
+        if len(buffer) >= 1024:
+            self.flush()
 
     def emit(self, kind, **fields):
         """Emit any event from keyword fields (for the kinds that are not hot)."""
-        self.line(kind, _dumps(fields)[1:-1] if fields else "")
+        body = _dumps(fields)[1:-1]
+        self._buffer.append(f'{{"t":{self._now()!r},"kind":"{kind}"{"," if body else ""}{body}}}\n')
+        if len(self._buffer) >= 1024:
+            self.flush()
 
     def flush(self):
-        with self._lock:
-            self._flush_locked()
-
-    def _flush_locked(self):
-        if not self._buffer:
-            return
-        data = "".join(self._buffer).encode("utf-8", "replace")
-        self._buffer.clear()
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        with self._flush_lock:
+            buffer = self._buffer
+            count = len(buffer)
+            if not count:
+                return
+            data = "".join([buffer.popleft() for _ in range(count)]).encode("utf-8", "replace")
+            view = memoryview(data)
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]

@@ -118,7 +118,7 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
 
     def run_in_executor(self, executor, func, *args):
         future = super().run_in_executor(executor, func, *args)
-        self._loopscope.thread_futures.add(future)
+        self._loopscope.future_record(future).thread = True
         return future
 
     def _process_events(self, event_list):

@@ -17,10 +17,13 @@ import weakref
 
 from . import internals
 from .describe import Describer, label_of, outcome
-from .emitter import jint, jnum, jstr
+from .emitter import CODES, jint, jnum, jstr
 
 _real_perf = time.perf_counter
 _real_sleep = time.sleep
+
+_SCHEDULE, _CANCEL, _ITERATION = CODES["handle.schedule"], CODES["handle.cancel"], CODES["loop.iteration"]
+_BEGIN, _END, _SUSPEND, _IDLE = CODES["handle.begin"], CODES["handle.end"], CODES["task.suspend"], CODES["loop.idle"]
 
 # Coroutines asyncio.run() starts for its own shutdown: shown, but marked internal.
 INTERNAL_COROS = {"BaseEventLoop.shutdown_asyncgens", "BaseEventLoop.shutdown_default_executor"}
@@ -35,6 +38,16 @@ class Scheduled:
         self.hid, self.handle, self.task, self.tid, self.label, self.when = hid, handle, task, tid, label, when
         self.sleep = None  # (total seconds, longest, its line) of time.sleep calls during the run
         self.samples = None  # {line: count} from the sampler, for long runs
+
+
+class FutureRecord:
+    __slots__ = ("fid", "future", "waiting", "timer", "thread")
+
+    def __init__(self, fid, future):
+        self.fid, self.future = fid, future
+        self.waiting = []  # ids of the tasks awaiting it
+        self.timer = None  # the Scheduled timer that will resolve it (asyncio.sleep)
+        self.thread = False  # resolved by a worker thread (run_in_executor)
 
 
 class Tracer:
@@ -56,10 +69,10 @@ class Tracer:
         self._tids = itertools.count(1)
         self._fids = itertools.count(1)
         self._task_ids = weakref.WeakKeyDictionary()  # tasks that cannot carry an attribute
-        self.future_ids = weakref.WeakKeyDictionary()  # future -> [id, reported]
-        self.waiting = weakref.WeakKeyDictionary()  # future -> [task ids awaiting it]
-        self.timer_for = weakref.WeakKeyDictionary()  # future -> Scheduled timer that resolves it
-        self.thread_futures = weakref.WeakSet()  # futures of run_in_executor jobs
+        # id(future) -> FutureRecord, for futures somebody waits on, until they are done.
+        # (Plain dicts: weak ones cost more than all the rest of a suspension.)
+        self.futures = {}
+        self._resolved = []  # keys to forget once the callback that resolved them ends
         self._local = threading.local()
         self._io_thread = None
         self._iteration = 0
@@ -90,11 +103,11 @@ class Tracer:
         )
         return tid
 
-    def future_id(self, future):
-        record = self.future_ids.get(future)
-        if record is None:
-            record = self.future_ids[future] = [next(self._fids), False]
-        return record[0]
+    def future_record(self, future):
+        record = self.futures.get(id(future))
+        if record is None or record.future is not future:
+            record = self.futures[id(future)] = FutureRecord(next(self._fids), future)
+        return record
 
     def current_entry(self):
         return getattr(self._local, "entry", None)
@@ -123,24 +136,25 @@ class Tracer:
             self.future_resolved(args[0])  # its done-callbacks are being scheduled
         if task is not None:
             tid = self.task_id(task)
-            label = f"{role} {task.get_name()}"
+            label = jstr(f"{role} {task.get_name()}")
         else:
-            tid, label = None, label_of(callback)
+            tid, label = None, jstr(label_of(callback))
         entry = Scheduled(next(self._hids), handle, task, tid, label, when)
         self._queued[id(handle)] = entry
         return entry
 
     def _schedule(self, entry, queue, source):
         owner = None
-        args = internals.args_of(entry.handle)
-        if entry.tid is None and args and asyncio.isfuture(args[0]):
-            waiting = self.waiting.get(args[0])
-            owner = waiting[0] if waiting else None
+        if entry.tid is None:
+            args = internals.args_of(entry.handle)
+            if args:
+                record = self.futures.get(id(args[0]))
+                if record is not None and record.future is args[0] and record.waiting:
+                    owner = record.waiting[0]
         when = None if entry.when is None else self.clock.since_start(entry.when)
         self.emitter.line(
-            "handle.schedule",
-            f'"handle":{entry.hid},"queue":"{queue}","when":{jnum(when)},"task":{jint(entry.tid)},'
-            f'"label":{jstr(entry.label)},"source":"{source}","owner":{jint(owner)}',
+            _SCHEDULE,
+            f'{entry.hid},"{queue}",{jnum(when)},{jint(entry.tid)},{entry.label},"{source}",{jint(owner)}',
         )
 
     def on_ready(self, handle, loop):
@@ -161,14 +175,14 @@ class Tracer:
         entry = self._enter(timer, internals.when_of(timer))
         args = internals.args_of(timer)
         if args and asyncio.isfuture(args[0]):
-            self.timer_for[args[0]] = entry
+            self.future_record(args[0]).timer = entry
         self._schedule(entry, "timers", "call_at")
 
     def on_cancel(self, handle):
         entry = self._queued.get(id(handle))
         if entry is not None and entry.handle is handle and not handle.cancelled():
             del self._queued[id(handle)]
-            self.emitter.line("handle.cancel", f'"handle":{entry.hid},"task":{jint(entry.tid)}')
+            self.emitter.line(_CANCEL, f"{entry.hid},{jint(entry.tid)}")
 
     def io_begin(self):
         self._io_thread = threading.get_ident()
@@ -178,7 +192,7 @@ class Tracer:
 
     def on_iteration(self):
         self._iteration += 1
-        self.emitter.line("loop.iteration", f'"n":{self._iteration}')
+        self.emitter.line(_ITERATION, str(self._iteration))
 
     # -- running a callback -------------------------------------------------------------
 
@@ -191,7 +205,7 @@ class Tracer:
         local = self._local
         entry.outer = getattr(local, "entry", None)
         local.entry = entry
-        self.emitter.line("handle.begin", f'"handle":{entry.hid},"task":{jint(entry.tid)}')
+        self.emitter.line(_BEGIN, f"{entry.hid},{jint(entry.tid)}")
         entry.v0 = self.clock.peek()
         entry.r0 = _real_perf()
         entry.hook0 = self.hook_time
@@ -212,6 +226,10 @@ class Tracer:
             self.running[ident] = entry.outer
         if self.output is not None:
             self.output.flush_partial()
+        if self._resolved:
+            for key in self._resolved:
+                self.futures.pop(key, None)
+            self._resolved.clear()
         task = entry.task
         if task is not None:
             if task.done():
@@ -220,15 +238,11 @@ class Tracer:
                 self._suspend(task, entry.tid)
         if duration >= self.threshold:
             self._blocked(entry, duration)
-        self.emitter.line(
-            "handle.end", f'"handle":{entry.hid},"task":{jint(entry.tid)},"duration":{jnum(duration)}'
-        )
+        self.emitter.line(_END, f"{entry.hid},{jint(entry.tid)},{duration!r}")
 
     def _suspend(self, task, tid):
         line, awaiting, waiter = self.describe.wait(task, tid)
-        self.emitter.line(
-            "task.suspend", f'"task":{tid},"line":{jint(line)},"awaiting":{jstr(awaiting)},"waiter":{waiter}'
-        )
+        self.emitter.line(_SUSPEND, f"{tid},{jint(line)},{jstr(awaiting)},{waiter}")
 
     def _task_done(self, task, tid):
         state, detail, line = outcome(task, self.filename)
@@ -244,20 +258,21 @@ class Tracer:
             elif entry.task is not None:
                 line = self.describe.line_of(entry.task)
         self.emitter.emit(
-            "loop.blocked", duration=round(duration, 6), task=entry.tid, line=line, handle=entry.hid, cause=cause
+            "loop.blocked", duration=duration, task=entry.tid, line=line, handle=entry.hid, cause=cause
         )
 
     def future_resolved(self, future):
-        record = self.future_ids.get(future)
-        if record is not None and record[1]:
+        """`future` is done and its done-callbacks are being scheduled: report it once."""
+        key = id(future)
+        record = self.futures.get(key)
+        if record is None or record.future is not future:
+            record = self.futures[key] = FutureRecord(next(self._fids), future)
+        elif record.fid < 0:
             return
-        if record is None:
-            record = self.future_ids[future] = [next(self._fids), False]
-        record[1] = True
         state, detail, _ = outcome(future, self.filename)
-        self.emitter.emit(
-            "future.done", future=record[0], state=state, detail=detail, waiters=self.waiting.pop(future, [])
-        )
+        self.emitter.emit("future.done", future=record.fid, state=state, detail=detail, waiters=record.waiting)
+        record.fid = -record.fid  # reported; the record goes when this callback ends
+        self._resolved.append(key)
 
     # -- waiting -------------------------------------------------------------------
 
@@ -275,11 +290,11 @@ class Tracer:
                 clock.freeze()
                 if until is not None:
                     if self.enabled:
-                        self.emitter.line("loop.idle", f'"until":{jnum(until)}')
+                        self.emitter.line(_IDLE, jnum(until))
                     clock.jump_to(until)
                     return []
         if self.enabled:
-            self.emitter.line("loop.idle", f'"until":{jnum(None if until is None else clock.since_start(until))}')
+            self.emitter.line(_IDLE, jnum(None if until is None else clock.since_start(until)))
             self.emitter.flush()
         return select(timeout)
 

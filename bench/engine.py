@@ -1,0 +1,103 @@
+"""Engine benchmarks: tracer overhead, sandbox start latency, event throughput.
+
+    python bench/engine.py [--quick]
+
+Prints numbers and ratios; it asserts nothing (this machine is shared and noisy).
+Targets from the engine issue: overhead <= 3x, start latency <= 1.3x of a bare
+`python -c "import asyncio"`.
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from server import catalog, sandbox  # noqa: E402
+from server.runner import Options, Program, Run  # noqa: E402
+
+WORKLOAD = """
+import asyncio, time
+
+async def worker(steps):
+    for _ in range(steps):
+        await asyncio.sleep(0)
+
+async def main(tasks, steps):
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(steps) for _ in range(tasks)))
+    return time.perf_counter() - start
+
+print(asyncio.run(main(TASKS, STEPS)))
+"""
+
+
+def plain_seconds(source):
+    done = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True, check=True)
+    return float(done.stdout)
+
+
+def traced_seconds(source):
+    """The same program under the tracer (no sandbox: this measures the tracer alone), events to a pipe."""
+    bootstrap = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from server.engine.child import main; main()"
+    config = json.dumps({"source": source, "filename": "bench.py", "target": "bench", "clock": "real"})
+    done = subprocess.run([sys.executable, "-S", "-B", "-c", bootstrap], input=config, capture_output=True,
+                          text=True, check=True)
+    lines = done.stdout.splitlines()
+    printed = [json.loads(line)["text"] for line in lines if '"kind":"stdout"' in line]
+    return float(printed[0]), len(lines)
+
+
+def overhead(repeats):
+    source = WORKLOAD.replace("TASKS", "1000").replace("STEPS", "100")
+    plain = min(plain_seconds(source) for _ in range(repeats))
+    traced = [traced_seconds(source) for _ in range(repeats)]
+    best = min(t for t, _ in traced)
+    callbacks = 1000 * 101
+    print(f"tracer overhead: {callbacks:,} callbacks; plain {plain * 1000:.0f} ms "
+          f"({callbacks / plain:,.0f}/s), traced {best * 1000:.0f} ms ({callbacks / best:,.0f}/s, "
+          f"{traced[0][1]:,} events): {best / plain:.2f}x (target <= 3x)")
+
+
+def first_event_latency(repeats):
+    support = sandbox.detect()
+    bare = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import asyncio"], check=True)
+        bare.append(time.perf_counter() - start)
+    sandboxed = []
+    program = Program("pass\n", "main.py", "main.py")
+    for _ in range(repeats):
+        run = Run(program, Options(), support=support)
+        start = time.perf_counter()
+        events = run.events()
+        next(events)
+        sandboxed.append(time.perf_counter() - start)
+        events.close()
+    b, s = statistics.median(bare), statistics.median(sandboxed)
+    print(f"start to first event: sandboxed {s * 1000:.1f} ms vs bare python -c 'import asyncio' "
+          f"{b * 1000:.1f} ms: {s / b:.2f}x (target <= 1.3x) [{support.describe()}]")
+
+
+def throughput(repeats):
+    scenario = catalog.get("stress")
+    program = Program(scenario.source(), scenario.filename, scenario.id, trusted=True)
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        count = sum(1 for _ in Run(program, Options()).events())
+        rates.append(count / (time.perf_counter() - start))
+    print(f"events through the pipe (stress scenario, sandboxed, checked by the runner): "
+          f"{count:,} events, {max(rates):,.0f} events/s")
+
+
+if __name__ == "__main__":
+    repeats = 2 if "--quick" in sys.argv else 5
+    overhead(repeats)
+    first_event_latency(repeats * 4)
+    throughput(repeats)

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages Loopscope needs beyond Python: bubblewrap (the
+# sandbox's namespaces), util-linux's prlimit (resource limits) and libseccomp2
+# (the seccomp filter). Uses apt-get as root, or sudo; does nothing if all are there.
+set -e
+missing=""
+command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
+command -v prlimit >/dev/null 2>&1 || missing="$missing util-linux"
+ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2' || missing="$missing libseccomp2"
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+  run=""
+elif command -v sudo >/dev/null 2>&1; then
+  run="sudo"
+else
+  echo "Please install these Debian packages as root:$missing" >&2
+  exit 1
+fi
+$run apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $run apt-get install -y -qq $missing
