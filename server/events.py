@@ -19,6 +19,8 @@ Between the sandboxed child and the runner, the hot events travel in a compact
 that leaves the runner (CLI, WebSocket) is the object form documented here.
 """
 
+import json
+
 VERSION = 1
 
 COMMON_FIELDS = ("v", "seq", "t", "kind")
@@ -191,6 +193,19 @@ def from_wire(items):
     event = {"v": VERSION, "seq": 0, "t": items[1], "kind": kind}
     event.update(zip(names, items[2:]))
     return event
+
+
+def decode(text):
+    """The event on one line from the child (wire array or object), or None when it is neither."""
+    try:
+        item = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(item, list):
+        return from_wire(item)
+    if isinstance(item, dict):
+        return {"v": VERSION, "seq": 0, **item}
+    return None
 
 
 def markdown_table():

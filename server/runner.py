@@ -167,14 +167,7 @@ class _StreamState:
 
     def _accept(self, raw):
         """Checked event(s) for one line from the child."""
-        try:
-            event = json.loads(raw)
-        except ValueError:
-            event = None
-        if isinstance(event, list):
-            event = events.from_wire(event)
-        elif isinstance(event, dict):
-            event = {"v": events.VERSION, "seq": 0, **event}
+        event = events.decode(raw)
         if event is None or events.problems(event) or not isinstance(event.get("t"), (int, float)):
             text = raw.decode("utf-8", "replace") + "\n"
             event = {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout", "text": text,

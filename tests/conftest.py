@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from server import catalog, sandbox
+from server import catalog, events, sandbox
 from server.runner import Options, Program, Run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,4 +99,4 @@ def run_engine_unsandboxed(source, filename="main.py", python=sys.executable, pr
     payload = {"source": source, "filename": filename, "target": filename, **config}
     done = subprocess.run([python, "-S", "-B", "-c", bootstrap], input=json.dumps(payload), capture_output=True,
                           text=True, timeout=60, env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"})
-    return [json.loads(line) for line in done.stdout.splitlines()]
+    return [events.decode(line) for line in done.stdout.splitlines()]
