@@ -41,7 +41,8 @@ def test_memory_bomb_hits_the_memory_limit():
 
 
 def test_writing_outside_the_sandbox_fails_and_writes_nothing():
-    target = Path(__file__).resolve().parent / "escaped.txt"
+    target = Path("/var/tmp/loopscope-escape-test.txt")  # writable on the host, outside the sandbox's /tmp
+    target.unlink(missing_ok=True)
     events = trace(f"open({str(target)!r}, 'w').write('x')\n")
     assert events[-1]["status"] == "error"
     assert "only files under /tmp can be written" in errors(events)[0]

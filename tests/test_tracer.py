@@ -1,6 +1,8 @@
 """Tracer behaviour that no scenario pins down on its own."""
 
 import glob
+import os
+import subprocess
 import sys
 
 import pytest
@@ -104,21 +106,34 @@ def test_a_failing_hook_stops_tracing_but_not_the_program():
     assert events[-1]["kind"] == "run.end" and events[-1]["status"] == "ok"
 
 
-def other_pythons():
-    found = {sys.executable}
-    for pattern in ("/root/.pyenv/versions/3.1[1-9]*/bin/python3", "/usr/bin/python3.1[1-9]"):
-        found.update(glob.glob(pattern))
-    return sorted(found)
+def installed_pythons():
+    """{path: (major, minor)} of the distinct CPython 3.11+ interpreters on this machine."""
+    candidates = [sys.executable, *glob.glob("/root/.pyenv/versions/3.1[1-9]*/bin/python3"),
+                  *glob.glob("/usr/bin/python3.1[1-9]")]
+    found, seen = {}, set()
+    for path in candidates:
+        real = os.path.realpath(path)
+        if real in seen:
+            continue
+        seen.add(real)
+        done = subprocess.run([path, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True)
+        major, minor = map(int, done.stdout.split())
+        if (major, minor) >= (3, 11):
+            found[path] = (major, minor)
+    return found
 
 
-@pytest.mark.parametrize("python", [p for p in other_pythons() if "3.11" not in p])
+PYTHONS = installed_pythons()
+
+
+@pytest.mark.parametrize("python", [path for path, version in PYTHONS.items() if version >= (3, 12)])
 def test_eager_task_factory_is_refused_plainly(python):
     source = "import asyncio\nasyncio.new_event_loop().set_task_factory(asyncio.eager_task_factory)\n"
     events = run_engine_unsandboxed(source, python=python)
     assert "does not trace eager tasks" in of_kind(events, "error")[0]["message"]
 
 
-@pytest.mark.parametrize("python", other_pythons())
+@pytest.mark.parametrize("python", list(PYTHONS))
 @pytest.mark.parametrize("program", ["taskgroup.py", "queue_workers.py", "timeouts.py", "tcp_echo.py"])
 def test_tracer_is_faithful_on_every_installed_python(python, program):
     """The private attributes in engine/internals.py hold on each version we can find here (3.11+)."""
