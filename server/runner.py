@@ -56,15 +56,20 @@ class Run:
         self._stop = threading.Event()
         self._process = None
         self._stderr = bytearray()
-        self.count = 0  # events delivered so far
+        self.count = 0  # events produced so far
 
     def stop(self):
         """Ask the run to end (thread-safe); `events()` then ends it with status `stopped`."""
         self._stop.set()
 
-    def events(self):
-        """Start the child and yield its events as dicts, `run.start` first and `run.end` last."""
-        state = _StreamState(self)
+    def events(self, pauses=False):
+        """Start the child and yield its events as dicts, `run.start` first and `run.end` last.
+
+        With `pauses`, also yield None whenever the child has nothing more to say for
+        now (after each chunk it wrote, and every tick it is silent), so a consumer
+        that batches events knows when to send what it holds.
+        """
+        state = _StreamState(self, pauses)
         try:
             self._start()
             yield from state.read()
@@ -133,8 +138,9 @@ class Run:
 class _StreamState:
     """Reads the child's stdout and turns it into checked, numbered events."""
 
-    def __init__(self, run):
+    def __init__(self, run, pauses):
         self.run = run
+        self.pauses = pauses
         self.seq = 0
         self.t = 0.0
         self.started = False
@@ -145,6 +151,7 @@ class _StreamState:
         event["v"] = events.VERSION
         event["seq"] = self.seq
         self.seq += 1
+        self.run.count = self.seq
         return event
 
     def _make(self, kind, **fields):
@@ -209,6 +216,8 @@ class _StreamState:
                 return
             ready, _, _ = select.select([fd], [], [], min(_TICK, remaining))
             if not ready:
+                if self.pauses:
+                    yield None
                 continue
             chunk = os.read(fd, 65536)
             if not chunk:
@@ -234,8 +243,9 @@ class _StreamState:
                         yield from self._end("limit", f"The program produced more than {limits.events:,} events "
                                              "(the run's limit), so it was stopped.")
                         return
-                    run.count += 1
                     yield event
+            if self.pauses:
+                yield None
         yield from self._finish()
 
     def _finish(self):

@@ -1,0 +1,36 @@
+"""Serve Loopscope: `python -m server [--host H] [--port P] [--trust-code]` (http://127.0.0.1:5000)."""
+
+import argparse
+import logging
+import signal
+import sys
+
+from .app import create_app
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m server", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--max-runs", type=int, help="runs at once (default: twice the CPU count)")
+    parser.add_argument("--max-queued", type=int, help="runs waiting before the server says busy (default 64)")
+    parser.add_argument("--trust-code", action="store_true",
+                        help="allow your own code even where the full sandbox is unavailable (your own laptop only)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config = {"TRUST_CODE": args.trust_code}
+    if args.max_runs:
+        config["MAX_RUNS"] = args.max_runs
+    if args.max_queued is not None:
+        config["MAX_QUEUED"] = args.max_queued
+    app = create_app(config)
+    # SIGTERM ends the server like Ctrl+C does, so every run is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        app.run(host=args.host, port=args.port, threaded=True)
+    finally:
+        app.extensions["loopscope"].pool.shutdown()
+
+
+if __name__ == "__main__":
+    main()

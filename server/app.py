@@ -1,0 +1,73 @@
+"""The Flask application factory: pages, the JSON API, the WebSocket, and the run pool they share.
+
+    from server.app import create_app
+    app = create_app({"MAX_RUNS": 2})
+"""
+
+import atexit
+import logging
+import os
+from dataclasses import dataclass
+
+from flask import Flask
+
+from . import api, sandbox, session
+from .pool import RunPool
+
+
+@dataclass
+class Settings:
+    """What every request needs: the pool, the limits, and what the host's sandbox allows."""
+
+    pool: RunPool
+    limits: sandbox.Limits
+    support: sandbox.Support
+    trust_code: bool  # the operator trusts local code (a learner's own laptop without bubblewrap)
+
+    @property
+    def own_code_allowed(self):
+        return self.support.full or self.trust_code
+
+    @property
+    def own_code_refusal(self):
+        return ("Running your own code is disabled on this server: it cannot provide the full sandbox "
+                f"({'; '.join(self.support.problems)}). An operator can start it with --trust-code.")
+
+    def describe(self):
+        return {"full": self.support.full, "description": self.support.describe(),
+                "own_code": self.own_code_allowed, "trusted": self.trust_code and not self.support.full}
+
+
+def create_app(test_config=None):
+    app = Flask(__name__, static_folder=str(api.WEB_DIR), static_url_path="/static")
+    app.config.from_mapping(
+        MAX_RUNS=2 * (os.cpu_count() or 1),  # runs at once; the rest wait in the queue
+        MAX_QUEUED=64,  # past this, "busy"
+        RUN_TIMEOUT=10.0,  # wall-clock seconds per run
+        TRUST_CODE=False,
+        # Pings find half-open peers: no pong within a second and the socket (and its run) ends.
+        SOCK_SERVER_OPTIONS={"ping_interval": 1, "max_message_size": 4 * protocol_limit()},
+    )
+    if test_config:
+        app.config.from_mapping(test_config)
+    logging.getLogger("loopscope").setLevel(logging.INFO)
+    support = sandbox.detect()
+    if not support.full:
+        app.logger.warning("Loopscope sandbox: %s", support.describe())
+    settings = Settings(
+        pool=RunPool(app.config["MAX_RUNS"], app.config["MAX_QUEUED"]),
+        limits=sandbox.Limits(timeout=app.config["RUN_TIMEOUT"]),
+        support=support,
+        trust_code=app.config["TRUST_CODE"],
+    )
+    app.extensions["loopscope"] = settings
+    atexit.register(settings.pool.shutdown)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(session.bp)
+    return app
+
+
+def protocol_limit():
+    from .protocol import CODE_LIMIT
+
+    return CODE_LIMIT

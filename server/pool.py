@@ -1,0 +1,87 @@
+"""A bounded pool of runs: at most N at once, the rest in a FIFO queue, past its limit a clear "busy".
+
+Each running job streams from its own thread. When a job ends, the next one in the
+queue starts and everyone still waiting is told their new position.
+"""
+
+import collections
+import threading
+
+
+class Busy(Exception):
+    """No room: too many runs running and waiting."""
+
+
+class RunPool:
+    def __init__(self, max_running, max_queued):
+        self.max_running = max_running
+        self.max_queued = max_queued
+        self._lock = threading.Lock()
+        self._running = set()
+        self._queue = collections.deque()
+        self._closed = False
+
+    def submit(self, job):
+        """Start `job` now or queue it; Busy when there is no room."""
+        with self._lock:
+            if self._closed:
+                raise Busy("The server is shutting down.")
+            if len(self._running) < self.max_running:
+                self._running.add(job)
+                position = 0
+            elif len(self._queue) < self.max_queued:
+                self._queue.append(job)
+                position = len(self._queue)
+            else:
+                raise Busy(
+                    f"The server is busy: {len(self._running)} runs are running and {len(self._queue)} are "
+                    "waiting. Please try again in a moment."
+                )
+        if position:
+            job.queued(position)
+        else:
+            job.start(self)
+
+    def cancel(self, job):
+        """Take a job that has not started out of the queue; False if it is not queued."""
+        with self._lock:
+            if job not in self._queue:
+                return False
+            self._queue.remove(job)
+            waiting = list(self._queue)
+        self._tell_positions(waiting)
+        return True
+
+    def finished(self, job):
+        """A running job ended: start the next one in line."""
+        with self._lock:
+            self._running.discard(job)
+            following = None
+            if self._queue and not self._closed:
+                following = self._queue.popleft()
+                self._running.add(following)
+            waiting = list(self._queue)
+        if following is not None:
+            following.start(self)
+        self._tell_positions(waiting)
+
+    @staticmethod
+    def _tell_positions(waiting):
+        for position, job in enumerate(waiting, 1):
+            job.queued(position)
+
+    def stats(self):
+        with self._lock:
+            return {"running": len(self._running), "queued": len(self._queue), "max_running": self.max_running,
+                    "max_queued": self.max_queued}
+
+    def shutdown(self, timeout=5):
+        """Stop every run and wait for their processes to end."""
+        with self._lock:
+            self._closed = True
+            jobs = list(self._running) + list(self._queue)
+            self._queue.clear()
+        for job in jobs:
+            job.stop()
+        for job in jobs:
+            job.wait(timeout)

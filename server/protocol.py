@@ -1,0 +1,97 @@
+"""The WebSocket protocol (a contract: other tools use it) — what a client may send, checked.
+
+Client → server, JSON text:
+    {"op": "run", "scenario": ID, "blocking": bool, "clock": "virtual" | "real"}
+    {"op": "run", "code": SOURCE, "blocking": bool, "clock": ...}   (your own code)
+    {"op": "stop"}
+Server → client, JSON text, each with a `type` (see `server/session.py`):
+    {"type": "events", "run": N, "events": [...]}          the engine's events, unchanged, batched
+    {"type": "status", "run": N, "state": "queued", "position": P}
+    {"type": "status", "run": N, "state": "running"}
+    {"type": "status", "run": N, "state": "finished", "status": "ok" | "error" | ...}
+    {"type": "error", "message": "..."}                    a bad request; the socket stays usable
+"""
+
+import json
+from dataclasses import dataclass
+
+from . import catalog
+from .runner import Options, Program
+
+CODE_LIMIT = 64 * 1024  # bytes of source in one "run"
+CODE_FILENAME = "main.py"
+
+
+class BadRequest(Exception):
+    """A message the server cannot act on; its text is shown to the user as is."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    program: Program
+    options: Options
+    own_code: bool
+
+
+def parse(text):
+    """('run', RunRequest) or ('stop', None) for one client message; BadRequest says what is wrong."""
+    if not isinstance(text, str):
+        raise BadRequest("Messages must be JSON text, not binary.")
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise BadRequest("That message is not JSON. Send e.g. {\"op\": \"run\", \"scenario\": \"tasks\"}.") from None
+    if not isinstance(message, dict):
+        raise BadRequest("A message must be a JSON object with an \"op\" field.")
+    op = message.get("op")
+    if op == "stop":
+        return "stop", None
+    if op == "run":
+        return "run", _run_request(message)
+    if op is None:
+        raise BadRequest("The message has no \"op\" field: use \"run\" or \"stop\".")
+    raise BadRequest(f"Unknown op {op!r}: use \"run\" or \"stop\".")
+
+
+def _run_request(message):
+    unknown = sorted(set(message) - {"op", "scenario", "code", "blocking", "clock"})
+    if unknown:
+        raise BadRequest(f"Unknown field(s) in a run request: {', '.join(unknown)}.")
+    blocking = message.get("blocking", False)
+    if not isinstance(blocking, bool):
+        raise BadRequest("\"blocking\" must be true or false.")
+    clock = message.get("clock", "virtual")
+    if clock not in ("virtual", "real"):
+        raise BadRequest("\"clock\" must be \"virtual\" or \"real\".")
+    has_scenario, has_code = "scenario" in message, "code" in message
+    if has_scenario == has_code:
+        raise BadRequest("A run request needs exactly one of \"scenario\" (an id) or \"code\" (Python source).")
+    if has_scenario:
+        return _scenario_request(message["scenario"], blocking, clock)
+    return _code_request(message["code"], blocking, clock)
+
+
+def _scenario_request(scenario_id, blocking, clock):
+    if not isinstance(scenario_id, str):
+        raise BadRequest("\"scenario\" must be a scenario id (a string).")
+    try:
+        scenario = catalog.get(scenario_id)
+    except catalog.UnknownScenario:
+        known = ", ".join(catalog.scenarios())
+        raise BadRequest(f"Unknown scenario {scenario_id!r}. Known scenarios: {known}.") from None
+    if blocking and catalog.BLOCKING not in scenario.modes:
+        raise BadRequest(f"Scenario {scenario_id!r} has no blocking variant.")
+    program = Program(scenario.source(blocking), scenario.filename, scenario.id, trusted=True)
+    return RunRequest(program, Options(blocking=blocking, clock=clock), own_code=False)
+
+
+def _code_request(code, blocking, clock):
+    if not isinstance(code, str):
+        raise BadRequest("\"code\" must be Python source text (a string).")
+    size = len(code.encode("utf-8", "surrogatepass"))
+    if size > CODE_LIMIT:
+        raise BadRequest(f"The code is too large: {size / 1024:.0f} KiB, the limit is {CODE_LIMIT // 1024} KiB.")
+    if not code.strip():
+        raise BadRequest("The code is empty: there is nothing to run.")
+    program = Program(code, CODE_FILENAME, CODE_FILENAME)
+    return RunRequest(program, Options(blocking=blocking, clock=clock, blocking_sleep=blocking), own_code=True)
