@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server import catalog, sandbox  # noqa: E402
+from server import catalog, events, sandbox  # noqa: E402
 from server.runner import Options, Program, Run  # noqa: E402
 
 WORKLOAD = """
@@ -47,9 +47,9 @@ def traced_seconds(source):
     config = json.dumps({"source": source, "filename": "bench.py", "target": "bench", "clock": "real"})
     done = subprocess.run([sys.executable, "-S", "-B", "-c", bootstrap], input=config, capture_output=True,
                           text=True, check=True)
-    lines = done.stdout.splitlines()
-    printed = [json.loads(line)["text"] for line in lines if '"kind":"stdout"' in line]
-    return float(printed[0]), len(lines)
+    trace = [event for line in done.stdout.splitlines() for event in events.decode(line)]
+    printed = [event["text"] for event in trace if event["kind"] == "stdout"]
+    return float(printed[0]), len(trace)
 
 
 def overhead(repeats):

@@ -13,10 +13,12 @@ optional may be missing; all other fields are always present (possibly null).
 This module must import nothing outside the standard library: the sandbox
 imports it too.
 
-Between the sandboxed child and the runner, the hot events travel in a compact
-"wire" form, a JSON array `[code, t, field values in the order listed here]`
-(`code` indexes `KINDS`); the runner expands them with `from_wire`. Everything
-that leaves the runner (CLI, WebSocket) is the object form documented here.
+Between the sandboxed child and the runner, events travel in batches: one JSON
+list per line, whose items are objects (`t`, `kind` and the fields) or, for the
+hot kinds, compact "wire" arrays `[code, t, field values in the order listed
+here]` (`code` indexes `KINDS`). The runner expands them with `decode`.
+Everything that leaves the runner (CLI, WebSocket) is the object form
+documented here.
 """
 
 import json
@@ -196,11 +198,20 @@ def from_wire(items):
 
 
 def decode(text):
-    """The event on one line from the child (wire array or object), or None when it is neither."""
+    """The events on one line from the child — a JSON list of wire tuples and objects — or None.
+
+    An item that is not a valid event comes back as None in its place.
+    """
     try:
-        item = json.loads(text)
+        batch = json.loads(text)
     except ValueError:
         return None
+    if not isinstance(batch, list):
+        return None
+    return [_item(item) for item in batch]
+
+
+def _item(item):
     if isinstance(item, list):
         return from_wire(item)
     if isinstance(item, dict):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from . import events, sandbox
 
 _TICK = 0.1  # seconds between checks of stop requests and deadlines
-_MAX_LINE = 1024 * 1024
+_MAX_LINE = 8 * 1024 * 1024  # one batch of events
 _STDERR_KEEP = 64 * 1024
 
 
@@ -173,29 +173,35 @@ class _StreamState:
         return out
 
     def _accept(self, raw):
-        """Checked event(s) for one line from the child."""
-        event = events.decode(raw)
-        if event is None or events.problems(event) or not isinstance(event.get("t"), (int, float)):
-            text = raw.decode("utf-8", "replace") + "\n"
-            event = {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout", "text": text,
-                     "task": None, "stream": "raw"}
-        else:
-            self.t = max(self.t, round(float(event["t"]), 6))
-            event["t"] = self.t
-            _round_times(event)
-        kind = event["kind"]
+        """Checked events for one line from the child."""
+        batch = events.decode(raw)
+        if batch is None:
+            return self._admit([None], [raw])
+        return self._admit(batch, None)
+
+    def _admit(self, batch, raws):
         out = []
-        if kind == "run.start":
-            if self.started:
+        for index, event in enumerate(batch):
+            if event is None or events.problems(event) or not isinstance(event.get("t"), (int, float)):
+                text = raws[index] if raws else b"(an event the schema does not know)"
+                event = {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout",
+                         "text": text.decode("utf-8", "replace") + "\n", "task": None, "stream": "raw"}
+            else:
+                self.t = max(self.t, round(float(event["t"]), 6))
+                event["t"] = self.t
+                _round_times(event)
+            kind = event["kind"]
+            if kind == "run.start":
+                if self.started:
+                    continue
+                self.started = True
+            elif not self.started:
+                out.append(self._start_event())
+                self.started = True
+            if kind == "run.end":
+                self.child_end = event
                 return out
-            self.started = True
-        elif not self.started:
-            out.append(self._start_event())
-            self.started = True
-        if kind == "run.end":
-            self.child_end = event
-            return out
-        out.append(self._event(event))
+            out.append(self._event(event))
         return out
 
     def read(self):
@@ -232,7 +238,8 @@ class _StreamState:
             pending = lines.pop()
             if len(pending) > _MAX_LINE:
                 run._kill()
-                yield from self._end("limit", "The program wrote one line over 1 MiB, so it was stopped.")
+                yield from self._end("limit", "The program wrote more than 8 MiB without a line break, "
+                                     "so it was stopped.")
                 return
             for raw in lines:
                 if self.child_end is not None or not raw:

@@ -12,6 +12,7 @@ A file is untrusted code: without the full sandbox it is refused unless
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -81,11 +82,16 @@ def main(argv=None):
     except SandboxUnavailable as exc:
         _parser().exit(2, f"trace: {exc} Pass --trust to run it anyway.\n")
     out = sys.stdout
-    for event in run.events():
-        out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
-        if options.clock == "real":
-            out.flush()
-    out.flush()
+    events = run.events()
+    try:
+        for event in events:
+            out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+            if options.clock == "real":
+                out.flush()
+        out.flush()
+    except BrokenPipeError:  # e.g. piped into `head`: the reader has all it wanted
+        events.close()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

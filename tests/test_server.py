@@ -216,11 +216,13 @@ def test_past_the_queue_limit_the_server_says_busy():
     live = LiveServer("--max-runs", "1", "--max-queued", "1")
     clients = [live.client() for _ in range(3)]
     try:
-        for connection in clients:
+        replies = []
+        for connection in clients:  # one after another, so which one gets the slot is certain
             connection.send({"op": "run", "code": SILENT, "clock": "real"})
-        assert clients[0].receive()["state"] == "running"
-        assert clients[1].receive() == {"type": "status", "run": 2, "state": "queued", "position": 1}
-        busy = clients[2].receive()
+            replies.append(connection.receive())
+        assert replies[0]["state"] == "running"
+        assert replies[1] == {"type": "status", "run": replies[0]["run"] + 1, "state": "queued", "position": 1}
+        busy = replies[2]
         assert busy["type"] == "error" and "The server is busy" in busy["message"]
         clients[0].send({"op": "stop"})
         assert clients[1].until(lambda m: m.get("state") == "running")

@@ -10,7 +10,6 @@ import re
 from types import AsyncGeneratorType, CoroutineType, GeneratorType
 
 from . import internals
-from .emitter import jint, jnum
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -30,6 +29,7 @@ _WAITS = {
     "Timeout.__aexit__": "the end of `async with asyncio.timeout()`",
 }
 
+_NO_WAITER = {"kind": "none"}
 _IO_MODULES = ("asyncio.streams", "asyncio.selector_events", "asyncio.base_events")
 
 
@@ -131,24 +131,24 @@ class Describer:
         return self._where(task)[0]
 
     def wait(self, task, tid):
-        """(line, awaiting text, waiter JSON) for a task that just suspended."""
+        """(line, awaiting text, waiter object) for a task that just suspended."""
         tracer = self._tracer
         line, callee = self._where(task)
         said = _callee_text(callee) if callee is not None else None
         waiter = internals.waiter_of(task)
         if waiter is None:
-            return line, said or "the next loop iteration", '{"kind":"none"}'
+            return line, said or "the next loop iteration", _NO_WAITER
         if isinstance(waiter, asyncio.Task):
             other = f"task {waiter.get_name()}"
-            return line, f"{said} → {other}" if said else other, f'{{"kind":"task","task":{tracer.task_id(waiter)}}}'
+            return line, f"{said} → {other}" if said else other, {"kind": "task", "task": tracer.task_id(waiter)}
         record = tracer.future_record(waiter)
         record.waiting.append(tid)
         fid = record.fid
         timer = record.timer
         if timer is not None:
             when = tracer.clock.since_start(timer.when)
-            json = f'{{"kind":"timer","future":{fid},"handle":{timer.hid},"when":{jnum(when)}}}'
-            return line, said or f"a timer due at t={when:g}", json
+            waits_for = {"kind": "timer", "future": fid, "handle": timer.hid, "when": when}
+            return line, said or f"a timer due at t={when:g}", waits_for
         if record.thread:
             kind = "thread"
         elif callee is not None and callee.f_globals.get("__name__", "") in _IO_MODULES:
@@ -157,4 +157,4 @@ class Describer:
             kind = "future"
         if said is None:
             said = "asyncio.gather(…)" if type(waiter).__name__ == "_GatheringFuture" else f"future #{fid}"
-        return line, said, f'{{"kind":"{kind}","future":{jint(fid)}}}'
+        return line, said, {"kind": kind, "future": fid}

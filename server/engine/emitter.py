@@ -1,9 +1,10 @@
-"""Writes events to the event pipe as JSON lines, buffered.
+"""Buffers events and writes them to the event pipe in batches.
 
-The hot kinds (schedule, begin, end, suspend, ...) go in the compact wire form
-of `server.events` (`[code, t, values...]`), formatted by hand: a dict plus
-`json.dumps` per event was most of the cost of a naive tracer. The runner, in
-another process, expands them to the documented objects and checks them.
+Events are kept as tuples (the hot kinds: `(code, t, field values...)` in the
+order `server.events` lists the fields, `code` indexing its KINDS) or dicts (the
+rest), and a whole batch becomes one JSON line, encoded by the json module's C
+encoder. Formatting each event in Python was most of a naive tracer's cost; the
+runner, in another process, expands and checks them (`server.events.decode`).
 """
 
 import collections
@@ -11,22 +12,12 @@ import json
 import os
 import threading
 
-from ..events import CODES
+from ..events import CODES  # noqa: F401 - re-exported for the tracer
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
-
-def jstr(value):
-    """JSON text of a string (or null)."""
-    return "null" if value is None else _dumps(value)
-
-
-def jint(value):
-    return "null" if value is None else str(value)
-
-
-def jnum(value):
-    return "null" if value is None else repr(value)
+_BATCH = 512  # events per line at most
+_TEXT = 256 * 1024  # characters of printed text per line at most
 
 
 class Emitter:
@@ -36,21 +27,24 @@ class Emitter:
         # A deque: appends from several threads (call_soon_threadsafe, prints) are atomic
         # and keep their order without a lock on this hot path.
         self._buffer = collections.deque()
+        self._text = 0
         self._flush_lock = threading.Lock()
         self.live = live  # real clock: events go out promptly, the page streams them
 
-    def line(self, code, values):
-        """Emit a hot event: `code` from `CODES`, `values` its fields' JSON, comma-separated, in schema order."""
+    def line(self, code, *values):
+        """Emit a hot event: `code` from `CODES`, then its fields' values in schema order."""
         buffer = self._buffer
-        buffer.append(f"[{code},{self._now()!r},{values}]\n")
-        if len(buffer) >= 1024:
+        buffer.append((code, self._now(), *values))
+        if len(buffer) >= _BATCH:
             self.flush()
 
     def emit(self, kind, **fields):
         """Emit any event from keyword fields (for the kinds that are not hot)."""
-        body = _dumps(fields)[1:-1]
-        self._buffer.append(f'{{"t":{self._now()!r},"kind":"{kind}"{"," if body else ""}{body}}}\n')
-        if len(self._buffer) >= 1024:
+        self._buffer.append({"t": self._now(), "kind": kind, **fields})
+        text = fields.get("text")
+        if text is not None:
+            self._text += len(text)
+        if len(self._buffer) >= _BATCH or self._text >= _TEXT:
             self.flush()
 
     def flush(self):
@@ -59,7 +53,8 @@ class Emitter:
             count = len(buffer)
             if not count:
                 return
-            data = "".join([buffer.popleft() for _ in range(count)]).encode("utf-8", "replace")
+            self._text = 0
+            data = (_encode([buffer.popleft() for _ in range(count)]) + "\n").encode("utf-8", "surrogatepass")
             view = memoryview(data)
             while view:
                 written = os.write(self._fd, view)

@@ -17,7 +17,7 @@ import weakref
 
 from . import internals
 from .describe import Describer, label_of, outcome
-from .emitter import CODES, jint, jnum, jstr
+from .emitter import CODES
 
 _real_perf = time.perf_counter
 _real_sleep = time.sleep
@@ -32,7 +32,8 @@ INTERNAL_COROS = {"BaseEventLoop.shutdown_asyncgens", "BaseEventLoop.shutdown_de
 class Scheduled:
     """One stay of a handle in the ready queue or timer heap, and its run."""
 
-    __slots__ = ("hid", "handle", "task", "tid", "label", "when", "v0", "r0", "hook0", "outer", "sleep", "samples")
+    __slots__ = ("hid", "handle", "task", "tid", "label", "when", "v0", "r0", "hook0", "outer", "sleep",
+                 "samples")
 
     def __init__(self, hid, handle, task, tid, label, when):
         self.hid, self.handle, self.task, self.tid, self.label, self.when = hid, handle, task, tid, label, when
@@ -136,9 +137,9 @@ class Tracer:
             self.future_resolved(args[0])  # its done-callbacks are being scheduled
         if task is not None:
             tid = self.task_id(task)
-            label = jstr(f"{role} {task.get_name()}")
+            label = f"{role} {task.get_name()}"
         else:
-            tid, label = None, jstr(label_of(callback))
+            tid, label = None, label_of(callback)
         entry = Scheduled(next(self._hids), handle, task, tid, label, when)
         self._queued[id(handle)] = entry
         return entry
@@ -152,10 +153,7 @@ class Tracer:
                 if record is not None and record.future is args[0] and record.waiting:
                     owner = record.waiting[0]
         when = None if entry.when is None else self.clock.since_start(entry.when)
-        self.emitter.line(
-            _SCHEDULE,
-            f'{entry.hid},"{queue}",{jnum(when)},{jint(entry.tid)},{entry.label},"{source}",{jint(owner)}',
-        )
+        self.emitter.line(_SCHEDULE, entry.hid, queue, when, entry.tid, entry.label, source, owner)
 
     def on_ready(self, handle, loop):
         """A handle was appended to `loop`'s ready queue."""
@@ -182,7 +180,7 @@ class Tracer:
         entry = self._queued.get(id(handle))
         if entry is not None and entry.handle is handle and not handle.cancelled():
             del self._queued[id(handle)]
-            self.emitter.line(_CANCEL, f"{entry.hid},{jint(entry.tid)}")
+            self.emitter.line(_CANCEL, entry.hid, entry.tid)
 
     def io_begin(self):
         self._io_thread = threading.get_ident()
@@ -192,7 +190,7 @@ class Tracer:
 
     def on_iteration(self):
         self._iteration += 1
-        self.emitter.line(_ITERATION, str(self._iteration))
+        self.emitter.line(_ITERATION, self._iteration)
 
     # -- running a callback -------------------------------------------------------------
 
@@ -205,7 +203,7 @@ class Tracer:
         local = self._local
         entry.outer = getattr(local, "entry", None)
         local.entry = entry
-        self.emitter.line(_BEGIN, f"{entry.hid},{jint(entry.tid)}")
+        self.emitter.line(_BEGIN, entry.hid, entry.tid)
         entry.v0 = self.clock.peek()
         entry.r0 = _real_perf()
         entry.hook0 = self.hook_time
@@ -238,11 +236,11 @@ class Tracer:
                 self._suspend(task, entry.tid)
         if duration >= self.threshold:
             self._blocked(entry, duration)
-        self.emitter.line(_END, f"{entry.hid},{jint(entry.tid)},{duration!r}")
+        self.emitter.line(_END, entry.hid, entry.tid, duration)
 
     def _suspend(self, task, tid):
         line, awaiting, waiter = self.describe.wait(task, tid)
-        self.emitter.line(_SUSPEND, f"{tid},{jint(line)},{jstr(awaiting)},{waiter}")
+        self.emitter.line(_SUSPEND, tid, line, awaiting, waiter)
 
     def _task_done(self, task, tid):
         state, detail, line = outcome(task, self.filename)
@@ -290,11 +288,11 @@ class Tracer:
                 clock.freeze()
                 if until is not None:
                     if self.enabled:
-                        self.emitter.line(_IDLE, jnum(until))
+                        self.emitter.line(_IDLE, until)
                     clock.jump_to(until)
                     return []
         if self.enabled:
-            self.emitter.line(_IDLE, jnum(None if until is None else clock.since_start(until)))
+            self.emitter.line(_IDLE, None if until is None else clock.since_start(until))
             self.emitter.flush()
         return select(timeout)
 
