@@ -32,3 +32,12 @@ def test_problems_names_what_is_wrong():
     assert events.problems({"kind": "nope"}) == ["unknown kind 'nope'"]
     assert "missing field 'task'" in events.problems({"v": 1, "seq": 0, "t": 0, "kind": "task.done"})
     assert events.problems([]) == ["an event must be a JSON object"]
+
+
+def test_the_page_mirrors_the_schema():
+    text = (ROOT / "web" / "events.js").read_text()
+    mirrored = dict(re.findall(r'^  "([a-z.]+)": \[(.*)\],$', text, flags=re.M))
+    assert list(mirrored) == list(events.KINDS)
+    for kind, (_, fields) in events.KINDS.items():
+        assert re.findall(r'"([a-z_]+)"', mirrored[kind]) == [name.rstrip("?") for name in fields], kind
+    assert f"export const VERSION = {events.VERSION};" in text

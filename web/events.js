@@ -1,0 +1,25 @@
+// The event kinds and their fields, mirrored from server/events.py (the definition).
+// tests/test_events.py fails when the two disagree.
+
+export const VERSION = 1;
+
+export const KINDS = {
+  "run.start": ["target", "blocking", "clock", "python", "file", "threshold"],
+  "loop.iteration": ["n"],
+  "task.new": ["task", "name", "coro", "parent", "line", "internal"],
+  "task.rename": ["task", "name"],
+  "task.cancel": ["task", "by", "msg"],
+  "handle.schedule": ["handle", "queue", "when", "task", "label", "source", "owner"],
+  "handle.cancel": ["handle", "task"],
+  "handle.begin": ["handle", "task"],
+  "handle.end": ["handle", "task", "duration"],
+  "task.suspend": ["task", "line", "awaiting", "waiter"],
+  "task.done": ["task", "state", "detail", "line"],
+  "future.done": ["future", "state", "detail", "waiters"],
+  "loop.idle": ["until"],
+  "loop.blocked": ["duration", "task", "line", "handle", "cause"],
+  "loop.exception": ["message", "task", "exception"],
+  "stdout": ["text", "task", "stream"],
+  "error": ["message", "line", "traceback"],
+  "run.end": ["status", "reason", "elapsed"],
+};

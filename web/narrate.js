@@ -1,0 +1,47 @@
+// One plain-English sentence per event, said from the loop's point of view.
+const fmt = (t) => (t === null || t === undefined ? "?" : `${Number(t.toFixed(4))}`);
+
+function who(state, task) {
+  const found = state.tasks[task];
+  return found ? `Task \`${found.name}\`` : "A task";
+}
+
+function callback(state, handle) {
+  const found = state.handles[handle];
+  if (!found) return "a callback";
+  return found.task !== null && found.task !== undefined ? `${who(state, found.task)}'s ${found.label.split(" ")[0]}` : `\`${found.label}\``;
+}
+
+const SENTENCES = {
+  "run.start": (e) => `The program starts (${e.clock} clock${e.blocking ? ", blocking variant" : ""}).`,
+  "loop.iteration": (e) => `Loop iteration ${e.n}: poll for I/O, move due timers to the ready queue, then run what is ready now.`,
+  "task.new": (e, s) => `${e.parent ? `${who(s, e.parent)} creates` : "The program creates"} task \`${e.name}\` for \`${e.coro}()\`${e.internal ? " (asyncio's own shutdown work)" : ""}.`,
+  "task.rename": (e) => `The task is renamed \`${e.name}\`.`,
+  "task.cancel": (e, s) => `${e.by ? who(s, e.by) : "The program"} asks ${who(s, e.task).toLowerCase()} to cancel${e.msg ? ` ("${e.msg}")` : ""}: it will get a CancelledError at its next await.`,
+  "handle.schedule": (e, s) => {
+    const what = callback(s, e.handle);
+    if (e.queue === "timers") return `${what} waits in the timer heap until t=${fmt(e.when)}.`;
+    if (e.source === "timer") return `The timer due at t=${fmt(e.when)} fires: ${what} joins the ready queue.`;
+    if (e.source === "threadsafe") return `Another thread hands ${what} to the loop (call_soon_threadsafe).`;
+    if (e.source === "io") return `A socket is ready: ${what} joins the ready queue.`;
+    return `${what} joins the back of the ready queue.`;
+  },
+  "handle.cancel": () => "A scheduled callback is cancelled: it leaves its queue without ever running.",
+  "handle.begin": (e, s) => `The loop runs ${callback(s, e.handle)}; nothing else can run until it returns.`,
+  "handle.end": (e) => `It returns control to the loop after ${fmt(e.duration)} s.`,
+  "task.suspend": (e, s) => `${who(s, e.task)} awaits ${e.awaiting}${e.line ? ` on line ${e.line}` : ""} and gives the loop back.`,
+  "task.done": (e, s) => `${who(s, e.task)} is done: ${e.state === "result" ? `it returned ${e.detail}` : e.state === "exception" ? `it raised ${e.detail}` : "it was cancelled"}.`,
+  "future.done": (e) => `A future gets its ${e.state === "result" ? `result (${e.detail})` : e.state === "exception" ? `exception (${e.detail})` : "cancellation"}; ${e.waiters.length ? `${e.waiters.length} waiting task(s) will wake up` : "nobody waits on it"}.`,
+  "loop.idle": (e) => (e.until === null ? "Nothing is ready: the loop waits for I/O." : `Nothing is ready: the loop sleeps until the next timer at t=${fmt(e.until)}.`),
+  "loop.blocked": (e) => `That callback held the loop for ${fmt(e.duration)} s${e.line ? ` at line ${e.line}` : ""}: every other task, timer and socket had to wait.`,
+  "loop.exception": (e) => `The loop's exception handler: ${e.message}.`,
+  "stdout": (e) => `The program prints ${JSON.stringify(e.text.replace(/\n$/, ""))}.`,
+  "error": (e) => `Error${e.line ? ` on line ${e.line}` : ""}: ${e.message}`,
+  "run.end": (e) => `The run ends (${e.status}): ${e.reason} Loop time: ${fmt(e.elapsed)} s.`,
+};
+
+export function narrate(event, state) {
+  const sentence = SENTENCES[event.kind];
+  if (!sentence) throw new Error(`no narration for event kind ${event.kind}`);
+  return sentence(event, state);
+}

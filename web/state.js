@@ -1,0 +1,159 @@
+// The picture's state is a pure fold over the trace: state after event i = apply(state after i-1, event i).
+// The live view, stepping back and scrubbing are all foldTo(trace, index); checkpoints keep it fast.
+import { KINDS } from "./events.js";
+import { narrate } from "./narrate.js";
+
+const CHECKPOINT_EVERY = 250;
+
+export function initialState() {
+  return {
+    index: -1, // the last event applied
+    t: 0,
+    iteration: 0,
+    start: null,
+    end: null,
+    tasks: {}, // id -> {id, name, coro, parent, internal, state, line, awaiting, waiter, outcome, detail}
+    handles: {}, // id -> {id, label, task, owner, queue: "ready" | "timers" | "running", when}
+    ready: [], // handle ids, FIFO
+    timers: [], // handle ids, by due time
+    running: null, // handle id
+    blocked: null, // {duration, task, line, cause} while a callback holds the loop too long
+    idle: null, // {until} while the loop waits
+    output: [], // {text, task, stream}
+    errors: [],
+    exceptions: [],
+    narration: "Press Run to start.",
+  };
+}
+
+function byWhen(state) {
+  state.timers.sort((a, b) => state.handles[a].when - state.handles[b].when || a - b);
+}
+
+function removeFrom(list, id) {
+  const at = list.indexOf(id);
+  if (at >= 0) list.splice(at, 1);
+}
+
+const HANDLERS = {
+  "run.start": (s, e) => { s.start = e; },
+  "loop.iteration": (s, e) => { s.iteration = e.n; },
+  "task.new": (s, e) => {
+    s.tasks[e.task] = { id: e.task, name: e.name, coro: e.coro, parent: e.parent, internal: e.internal,
+      state: "ready", createdAt: e.line, line: null, awaiting: null, waiter: null, outcome: null, detail: null, cancelling: false };
+  },
+  "task.rename": (s, e) => { if (s.tasks[e.task]) s.tasks[e.task].name = e.name; },
+  "task.cancel": (s, e) => { if (s.tasks[e.task]) s.tasks[e.task].cancelling = true; },
+  "handle.schedule": (s, e) => {
+    const handle = s.handles[e.handle] || { id: e.handle };
+    Object.assign(handle, { label: e.label, task: e.task, owner: e.owner, when: e.when, queue: e.queue });
+    s.handles[e.handle] = handle;
+    removeFrom(s.ready, e.handle);
+    removeFrom(s.timers, e.handle);
+    if (e.queue === "ready") s.ready.push(e.handle);
+    else { s.timers.push(e.handle); byWhen(s); }
+    if (e.task !== null && s.tasks[e.task]) s.tasks[e.task].state = "ready";
+    s.idle = null;
+  },
+  "handle.cancel": (s, e) => {
+    removeFrom(s.ready, e.handle);
+    removeFrom(s.timers, e.handle);
+    delete s.handles[e.handle];
+  },
+  "handle.begin": (s, e, context) => {
+    removeFrom(s.ready, e.handle);
+    const handle = s.handles[e.handle] || (s.handles[e.handle] = { id: e.handle, label: "callback", task: e.task });
+    handle.queue = "running";
+    s.running = e.handle;
+    s.idle = null;
+    const blocked = context.blockedBy.get(e.handle);
+    s.blocked = blocked ? { duration: blocked.duration, task: blocked.task, line: blocked.line, cause: blocked.cause } : null;
+    if (e.task !== null && s.tasks[e.task]) s.tasks[e.task].state = "running";
+  },
+  "handle.end": (s, e) => {
+    delete s.handles[e.handle];
+    if (s.running === e.handle) s.running = null;
+    s.blocked = null;
+  },
+  "task.suspend": (s, e) => {
+    const task = s.tasks[e.task];
+    if (task) Object.assign(task, { state: "waiting", line: e.line, awaiting: e.awaiting, waiter: e.waiter });
+    const timer = e.waiter.kind === "timer" ? s.handles[e.waiter.handle] : null;
+    if (timer) timer.owner = e.task;
+  },
+  "task.done": (s, e) => {
+    const task = s.tasks[e.task];
+    if (task) Object.assign(task, { state: "done", outcome: e.state, detail: e.detail, doneAt: e.t,
+      line: e.line ?? task.line, waiter: null });
+  },
+  "future.done": () => {},
+  "loop.idle": (s, e) => { s.idle = { until: e.until }; },
+  // Usually known in advance (context.blockedBy), so the freeze shows while it lasts; live, it may arrive late.
+  "loop.blocked": (s, e) => {
+    if (s.running === e.handle) s.blocked = { duration: e.duration, task: e.task, line: e.line, cause: e.cause };
+  },
+  "loop.exception": (s, e) => { s.exceptions.push(e); },
+  "stdout": (s, e) => { s.output.push({ text: e.text, task: e.task, stream: e.stream, seq: e.seq }); },
+  "error": (s, e) => { s.errors.push(e); },
+  "run.end": (s, e) => { s.end = e; s.running = null; s.blocked = null; s.idle = null; },
+};
+
+for (const kind of Object.keys(KINDS)) {
+  if (!HANDLERS[kind]) throw new Error(`state.js does not handle event kind ${kind}`);
+}
+
+export function apply(state, event, context) {
+  const handler = HANDLERS[event.kind];
+  if (!handler) throw new Error(`unknown event kind ${event.kind}`);
+  handler(state, event, context);
+  state.narration = narrate(event, state);
+  state.index += 1;
+  state.t = event.t;
+  return state;
+}
+
+// A recorded run: its events, what can be known ahead (which callbacks block), and checkpoints.
+export function createTrace() {
+  const trace = { events: [], context: { blockedBy: new Map() }, checkpoints: [initialState()] };
+  return trace;
+}
+
+export function addEvents(trace, events) {
+  for (const event of events) {
+    trace.events.push(event);
+    if (event.kind === "loop.blocked") trace.context.blockedBy.set(event.handle, event);
+  }
+}
+
+// The state after events[0..index] (index -1: before the first event). `from`, a state at or
+// before `index`, is advanced in place instead of starting again from a checkpoint.
+export function foldTo(trace, index, from = null) {
+  const last = Math.min(index, trace.events.length - 1);
+  let state = from;
+  if (!state || state.index > last) {
+    let at = Math.floor((last + 1) / CHECKPOINT_EVERY);
+    while (at > 0 && !trace.checkpoints[at]) at -= 1;
+    state = structuredClone(trace.checkpoints[at]);
+  }
+  for (let i = state.index + 1; i <= last; i += 1) {
+    apply(state, trace.events[i], trace.context);
+    const slot = (i + 1) / CHECKPOINT_EVERY;
+    if (Number.isInteger(slot) && !trace.checkpoints[slot] && !hasPendingBlock(trace, state)) {
+      trace.checkpoints[slot] = structuredClone(state);
+    }
+  }
+  return state;
+}
+
+// While live, a running callback may still turn out to block: don't freeze that state in a checkpoint.
+function hasPendingBlock(trace, state) {
+  return state.running !== null && !trace.ended;
+}
+
+// Index of the `loop.iteration` event that starts the next (direction 1) or previous (-1) iteration.
+export function iterationBoundary(trace, index, direction) {
+  for (let i = index + direction; i >= 0 && i < trace.events.length; i += direction) {
+    if (trace.events[i].kind === "loop.iteration") return i;
+  }
+  return direction > 0 ? trace.events.length - 1 : -1;
+}

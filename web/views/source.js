@@ -1,0 +1,41 @@
+// The program's source, with a marker per task at the line where it runs or waits.
+import { el } from "../join.js";
+
+export function setSource(root, text) {
+  const list = root.querySelector("ol");
+  list.replaceChildren(...text.replace(/\n$/, "").split("\n").map((line, i) => {
+    const item = el("li");
+    item.dataset.line = i + 1;
+    item.append(el("code", "", line || " "), el("span", "markers"));
+    return item;
+  }));
+}
+
+export function renderSource(root, state) {
+  const byLine = new Map();
+  for (const task of Object.values(state.tasks)) {
+    if (task.internal || task.state === "done") continue;
+    // A task that has not suspended yet has no line; while it blocks the loop, it is at the blocking line.
+    const line = state.blocked && state.blocked.task === task.id ? state.blocked.line : task.line;
+    if (!line) continue;
+    if (!byLine.has(line)) byLine.set(line, []);
+    byLine.get(line).push(task);
+  }
+  const errorLines = new Set(state.errors.map((e) => e.line).filter(Boolean));
+  for (const item of root.querySelectorAll("li[data-line]")) {
+    const line = Number(item.dataset.line);
+    const tasks = byLine.get(line) || [];
+    const running = tasks.some((t) => t.state === "running");
+    item.classList.toggle("running", running);
+    item.classList.toggle("waiting", tasks.length > 0 && !running);
+    item.classList.toggle("blocked", Boolean(state.blocked && state.blocked.line === line));
+    item.classList.toggle("error", errorLines.has(line));
+    const markers = item.querySelector(".markers");
+    const text = tasks.length > 3
+      ? `${tasks.length} tasks`
+      : tasks.map((t) => `${t.state === "running" ? "▶ running:" : "waiting:"} ${t.name}`).join("  ");
+    if (markers.textContent !== text) markers.textContent = text;
+  }
+  const focus = root.querySelector("li.blocked, li.running, li.error");
+  if (focus && root.dataset.follow !== "off") focus.scrollIntoView({ block: "nearest" });
+}

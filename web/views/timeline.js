@@ -1,0 +1,67 @@
+// One lane per task on a loop-time axis: thin ticks where a step ran, shaded spans while it waited,
+// and red bands where a callback blocked the loop — across every lane, because everything stalled.
+const SVG = "http://www.w3.org/2000/svg";
+const LANES = 30; // the busiest lanes are drawn; the rest are counted
+const LANE = 18;
+const LEFT = 110;
+
+function node(tag, attributes, text) {
+  const element = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+  if (text !== undefined) element.textContent = text;
+  return element;
+}
+
+// Everything the timeline needs, computed once per trace (and again when live events arrive).
+export function summarise(trace) {
+  const lanes = new Map();
+  const blocks = [];
+  const lane = (id) => {
+    if (!lanes.has(id)) lanes.set(id, { id, steps: [], waits: [], name: `task ${id}`, internal: false });
+    return lanes.get(id);
+  };
+  const begun = new Map();
+  let end = 0;
+  for (const [index, e] of trace.events.entries()) {
+    end = Math.max(end, e.t);
+    if (e.kind === "task.new") Object.assign(lane(e.task), { name: e.name, internal: e.internal, born: e.t });
+    else if (e.kind === "task.rename") lane(e.task).name = e.name;
+    else if (e.kind === "handle.begin" && e.task !== null) begun.set(e.handle, { t: e.t, index });
+    else if (e.kind === "handle.end" && e.task !== null && begun.has(e.handle)) {
+      const start = begun.get(e.handle);
+      lane(e.task).steps.push({ from: start.t, to: e.t, index: start.index });
+    } else if (e.kind === "task.suspend") lane(e.task).waits.push({ from: e.t, index });
+    else if (e.kind === "loop.blocked") blocks.push({ from: e.t - e.duration, to: e.t, line: e.line, index });
+  }
+  const shown = [...lanes.values()].filter((l) => !l.internal);
+  return { lanes: shown.slice(0, LANES), hidden: Math.max(0, shown.length - LANES), blocks, end: Math.max(end, 0.001) };
+}
+
+export function renderTimeline(root, summary, state) {
+  const width = Math.max(root.clientWidth, 400);
+  const height = (summary.lanes.length + 1) * LANE + 20;
+  const x = (t) => LEFT + (t / summary.end) * (width - LEFT - 10);
+  const svg = node("svg", { width, height, role: "img", "aria-label": "timeline of tasks" });
+  for (const block of summary.blocks) {
+    svg.append(node("rect", { class: "block", x: x(block.from), y: 0, width: Math.max(2, x(block.to) - x(block.from)), height }));
+  }
+  summary.lanes.forEach((lane, row) => {
+    const y = row * LANE + 4;
+    svg.append(node("text", { x: 4, y: y + 11, class: "lane-name" }, lane.name.slice(0, 16)));
+    for (const wait of lane.waits) {
+      if (wait.index > state.index) continue;
+      const next = lane.steps.find((s) => s.index > wait.index);
+      const until = next && next.index <= state.index ? next.from : state.t;
+      svg.append(node("rect", { class: "wait", x: x(wait.from), y: y + 5, width: Math.max(1, x(until) - x(wait.from)), height: 4 }));
+    }
+    for (const step of lane.steps) {
+      if (step.index > state.index) continue;
+      svg.append(node("rect", { class: "step", x: x(step.from), y, width: Math.max(3, x(step.to) - x(step.from)), height: 14 }));
+    }
+  });
+  if (summary.hidden) {
+    svg.append(node("text", { x: 4, y: summary.lanes.length * LANE + 15, class: "lane-name" }, `+${summary.hidden} more tasks`));
+  }
+  svg.append(node("line", { class: "cursor", x1: x(state.t), x2: x(state.t), y1: 0, y2: height }));
+  root.replaceChildren(svg);
+}
