@@ -19,8 +19,8 @@ def free_port():
 
 
 class LiveServer:
-    def __init__(self, *args):
-        self.port = free_port()
+    def __init__(self, *args, port=None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "--port", str(self.port), *args], cwd=ROOT,

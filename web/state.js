@@ -83,7 +83,7 @@ const HANDLERS = {
   },
   "task.done": (s, e) => {
     const task = s.tasks[e.task];
-    if (task) Object.assign(task, { state: "done", outcome: e.state, detail: e.detail, doneAt: e.t,
+    if (task) Object.assign(task, { state: "done", outcome: e.state, detail: e.detail, doneAt: s.index + 1,
       line: e.line ?? task.line, waiter: null });
   },
   "future.done": () => {},

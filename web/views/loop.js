@@ -52,7 +52,7 @@ export function renderLoop(root, state, positions) {
     element.className = `chip task waiting${task.cancelling ? " cancelling" : ""}`;
     element.dataset.task = id;
   });
-  const done = tasks.filter((t) => t.state === "done").sort((a, b) => a.doneAt - b.doneAt || a.id - b.id);
+  const done = tasks.filter((t) => t.state === "done").sort((a, b) => a.doneAt - b.doneAt);
   chips(area("done"), state, done.map((t) => t.id), (element, id) => {
     const task = state.tasks[id];
     const said = { result: `returned ${task.detail}`, exception: `raised ${task.detail}`, cancelled: "cancelled" };
