@@ -36,6 +36,12 @@ export function renderSource(root, state) {
       : tasks.map((t) => `${t.state === "running" ? "▶ running:" : "waiting:"} ${t.name}`).join("  ");
     if (markers.textContent !== text) markers.textContent = text;
   }
+  // Keep the interesting line in view by scrolling the source box only, never the page.
   const focus = root.querySelector("li.blocked, li.running, li.error");
-  if (focus && root.dataset.follow !== "off") focus.scrollIntoView({ block: "nearest" });
+  if (focus) {
+    const top = focus.offsetTop; // .source is the offset parent (position: relative)
+    if (top < root.scrollTop || top > root.scrollTop + root.clientHeight - focus.offsetHeight) {
+      root.scrollTop = Math.max(0, top - root.clientHeight / 3);
+    }
+  }
 }
