@@ -28,28 +28,39 @@ function stateAt(index) {
 }
 
 function show(index) {
-  const slow = player.rate <= 30;
-  const positions = slow ? chipPositions($("#loop")) : null;
+  // Chips glide for a little less than the time one event stays on screen; faster, they just jump.
+  const glide = Math.min(350, 900 / player.rate);
+  const positions = glide >= 50 ? chipPositions($("#loop")) : null;
   page.state = stateAt(index);
-  render(positions);
+  render(positions, glide);
 }
 
-function render(positions) {
+function render(positions, glide) {
   const state = page.state;
-  renderLoop($("#loop"), state, positions);
-  renderSource($("#source"), state);
-  if (!page.summary || page.summary.length !== page.trace.events.length) {
-    page.summary = { length: page.trace.events.length, data: summarise(page.trace) };
+  timed("loop", () => renderLoop($("#loop"), state, positions, glide));
+  timed("source", () => renderSource($("#source"), state));
+  // Summarise again when events arrived, but at most every half second while live.
+  const stale = !page.summary || page.summary.length !== page.trace.events.length;
+  if (stale && (!page.summary || page.trace.ended || performance.now() - page.summary.made > 500)) {
+    page.summary = { length: page.trace.events.length, data: summarise(page.trace), made: performance.now() };
   }
-  renderTimeline($("#timeline"), page.summary.data, state);
-  renderLog($("#logs"), state, page.trace);
+  timed("timeline", () => renderTimeline($("#timeline"), page.summary.data, state));
+  timed("log", () => renderLog($("#logs"), state, page.trace));
   $("#narration").textContent = state.narration;
-  renderOutcome($("#outcome-area"), state, comparison(), page.trace.ended);
+  timed("outcome", () => renderOutcome($("#outcome-area"), state, comparison(), page.trace.ended));
   const scrubber = $("#scrubber");
   scrubber.max = String(Math.max(0, page.trace.events.length - 1));
   scrubber.value = String(Math.max(0, state.index));
   $("#position").textContent = `event ${state.index + 1} of ${page.trace.events.length}`;
   $("#play").textContent = player.playing ? "Pause" : "Play";
+}
+
+// Milliseconds spent per view since the page loaded (the page benchmark reads them).
+const timings = {};
+function timed(name, work) {
+  const start = performance.now();
+  work();
+  timings[name] = (timings[name] || 0) + performance.now() - start;
 }
 
 // -- scenarios, modes, links -------------------------------------------------------------
@@ -226,6 +237,20 @@ async function start() {
   document.body.dataset.ready = "true";
 }
 
-// For tests and the curious: the recorded trace, the player and the fold.
-window.loopscope = { page, player, stateAt: (index) => foldTo(page.trace, index), run, stop };
+// Replay a saved trace (a list of events) without running anything.
+function load(events) {
+  page.trace = createTrace();
+  addEvents(page.trace, events);
+  page.trace.ended = true;
+  page.state = initialState();
+  page.summary = null;
+  page.runId = null;
+  player.reset();
+  player.finished = true;
+  player.setLength(events.length);
+  render();
+}
+
+// For tests, benchmarks and the curious: the recorded trace, the player and the fold.
+window.loopscope = { page, player, stateAt: (index) => foldTo(page.trace, index), run, stop, load, timings };
 start();

@@ -1,22 +1,24 @@
 // Keyed enter / update / exit of child elements, in order (like d3's selection.join).
 export function join(container, items, key, create, update) {
+  const keys = items.map((item) => String(key(item)));
+  const wanted = new Set(keys);
   const existing = new Map();
-  for (const child of container.children) existing.set(child.dataset.key, child);
+  for (const child of [...container.children]) {
+    if (wanted.has(child.dataset.key)) existing.set(child.dataset.key, child);
+    else child.remove(); // exit first, so items that stay in order need no moving
+  }
   let previous = null;
-  for (const item of items) {
-    const id = String(key(item));
-    let element = existing.get(id);
-    if (element) existing.delete(id);
-    else {
+  items.forEach((item, i) => {
+    let element = existing.get(keys[i]);
+    if (!element) {
       element = create(item);
-      element.dataset.key = id;
+      element.dataset.key = keys[i];
     }
     update(element, item);
-    const wanted = previous ? previous.nextSibling : container.firstChild;
-    if (element !== wanted) container.insertBefore(element, wanted);
+    const expected = previous ? previous.nextSibling : container.firstChild;
+    if (element !== expected) container.insertBefore(element, expected);
     previous = element;
-  }
-  for (const element of existing.values()) element.remove();
+  });
 }
 
 export function el(tag, className, text) {

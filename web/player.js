@@ -1,5 +1,9 @@
 // Moves a cursor through the recorded trace at the chosen speed. The only module that uses
 // requestAnimationFrame; step() advances synchronously, so tests can drive it without waiting.
+// Events a frame may apply, adapted to how long frames take: a slow frame must not make the next
+// one slower still (the backlog is dropped, not carried).
+const FRAME_BUDGET_MS = 16;
+
 export function createPlayer(onMove) {
   let cursor = -1;
   let length = 0;
@@ -8,6 +12,7 @@ export function createPlayer(onMove) {
   let carry = 0;
   let last = null;
   let frame = null;
+  let perFrame = 200;
 
   function move(to) {
     const next = Math.max(-1, Math.min(to, length - 1));
@@ -22,10 +27,13 @@ export function createPlayer(onMove) {
     if (!playing) return;
     if (last !== null) carry += ((now - last) / 1000) * rate;
     last = now;
-    const steps = Math.floor(carry);
+    const steps = Math.min(Math.floor(carry), perFrame);
+    carry = steps === perFrame ? 0 : carry - steps;
     if (steps > 0) {
-      carry -= steps;
+      const began = performance.now();
       move(cursor + steps);
+      const took = performance.now() - began;
+      if (steps === perFrame) perFrame = took > FRAME_BUDGET_MS ? Math.max(10, perFrame >> 1) : Math.min(5000, perFrame * 2);
     }
     if (cursor >= length - 1 && player.finished) {
       pause();

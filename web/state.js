@@ -3,7 +3,7 @@
 import { KINDS } from "./events.js";
 import { narrate } from "./narrate.js";
 
-const CHECKPOINT_EVERY = 250;
+const CHECKPOINT_EVERY = 1000; // a clone of a big state costs milliseconds; folding 1000 events, about as much
 
 export function initialState() {
   return {
@@ -26,8 +26,19 @@ export function initialState() {
   };
 }
 
-function byWhen(state) {
-  state.timers.sort((a, b) => state.handles[a].when - state.handles[b].when || a - b);
+// Insert a timer keeping the heap's order (by due time, then by scheduling order): binary search.
+function insertTimer(state, id) {
+  const { timers, handles } = state;
+  const when = handles[id].when;
+  let low = 0;
+  let high = timers.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    const other = handles[timers[middle]];
+    if (other.when < when || (other.when === when && timers[middle] < id)) low = middle + 1;
+    else high = middle;
+  }
+  timers.splice(low, 0, id);
 }
 
 function removeFrom(list, id) {
@@ -45,13 +56,14 @@ const HANDLERS = {
   "task.rename": (s, e) => { if (s.tasks[e.task]) s.tasks[e.task].name = e.name; },
   "task.cancel": (s, e) => { if (s.tasks[e.task]) s.tasks[e.task].cancelling = true; },
   "handle.schedule": (s, e) => {
-    const handle = s.handles[e.handle] || { id: e.handle };
-    Object.assign(handle, { label: e.label, task: e.task, owner: e.owner, when: e.when, queue: e.queue });
+    const known = s.handles[e.handle];
+    if (known && known.queue === "timers") removeFrom(s.timers, e.handle); // a timer fell due
+    else if (known && known.queue === "ready") removeFrom(s.ready, e.handle);
+    const handle = known || { id: e.handle, owner: null };
+    Object.assign(handle, { label: e.label, task: e.task, owner: e.owner ?? handle.owner, when: e.when, queue: e.queue });
     s.handles[e.handle] = handle;
-    removeFrom(s.ready, e.handle);
-    removeFrom(s.timers, e.handle);
     if (e.queue === "ready") s.ready.push(e.handle);
-    else { s.timers.push(e.handle); byWhen(s); }
+    else insertTimer(s, e.handle);
     if (e.task !== null && s.tasks[e.task]) s.tasks[e.task].state = "ready";
     s.idle = null;
   },
@@ -106,7 +118,6 @@ export function apply(state, event, context) {
   const handler = HANDLERS[event.kind];
   if (!handler) throw new Error(`unknown event kind ${event.kind}`);
   handler(state, event, context);
-  state.narration = narrate(event, state);
   state.index += 1;
   state.t = event.t;
   return state;
@@ -142,6 +153,8 @@ export function foldTo(trace, index, from = null) {
       trace.checkpoints[slot] = structuredClone(state);
     }
   }
+  // Only the sentence for the event at the cursor is ever shown: say it once.
+  state.narration = last >= 0 ? narrate(trace.events[last], state) : initialState().narration;
   return state;
 }
 

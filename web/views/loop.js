@@ -19,47 +19,41 @@ function handleText(state, handle) {
 
 function chips(container, state, ids, describe) {
   const shown = ids.slice(0, SHOWN);
-  join(container, shown, (id) => id, () => el("li", "chip"), (element, id) => describe(element, id));
+  join(container, shown, (id) => id, () => el("li", "chip"), (element, id) => {
+    const [text, className] = describe(id);
+    if (element.textContent !== text) element.textContent = text;
+    if (element.className !== className) element.className = className;
+  });
   const more = ids.length - shown.length;
-  container.dataset.more = more > 0 ? `+${more} more` : "";
+  const label = more > 0 ? `+${more} more` : "";
+  if (container.dataset.more !== label) container.dataset.more = label;
 }
 
-export function renderLoop(root, state, positions) {
+export function renderLoop(root, state, positions, duration = 350) {
   const area = (name) => root.querySelector(`[data-area="${name}"]`);
-  chips(area("ready"), state, state.ready, (element, id) => {
+  chips(area("ready"), state, state.ready, (id) => {
     const handle = state.handles[id];
-    element.textContent = handleText(state, handle);
-    element.className = `chip handle ${handle.task !== null && handle.task !== undefined ? "step" : "callback"}`;
-    element.dataset.handle = id;
+    return [handleText(state, handle), `chip handle ${handle.task !== null && handle.task !== undefined ? "step" : "callback"}`];
   });
   const running = state.running !== null && state.handles[state.running] ? [state.running] : [];
-  chips(area("running"), state, running, (element, id) => {
-    element.textContent = handleText(state, state.handles[id]);
-    element.className = `chip handle running${state.blocked ? " blocked" : ""}`;
-    element.dataset.handle = id;
-  });
-  chips(area("timers"), state, state.timers, (element, id) => {
+  chips(area("running"), state, running, (id) => [handleText(state, state.handles[id]),
+    `chip handle running${state.blocked ? " blocked" : ""}`]);
+  chips(area("timers"), state, state.timers, (id) => {
     const handle = state.handles[id];
     const left = Math.max(0, handle.when - state.t);
-    element.textContent = `${handleText(state, handle)} · t=${Number(handle.when.toFixed(4))} (in ${Number(left.toFixed(3))} s)`;
-    element.className = "chip handle timer";
-    element.dataset.handle = id;
+    return [`${handleText(state, handle)} · t=${Number(handle.when.toFixed(4))} (in ${Number(left.toFixed(3))} s)`,
+      "chip handle timer"];
   });
   const tasks = Object.values(state.tasks).filter((task) => !task.internal);
-  chips(area("waiting"), state, tasks.filter((t) => t.state === "waiting").map((t) => t.id), (element, id) => {
+  chips(area("waiting"), state, tasks.filter((t) => t.state === "waiting").map((t) => t.id), (id) => {
     const task = state.tasks[id];
-    element.textContent = `${task.name} awaits ${task.awaiting}`;
-    element.className = `chip task waiting${task.cancelling ? " cancelling" : ""}`;
-    element.dataset.task = id;
+    return [`${task.name} awaits ${task.awaiting}`, `chip task waiting${task.cancelling ? " cancelling" : ""}`];
   });
   const done = tasks.filter((t) => t.state === "done").sort((a, b) => a.doneAt - b.doneAt);
-  chips(area("done"), state, done.map((t) => t.id), (element, id) => {
+  chips(area("done"), state, done.map((t) => t.id), (id) => {
     const task = state.tasks[id];
     const said = { result: `returned ${task.detail}`, exception: `raised ${task.detail}`, cancelled: "cancelled" };
-    element.textContent = `${task.name}: ${said[task.outcome]}`;
-    element.className = `chip task done ${task.outcome}`;
-    element.dataset.task = id;
-    element.title = task.detail;
+    return [`${task.name}: ${said[task.outcome]}`, `chip task done ${task.outcome}`];
   });
   root.classList.toggle("is-blocked", Boolean(state.blocked));
   root.classList.toggle("is-idle", Boolean(state.idle));
@@ -74,31 +68,32 @@ export function renderLoop(root, state, positions) {
   }
   const idle = root.querySelector("[data-idle]");
   idle.textContent = state.idle ? (state.idle.until === null ? "waiting for I/O" : `sleeping until t=${Number(state.idle.until.toFixed(4))}`) : "";
-  if (positions) glide(root, positions);
+  if (positions) glide(root, positions, duration);
 }
 
 // FLIP: where every chip was before this render.
+// Only callback chips travel between areas (timers → ready → running); task chips just appear.
+const TRAVELLING = '[data-area="ready"] .chip, [data-area="running"] .chip, [data-area="timers"] .chip';
+
 export function chipPositions(root) {
   const positions = new Map();
-  for (const chip of root.querySelectorAll(".chip[data-handle]")) positions.set(`h${chip.dataset.handle}`, chip.getBoundingClientRect());
-  for (const chip of root.querySelectorAll(".chip[data-task]")) positions.set(`t${chip.dataset.task}`, chip.getBoundingClientRect());
+  for (const chip of root.querySelectorAll(TRAVELLING)) positions.set(chip.dataset.key, chip.getBoundingClientRect());
   return positions;
 }
 
-function glide(root, positions) {
+function glide(root, positions, duration) {
   if (reducedMotion()) return;
-  for (const chip of root.querySelectorAll(".chip")) {
-    const key = chip.dataset.handle !== undefined ? `h${chip.dataset.handle}` : `t${chip.dataset.task}`;
-    const before = positions.get(key);
+  for (const chip of root.querySelectorAll(TRAVELLING)) {
+    const before = positions.get(chip.dataset.key);
     if (!before) {
-      chip.animate([{ opacity: 0, transform: "scale(0.6)" }, { opacity: 1, transform: "none" }], { duration: 250 });
+      chip.animate([{ opacity: 0, transform: "scale(0.6)" }, { opacity: 1, transform: "none" }], { duration });
       continue;
     }
     const after = chip.getBoundingClientRect();
     const dx = before.left - after.left;
     const dy = before.top - after.top;
     if (Math.abs(dx) > 1 || Math.abs(dy) > 1) {
-      chip.animate([{ transform: `translate(${dx}px, ${dy}px)` }, { transform: "none" }], { duration: 350, easing: "ease-out" });
+      chip.animate([{ transform: `translate(${dx}px, ${dy}px)` }, { transform: "none" }], { duration, easing: "ease-out" });
     }
   }
 }

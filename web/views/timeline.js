@@ -1,5 +1,6 @@
 // One lane per task on a loop-time axis: thin ticks where a step ran, shaded spans while it waited,
 // and red bands where a callback blocked the loop — across every lane, because everything stalled.
+// What lies after the cursor is veiled, so the picture at any position shows only the past clearly.
 const SVG = "http://www.w3.org/2000/svg";
 const LANES = 30; // the busiest lanes are drawn; the rest are counted
 const LANE = 18;
@@ -37,8 +38,25 @@ export function summarise(trace) {
   return { lanes: shown.slice(0, LANES), hidden: Math.max(0, shown.length - LANES), blocks, end: Math.max(end, 0.001) };
 }
 
+// The lanes are drawn once per summary; each frame only moves the cursor and the veil over the future.
 export function renderTimeline(root, summary, state) {
   const width = Math.max(root.clientWidth, 400);
+  if (root.summary !== summary || root.drawnWidth !== width) {
+    root.replaceChildren(draw(summary, width));
+    root.summary = summary;
+    root.drawnWidth = width;
+  }
+  const x = (t) => LEFT + (t / summary.end) * (width - LEFT - 10);
+  const at = x(state.index < 0 ? 0 : state.t);
+  const veil = root.querySelector(".future");
+  veil.setAttribute("x", at);
+  veil.setAttribute("width", Math.max(0, width - at));
+  const cursor = root.querySelector(".cursor");
+  cursor.setAttribute("x1", at);
+  cursor.setAttribute("x2", at);
+}
+
+function draw(summary, width) {
   const height = (summary.lanes.length + 1) * LANE + 20;
   const x = (t) => LEFT + (t / summary.end) * (width - LEFT - 10);
   const svg = node("svg", { width, height, role: "img", "aria-label": "timeline of tasks" });
@@ -48,20 +66,20 @@ export function renderTimeline(root, summary, state) {
   summary.lanes.forEach((lane, row) => {
     const y = row * LANE + 4;
     svg.append(node("text", { x: 4, y: y + 11, class: "lane-name" }, lane.name.slice(0, 16)));
+    let step = 0;
     for (const wait of lane.waits) {
-      if (wait.index > state.index) continue;
-      const next = lane.steps.find((s) => s.index > wait.index);
-      const until = next && next.index <= state.index ? next.from : state.t;
+      while (step < lane.steps.length && lane.steps[step].index < wait.index) step += 1;
+      const until = step < lane.steps.length ? lane.steps[step].from : summary.end;
       svg.append(node("rect", { class: "wait", x: x(wait.from), y: y + 5, width: Math.max(1, x(until) - x(wait.from)), height: 4 }));
     }
-    for (const step of lane.steps) {
-      if (step.index > state.index) continue;
-      svg.append(node("rect", { class: "step", x: x(step.from), y, width: Math.max(3, x(step.to) - x(step.from)), height: 14 }));
+    for (const run of lane.steps) {
+      svg.append(node("rect", { class: "step", x: x(run.from), y, width: Math.max(3, x(run.to) - x(run.from)), height: 14 }));
     }
   });
   if (summary.hidden) {
     svg.append(node("text", { x: 4, y: summary.lanes.length * LANE + 15, class: "lane-name" }, `+${summary.hidden} more tasks`));
   }
-  svg.append(node("line", { class: "cursor", x1: x(state.t), x2: x(state.t), y1: 0, y2: height }));
-  root.replaceChildren(svg);
+  svg.append(node("rect", { class: "future", x: LEFT, y: 0, width: 0, height }));
+  svg.append(node("line", { class: "cursor", x1: LEFT, x2: LEFT, y1: 0, y2: height }));
+  return svg;
 }
