@@ -14,6 +14,7 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--max-runs", type=int, help="runs at once (default: twice the CPU count)")
     parser.add_argument("--max-queued", type=int, help="runs waiting before the server says busy (default 64)")
+    parser.add_argument("--run-timeout", type=float, help="wall-clock seconds a run may take (default 10)")
     parser.add_argument("--trust-code", action="store_true",
                         help="allow your own code even where the full sandbox is unavailable (your own laptop only)")
     args = parser.parse_args(argv)
@@ -23,6 +24,8 @@ def main(argv=None):
         config["MAX_RUNS"] = args.max_runs
     if args.max_queued is not None:
         config["MAX_QUEUED"] = args.max_queued
+    if args.run_timeout:
+        config["RUN_TIMEOUT"] = args.run_timeout
     app = create_app(config)
     # SIGTERM ends the server like Ctrl+C does, so every run is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

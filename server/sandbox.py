@@ -174,6 +174,9 @@ def detect():
     except Exception as exc:  # noqa: BLE001 - any failure means: no seccomp layer
         support.problems.append(f"no seccomp filter ({type(exc).__name__}: {exc})")
     bwrap = shutil.which("bwrap")
+    if os.environ.get("LOOPSCOPE_NO_BWRAP"):  # an operator's (or a test's) way to run without namespaces
+        support.problems.append("bubblewrap is switched off (LOOPSCOPE_NO_BWRAP is set)")
+        return support
     if bwrap is None:
         support.problems.append("bubblewrap (bwrap) is not installed")
         return support

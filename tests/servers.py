@@ -1,6 +1,7 @@
 """A real Loopscope server in a subprocess on a free port, and a small WebSocket client for tests."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -19,12 +20,12 @@ def free_port():
 
 
 class LiveServer:
-    def __init__(self, *args, port=None):
+    def __init__(self, *args, port=None, env=None):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "--port", str(self.port), *args], cwd=ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
         )
         deadline = time.monotonic() + 30
         while True:

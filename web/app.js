@@ -1,5 +1,7 @@
 // Wires the page: controls, the connection, the recorded trace, the player and the views.
 import { connect } from "./connection.js";
+import { createEditor, markErrors, setText, textOf } from "./editor.js";
+import { decodeShare, encodeShare } from "./share.js";
 import { createPlayer } from "./player.js";
 import { addEvents, createTrace, foldTo, initialState, iterationBoundary } from "./state.js";
 import { chipPositions, renderLoop } from "./views/loop.js";
@@ -8,6 +10,24 @@ import { renderSource, setSource } from "./views/source.js";
 import { renderTimeline, summarise } from "./views/timeline.js";
 
 const $ = (selector) => document.querySelector(selector);
+const OWN = "own"; // the picker's value for "your own code"
+const EXAMPLE = `import asyncio
+
+
+async def greet(name, seconds):
+    await asyncio.sleep(seconds)
+    print("hello", name)
+
+
+async def main():
+    await asyncio.gather(greet("slow", 2), greet("fast", 1))
+
+
+asyncio.run(main())
+`;
+const BLOCKING_NOTE = "Blocking mode for your code: every `await asyncio.sleep(x)` holds the loop like "
+  + "`time.sleep(x)` would, on the same line. The sandbox does this by replacing asyncio.sleep while your "
+  + "program runs; your text is not changed.";
 const page = {
   scenarios: [],
   trace: createTrace(),
@@ -15,6 +35,8 @@ const page = {
   summary: null,
   runId: null,
   request: null, // what the current trace is a run of: {scenario, blocking}
+  editor: null,
+  health: null,
 };
 
 const player = createPlayer((index) => show(index));
@@ -69,24 +91,73 @@ function currentScenario() {
   return page.scenarios.find((s) => s.id === $("#scenario").value);
 }
 
+function ownCode() {
+  return $("#scenario").value === OWN;
+}
+
 function mode() {
   return $("#blocking").checked ? "blocking" : "non-blocking";
 }
 
 function showScenario() {
+  const own = ownCode();
   const scenario = currentScenario();
-  if (!scenario) return;
-  const canBlock = scenario.modes.includes("blocking");
+  if (!own && !scenario) return;
+  const canBlock = own || scenario.modes.includes("blocking");
   $("#blocking").disabled = !canBlock;
   if (!canBlock) $("#blocking").checked = false;
   $("#mode-note").textContent = canBlock ? "" : "This scenario never sleeps, so it has no blocking variant.";
-  $("#title").textContent = scenario.title;
-  $("#explanation").textContent = scenario.explanation;
-  setSource($("#source"), scenario.source[mode()]);
-  const query = new URLSearchParams({ scenario: scenario.id });
+  $("#editor-panel").hidden = !own;
+  $("#edit").hidden = own;
+  $("#title").textContent = own ? "Your own code" : scenario.title;
+  $("#explanation").textContent = own
+    ? `Write any asyncio program and press Run: it runs in the sandbox on the server, traced like the scenarios. ${BLOCKING_NOTE}`
+    : scenario.explanation;
+  setSource($("#source"), own ? textOf(page.editor) : scenario.source[mode()]);
+  const query = new URLSearchParams({ scenario: own ? OWN : scenario.id });
   if ($("#blocking").checked) query.set("blocking", "1");
-  history.replaceState(null, "", `?${query}`);
+  history.replaceState(null, "", `?${query}${own ? location.hash : ""}`);
   renderSource($("#source"), page.state);
+}
+
+function editScenario() {
+  const scenario = currentScenario();
+  if (!scenario) return;
+  setText(page.editor, scenario.source[mode()]);
+  $("#scenario").value = OWN;
+  showScenario();
+  page.editor.focus();
+}
+
+async function share() {
+  const fragment = await encodeShare({ code: textOf(page.editor), blocking: $("#blocking").checked });
+  history.replaceState(null, "", `?scenario=${OWN}${$("#blocking").checked ? "&blocking=1" : ""}${fragment}`);
+  $("#share-link").value = location.href;
+  $("#share-link").select();
+  try {
+    await navigator.clipboard.writeText(location.href);
+    setStatus("Link copied: it holds your code and mode (nothing is stored on the server).");
+  } catch {
+    setStatus("Copy the link next to the Share button: it holds your code and mode.");
+  }
+}
+
+function showOwnCodeAvailability() {
+  const sandbox = page.health && page.health.sandbox;
+  const note = $("#own-note");
+  if (!sandbox) return;
+  if (!sandbox.own_code) {
+    note.textContent = `Running your own code is disabled on this server: ${sandbox.description}.`;
+    note.className = "own-note warning";
+    $("#run").disabled = ownCode();
+  } else if (sandbox.trusted) {
+    note.textContent = "This server was started with --trust-code: your code runs WITHOUT the full sandbox.";
+    note.className = "own-note warning";
+  } else {
+    note.textContent = "Your code runs in the sandbox: no files, no network outside, no other processes, "
+      + "limited memory and time.";
+    note.className = "own-note";
+  }
 }
 
 function comparison() {
@@ -109,21 +180,29 @@ function remember(end) {
 // -- running -------------------------------------------------------------------------------
 
 function run() {
+  const own = ownCode();
   const scenario = currentScenario();
-  if (!scenario) return;
+  if (!own && !scenario) return;
+  if (own && page.health && !page.health.sandbox.own_code) {
+    setStatus("Running your own code is disabled on this server.", "error");
+    return;
+  }
   const blocking = $("#blocking").checked;
-  const sent = connection.send({ op: "run", scenario: scenario.id, blocking, clock: $("#clock").value });
+  const source = own ? textOf(page.editor) : scenario.source[mode()];
+  const request = own ? { op: "run", code: source } : { op: "run", scenario: scenario.id };
+  const sent = connection.send({ ...request, blocking, clock: $("#clock").value });
   if (!sent) {
     setStatus("Not connected to the server yet; trying again…", "error");
     return;
   }
-  page.request = { scenario: scenario.id, blocking };
+  page.request = { scenario: own ? OWN : scenario.id, blocking };
   page.runId = null;
   page.trace = createTrace();
   page.state = initialState();
   page.summary = null;
   player.reset();
-  setSource($("#source"), scenario.source[mode()]);
+  setSource($("#source"), source);
+  if (own) markErrors(page.editor, []);
   setStatus("Starting…");
   render();
 }
@@ -135,6 +214,12 @@ function stop() {
 function onMessage(message) {
   if (message.type === "error") {
     setStatus(message.message, "error");
+    return;
+  }
+  if (message.type === "status" && message.state === "finished" && message.status !== "ok" && page.trace.ended) {
+    const end = page.trace.events[page.trace.events.length - 1];
+    setStatus(`Run finished: ${message.status}. ${end.reason}`, "error");
+    player.finished = true;
     return;
   }
   if (message.run !== undefined && page.runId !== null && message.run !== page.runId) return; // an older run
@@ -157,6 +242,10 @@ function onMessage(message) {
     if (end) {
       page.trace.ended = true;
       remember(end);
+      if (page.request && page.request.scenario === OWN) {
+        const errors = page.trace.events.filter((e) => e.kind === "error" && e.line);
+        markErrors(page.editor, errors);
+      }
     }
     player.setLength(page.trace.events.length);
     if (!player.playing) render();
@@ -187,9 +276,11 @@ function stepIteration(direction) {
 }
 
 function wire() {
-  $("#scenario").addEventListener("change", () => { showScenario(); });
+  $("#scenario").addEventListener("change", () => { showScenario(); showOwnCodeAvailability(); });
   $("#blocking").addEventListener("change", () => { showScenario(); });
   $("#run").addEventListener("click", run);
+  $("#edit").addEventListener("click", editScenario);
+  $("#share").addEventListener("click", share);
   $("#stop").addEventListener("click", stop);
   $("#play").addEventListener("click", () => player.toggle());
   $("#back").addEventListener("click", () => { player.pause(); player.step(-1); });
@@ -201,8 +292,9 @@ function wire() {
   player.rate = Number($("#speed").value);
   player.onChange = () => { $("#play").textContent = player.playing ? "Pause" : "Play"; };
   document.addEventListener("keydown", (event) => {
-    const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName) && event.target.type !== "range"
-      && event.target.type !== "checkbox";
+    const typing = event.target.isContentEditable || event.target.closest(".cm-editor")
+      || (["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName) && event.target.type !== "range"
+        && event.target.type !== "checkbox");
     if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
     const keys = {
       " ": () => player.toggle(),
@@ -220,18 +312,35 @@ function wire() {
 }
 
 async function start() {
+  let saveTimer = null;
+  page.editor = createEditor($("#editor"), localStorage.getItem("loopscope:code") || EXAMPLE, (text) => {
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(() => localStorage.setItem("loopscope:code", text), 300);
+    if (ownCode() && !player.playing) setSource($("#source"), text);
+  });
   wire();
   try {
-    page.scenarios = await (await fetch("/api/scenarios")).json();
+    [page.scenarios, page.health] = await Promise.all([
+      fetch("/api/scenarios").then((r) => r.json()), fetch("/api/health").then((r) => r.json())]);
   } catch {
     setStatus("Could not load the scenarios from the server. Reload the page to try again.", "error");
     return;
   }
   for (const scenario of page.scenarios) $("#scenario").append(new Option(scenario.title, scenario.id));
+  $("#scenario").append(new Option("Your own code", OWN));
   const query = new URLSearchParams(location.search);
-  if (page.scenarios.some((s) => s.id === query.get("scenario"))) $("#scenario").value = query.get("scenario");
-  $("#blocking").checked = query.get("blocking") === "1";
+  const shared = await decodeShare(location.hash);
+  if (shared) {
+    setText(page.editor, shared.code);
+    $("#scenario").value = OWN;
+    $("#blocking").checked = shared.blocking;
+  } else {
+    const wanted = query.get("scenario");
+    if (wanted === OWN || page.scenarios.some((s) => s.id === wanted)) $("#scenario").value = wanted;
+    $("#blocking").checked = query.get("blocking") === "1";
+  }
   showScenario();
+  showOwnCodeAvailability();
   render();
   setStatus("Ready. Press Run (or the R key).");
   document.body.dataset.ready = "true";

@@ -1,0 +1,56 @@
+"""Hostile code sent as your own code over the WebSocket: contained, explained, and the server serves on."""
+
+import os
+
+import pytest
+
+from conftest import child_processes
+from servers import LiveServer
+
+
+@pytest.fixture(scope="module")
+def server():
+    live = LiveServer("--run-timeout", "3")
+    yield live
+    live.stop()
+
+
+# (what it tries, the code — {port} and {pid} are the server's —, the run's status, words the user is shown)
+ATTACKS = [
+    ("read a host file", "print(open('/etc/shadow').read())", "error", "No such file or directory: '/etc/shadow'"),
+    ("write a host file", "open('/var/tmp/loopscope-attack.txt', 'w').write('x')", "error",
+     "only files under /tmp can be written"),
+    ("connect to the server's port", "import socket\nsocket.create_connection(('127.0.0.1', {port}))", "error",
+     "Connection refused"),
+    ("connect outside", "import socket\nsocket.create_connection(('198.51.100.7', 22), timeout=2)", "error",
+     "no network outside the sandbox"),
+    ("start a process", "import subprocess\nsubprocess.run(['sh', '-c', 'id'])", "error",
+     "starting or replacing a process is not allowed"),
+    ("fork", "import os\nos.fork()", "error", "starting or replacing a process is not allowed"),
+    ("exhaust memory", "hoard = []\nwhile True:\n    hoard.append(bytearray(64 * 1024 * 1024))", "limit",
+     "ran out of memory"),
+    ("loop forever", "while True:\n    pass", "timeout", "still running after 3 s"),
+    ("flood output", "while True:\n    print('flood' * 20)", "limit", "50,000 events"),
+    ("signal the server", "import os, signal\nos.kill({pid}, signal.SIGTERM)", "error",
+     "sending signals to processes is not allowed"),
+]
+
+
+@pytest.mark.parametrize("name,code,status,words", ATTACKS, ids=[a[0] for a in ATTACKS])
+def test_attack_is_contained_and_the_server_serves_on(server, name, code, status, words):
+    code = code.format(port=server.port, pid=server.process.pid)
+    connection = server.client()
+    try:
+        events, messages = connection.run(code=code)
+        end = events[-1]
+        assert end["kind"] == "run.end" and end["status"] == status, end
+        said = " ".join([end["reason"]] + [e["message"] for e in events if e["kind"] == "error"])
+        assert words in said
+        assert "server/engine" not in said and "Traceback" not in end["reason"]
+        assert not os.path.exists("/var/tmp/loopscope-attack.txt")
+        assert server.process.poll() is None
+        follow_up, _ = connection.run(scenario="tasks")
+        assert follow_up[-1]["status"] == "ok"
+    finally:
+        connection.close()
+    assert child_processes() == []
