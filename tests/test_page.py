@@ -172,7 +172,7 @@ def test_stop_stops_a_run(page, server):
     page.click("#run")
     expect(page.locator("#status")).to_contain_text("Running")
     page.click("#stop")
-    expect(page.locator("#status")).to_have_text("Run finished: stopped.")
+    expect(page.locator("#status")).to_have_text("Run finished: stopped. The run was stopped.")
     page.evaluate("() => { window.loopscope.player.pause(); window.loopscope.player.seek(1e9); }")
     expect(page.locator("[data-outcome]")).to_contain_text("The run was stopped")
     assert child_processes() == []

@@ -218,7 +218,7 @@ function onMessage(message) {
   }
   if (message.type === "status" && message.state === "finished" && message.status !== "ok" && page.trace.ended) {
     const end = page.trace.events[page.trace.events.length - 1];
-    setStatus(`Run finished: ${message.status}. ${end.reason}`, "error");
+    setStatus(`Run finished: ${message.status}. ${end.reason}`, message.status === "stopped" ? "" : "error");
     player.finished = true;
     return;
   }
