@@ -1,5 +1,7 @@
 """Your own code in the page: the editor, errors at their lines, keeping and sharing, and trust."""
 
+import re
+
 from playwright.sync_api import expect
 
 from servers import LiveServer
@@ -92,6 +94,7 @@ def test_a_shared_link_reproduces_code_and_mode(page, server, browser):  # noqa:
     type_program(page, PROGRAM)
     page.set_checked("#blocking", True)
     page.click("#share")
+    expect(page.locator("#share-link")).to_have_value(re.compile("#code="))
     link = page.input_value("#share-link")
     assert "#code=" in link and "blocking=1" in link
     fresh = browser.new_context()

@@ -1,7 +1,8 @@
 """A Queue between producers and consumers
 
 `asyncio.Queue` hands items from tasks that make them to tasks that use them.
-A consumer awaiting `get()` on an empty queue suspends until an item arrives; a
+Two consumers, one slower than the other, take items out. A consumer awaiting
+`get()` on an empty queue suspends until an item arrives; a
 producer awaiting `put()` on a full queue (here it holds two items) suspends
 until there is room. `task_done()` and `join()` let the producer know when
 every item has been processed, after which the idle consumers are cancelled.
@@ -16,17 +17,20 @@ async def producer(queue):
         print(f"produced item {item} (queue size {queue.qsize()})")
 
 
-async def consumer(name, queue):
+async def consumer(name, queue, seconds):
     while True:
         item = await queue.get()
         print(f"{name}: processing item {item}")
-        await asyncio.sleep(0.5)  # blocking: time.sleep(0.5)
+        await asyncio.sleep(seconds)  # blocking: time.sleep(seconds)
         queue.task_done()
 
 
 async def main():
     queue = asyncio.Queue(maxsize=2)
-    workers = [asyncio.create_task(consumer(f"consumer-{n}", queue), name=f"consumer-{n}") for n in (1, 2)]
+    workers = [
+        asyncio.create_task(consumer(f"consumer-{n}", queue, seconds), name=f"consumer-{n}")
+        for n, seconds in ((1, 0.5), (2, 0.7))
+    ]
     await producer(queue)
     await queue.join()
     print("every item processed; stopping the consumers")
