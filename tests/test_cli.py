@@ -74,3 +74,26 @@ def test_misuse_exits_2_with_one_line_on_stderr(tmp_path):
         assert done.returncode == 2, args
         assert done.stdout == ""
         assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
+
+
+def test_without_bubblewrap_files_are_refused_unless_trusted(tmp_path, no_leftovers):
+    import os
+
+    program = tmp_path / "mine.py"
+    program.write_text("print('ran')\n")
+    env = {**os.environ, "LOOPSCOPE_NO_BWRAP": "1"}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "server.trace", *args], capture_output=True, text=True,
+                              cwd=ROOT, timeout=60, env=env)
+
+    refused = run(str(program))
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "Refusing to run untrusted code without the full sandbox" in refused.stderr
+    assert "--trust" in refused.stderr and "LOOPSCOPE_NO_BWRAP" in refused.stderr
+    trusted = run(str(program), "--trust")
+    assert trusted.returncode == 0 and '"text":"ran\\n"' in trusted.stdout
+    assert "warning: reduced sandbox" in trusted.stderr
+    scenario = run("sequential")
+    assert scenario.returncode == 0 and json.loads(scenario.stdout.splitlines()[-1])["status"] == "ok"
+    assert "warning: reduced sandbox" in scenario.stderr
