@@ -8,7 +8,6 @@ main-thread stalls (target: none over 100 ms) and requestAnimationFrame for fram
 second while 500 tasks are on screen (target >= 50). Prints numbers; asserts nothing.
 """
 
-import json
 import sys
 from pathlib import Path
 

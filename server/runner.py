@@ -44,10 +44,10 @@ class SandboxUnavailable(Exception):
 
 
 class Run:
-    def __init__(self, program, options=Options(), limits=sandbox.Limits(), support=None, allow_reduced=False):
+    def __init__(self, program, options=None, limits=None, support=None, allow_reduced=False):
         self.program = program
-        self.options = options
-        self.limits = limits
+        self.options = options or Options()
+        self.limits = limits or sandbox.Limits()
         self.support = support or sandbox.detect()
         if not self.support.full and not (program.trusted or allow_reduced):
             raise SandboxUnavailable(

@@ -1,6 +1,5 @@
 """The server, tested as clients see it: a real process, real HTTP and real WebSockets."""
 
-import json
 import os
 import signal
 import subprocess
