@@ -46,7 +46,8 @@ def create_app(test_config=None):
         RUN_TIMEOUT=10.0,  # wall-clock seconds per run
         TRUST_CODE=False,
         # Pings find half-open peers: no pong within a second and the socket (and its run) ends.
-        SOCK_SERVER_OPTIONS={"ping_interval": 1, "max_message_size": 4 * protocol_limit()},
+        # Messages up to 1 MiB are read, so that code over CODE_LIMIT gets a clear error, not a closed socket.
+        SOCK_SERVER_OPTIONS={"ping_interval": 1, "max_message_size": 1024 * 1024},
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -65,9 +66,3 @@ def create_app(test_config=None):
     app.register_blueprint(api.bp)
     app.register_blueprint(session.bp)
     return app
-
-
-def protocol_limit():
-    from .protocol import CODE_LIMIT
-
-    return CODE_LIMIT
