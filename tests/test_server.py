@@ -115,7 +115,7 @@ BAD_REQUESTS = [
     ({"op": "run", "code": 42}, "must be Python source text"),
     ({"op": "run", "code": "   "}, "The code is empty"),
     ({"op": "run", "code": "x = 1\n" * 20000}, "The code is too large: 117 KiB, the limit is 64 KiB"),
-    ({"op": "run", "code": "x = 1\n" * 150000}, "The code is too large: 879 KiB, the limit is 64 KiB"),
+    ({"op": "run", "code": "x = 1\n" * 100000}, "The code is too large: 586 KiB, the limit is 64 KiB"),
     ({"op": "stop"}, "Nothing is running"),
 ]
 
