@@ -48,7 +48,7 @@ class TracingSelector(selectors.DefaultSelector):
         if (timeout is not None and timeout <= 0) or self.loop is None:
             return super().select(timeout)
         # Also when tracing has stopped: the virtual clock still needs its jumps.
-        return _TRACER.wait_for_io(self.loop, super().select, timeout)
+        return _TRACER.idle.wait_for_io(self.loop, super().select, timeout)
 
 
 class Task(asyncio.Task):
@@ -176,7 +176,7 @@ def install(tracer):
     global _TRACER
     _TRACER = tracer
     internals.patch_handles(_traced_run, _traced_cancel)
-    internals.patch_work_items(tracer.job_started, tracer.job_finished)
+    internals.patch_work_items(tracer.idle.job_started, tracer.idle.job_finished)
     unix_events._UnixDefaultEventLoopPolicy._loop_factory = TracingEventLoop
     unix_events.SelectorEventLoop = TracingEventLoop
     asyncio.SelectorEventLoop = TracingEventLoop
@@ -184,7 +184,7 @@ def install(tracer):
         asyncio.EventLoop = TracingEventLoop
     if tracer.clock.name == "virtual":
         _virtualise_time(tracer)
-    time.sleep = tracer.sleep
+    time.sleep = tracer.idle.sleep
 
 
 def _virtualise_time(tracer):

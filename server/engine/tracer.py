@@ -1,7 +1,7 @@
 """The tracer: hooks the event loop calls, each turning one thing it does into an event.
 
 Like trio's Instrument: the loop (see `loop.py`) calls `on_ready`, `on_timer`,
-`on_cancel`, `before_handle` / `after_handle`, `wait_for_io`, ... and the
+`on_cancel`, `before_handle` / `after_handle`, `idle.wait_for_io`, ... and the
 tracer only *observes*: it never schedules a callback or creates a task, so a
 traced program runs its callbacks in exactly the order a plain one does.
 A hook that fails reports once and switches tracing off; the program goes on.
@@ -9,7 +9,6 @@ A hook that fails reports once and switches tracing off; the program goes on.
 
 import asyncio
 import itertools
-import math
 import sys
 import threading
 import time
@@ -17,13 +16,13 @@ import weakref
 
 from . import internals
 from .describe import Describer, label_of, outcome
+from .idle import Idle
 from .emitter import CODES
 
 _real_perf = time.perf_counter
-_real_sleep = time.sleep
 
 _SCHEDULE, _CANCEL, _ITERATION = CODES["handle.schedule"], CODES["handle.cancel"], CODES["loop.iteration"]
-_BEGIN, _END, _SUSPEND, _IDLE = CODES["handle.begin"], CODES["handle.end"], CODES["task.suspend"], CODES["loop.idle"]
+_BEGIN, _END, _SUSPEND = CODES["handle.begin"], CODES["handle.end"], CODES["task.suspend"]
 
 # Coroutines asyncio.run() starts for its own shutdown: shown, but marked internal.
 INTERNAL_COROS = {"BaseEventLoop.shutdown_asyncgens", "BaseEventLoop.shutdown_default_executor"}
@@ -65,6 +64,7 @@ class Tracer:
         # tracer's own cost never makes a callback look blocking.
         self.hook_time = 0.0
         self.describe = Describer(self)
+        self.idle = Idle(self)
         self._queued = {}  # id(handle) -> Scheduled while it waits in a queue
         self._hids = itertools.count(1)
         self._tids = itertools.count(1)
@@ -77,8 +77,6 @@ class Tracer:
         self._local = threading.local()
         self._io_thread = None
         self._iteration = 0
-        self._jobs = 0
-        self._jobs_lock = threading.Lock()
 
     # -- ids and names -------------------------------------------------------------
 
@@ -271,64 +269,6 @@ class Tracer:
         self.emitter.emit("future.done", future=record.fid, state=state, detail=detail, waiters=record.waiting)
         record.fid = -record.fid  # reported; the record goes when this callback ends
         self._resolved.append(key)
-
-    # -- waiting -------------------------------------------------------------------
-
-    def wait_for_io(self, loop, select, timeout):
-        """The loop is about to poll its selector with `timeout` (not 0)."""
-        clock = self.clock
-        until = internals.next_timer(loop)
-        if clock.name == "virtual":
-            events = select(0)
-            if events:
-                return events
-            if self.outside_work():
-                clock.follow()
-            else:
-                clock.freeze()
-                if until is not None:
-                    if self.enabled:
-                        self.emitter.line(_IDLE, until)
-                    clock.jump_to(until)
-                    return []
-        if self.enabled:
-            self.emitter.line(_IDLE, None if until is None else clock.since_start(until))
-            self.emitter.flush()
-        return select(timeout)
-
-    def job_started(self):
-        with self._jobs_lock:
-            self._jobs += 1
-
-    def job_finished(self):
-        with self._jobs_lock:
-            self._jobs -= 1
-
-    def outside_work(self):
-        """Is anything besides this loop able to make progress (so time must flow)?"""
-        if self._jobs > 0:
-            return True
-        me = threading.current_thread()
-        for thread in threading.enumerate():
-            if thread is me or thread is self.sampler_thread or internals.is_idle_pool_thread(thread):
-                continue
-            return True
-        return False
-
-    def sleep(self, seconds):
-        """`time.sleep` for the program: noted as blocking; virtual when time stands still."""
-        entry = getattr(self._local, "entry", None)
-        on_loop = entry is not None or threading.current_thread() is threading.main_thread()
-        if entry is not None and isinstance(seconds, (int, float)):
-            total, longest, line = entry.sleep or (0.0, -1.0, None)
-            if seconds > longest:
-                longest, line = seconds, self.user_line_here()
-            entry.sleep = (total + seconds, longest, line)
-        valid = isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0
-        if on_loop and valid and self.clock.frozen and not self.outside_work():
-            self.clock.advance(seconds)
-            return None
-        return _real_sleep(seconds)
 
     def on_loop_exception(self, context):
         exception = context.get("exception")

@@ -1,0 +1,185 @@
+"""The events of one run, as they leave the sandbox: read, checked, numbered, limited.
+
+The child is untrusted (the program runs in it), so what it writes is input:
+lines that are not schema-valid events become raw output, `seq` is numbered
+here, the first event is always `run.start` and the last always `run.end` (made
+here when the child could not say how it ended), and the time, output and event
+limits are enforced here.
+"""
+
+import os
+import select
+import signal
+import subprocess
+import time
+
+from . import events
+
+_TICK = 0.1  # seconds between checks of stop requests and deadlines
+_MAX_LINE = 8 * 1024 * 1024  # one batch of events
+
+
+class EventStream:
+    """Reads one run's child and turns what it writes into checked, numbered events."""
+
+    def __init__(self, run, pauses):
+        self.run = run
+        self.pauses = pauses
+        self.seq = 0
+        self.t = 0.0
+        self.started = False
+        self.child_end = None
+        self.output = 0
+
+    def _event(self, event):
+        event["v"] = events.VERSION
+        event["seq"] = self.seq
+        self.seq += 1
+        self.run.count = self.seq
+        return event
+
+    def _make(self, kind, **fields):
+        return self._event({"v": events.VERSION, "seq": 0, "t": self.t, "kind": kind, **fields})
+
+    def _start_event(self):
+        run = self.run
+        return self._make(
+            "run.start", target=run.program.target, blocking=run.options.blocking, clock=run.options.clock,
+            python=None, file=run.program.filename, threshold=run.options.threshold,
+        )
+
+    def _end(self, status, reason):
+        out = []
+        if not self.started:
+            out.append(self._start_event())
+            self.started = True
+        out.append(self._make("run.end", status=status, reason=reason, elapsed=self.t))
+        return out
+
+    def _accept(self, raw):
+        """Checked events for one line from the child."""
+        batch = events.decode(raw)
+        if batch is None:
+            return self._admit([None], [raw])
+        return self._admit(batch, None)
+
+    def _admit(self, batch, raws):
+        out = []
+        for index, event in enumerate(batch):
+            if event is None or events.problems(event) or not isinstance(event.get("t"), (int, float)):
+                text = raws[index] if raws else b"(an event the schema does not know)"
+                event = {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout",
+                         "text": text.decode("utf-8", "replace") + "\n", "task": None, "stream": "raw"}
+            else:
+                self.t = max(self.t, round(float(event["t"]), 6))
+                event["t"] = self.t
+                _round_times(event)
+            kind = event["kind"]
+            if kind == "run.start":
+                if self.started:
+                    continue
+                self.started = True
+            elif not self.started:
+                out.append(self._start_event())
+                self.started = True
+            if kind == "run.end":
+                self.child_end = event
+                return out
+            out.append(self._event(event))
+        return out
+
+    def read(self):
+        run, limits = self.run, self.run.limits
+        fd = run._process.stdout.fileno()
+        deadline = time.monotonic() + limits.timeout
+        pending = b""
+        while True:
+            if run._stop.is_set():
+                run._kill()
+                yield from self._end("stopped", "The run was stopped.")
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                run._kill()
+                yield from self._end("timeout", f"The program was still running after {limits.timeout:g} s "
+                                     "(the run's time limit), so it was stopped.")
+                return
+            ready, _, _ = select.select([fd], [], [], min(_TICK, remaining))
+            if not ready:
+                if self.pauses:
+                    yield None
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            self.output += len(chunk)
+            if self.output > limits.output:
+                run._kill()
+                yield from self._end("limit", f"The program wrote more than {limits.output // 2**20} MiB of "
+                                     "output and events, so it was stopped.")
+                return
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            if len(pending) > _MAX_LINE:
+                run._kill()
+                yield from self._end("limit", "The program wrote more than 8 MiB without a line break, "
+                                     "so it was stopped.")
+                return
+            for raw in lines:
+                if self.child_end is not None or not raw:
+                    continue
+                for event in self._accept(raw):
+                    if event["seq"] >= limits.events:
+                        run._kill()
+                        yield from self._end("limit", f"The program produced more than {limits.events:,} events "
+                                             "(the run's limit), so it was stopped.")
+                        return
+                    yield event
+            if self.pauses:
+                yield None
+        yield from self._finish()
+
+    def _finish(self):
+        run = self.run
+        process = run._process
+        try:
+            code = process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            run._kill()
+            code = process.returncode
+        if self.child_end is not None:
+            end = self.child_end
+            yield from self._end(end["status"] if end["status"] in events.STATUSES else "error", str(end["reason"]))
+            return
+        yield from self._end(*_crash_reason(code, run.stderr_text()))
+
+
+_TIMES = ("duration", "when", "until", "elapsed")
+
+
+def _round_times(event):
+    """Microseconds are plenty for people, and keep virtual-clock ticks out of sight."""
+    for key in _TIMES:
+        value = event.get(key)
+        if type(value) is float:
+            event[key] = round(value, 6)
+    waiter = event.get("waiter")
+    if isinstance(waiter, dict) and type(waiter.get("when")) is float:
+        waiter["when"] = round(waiter["when"], 6)
+
+
+def _crash_reason(code, stderr):
+    """(status, reason) for a child that ended without saying how."""
+    if code == -signal.SIGXCPU:
+        return "limit", "The program used up its CPU time limit, so it was stopped."
+    if "MemoryError" in stderr or "Cannot allocate memory" in stderr:
+        return "limit", "The program ran out of memory: the sandbox allows 512 MiB."
+    if "bwrap:" in stderr:
+        return "error", "The sandbox could not start: " + stderr.strip().splitlines()[-1]
+    if code == 0:
+        return "ok", "The program ended the process itself (e.g. os._exit) before the trace was finished."
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        return "error", f"The program's process was killed by signal {name}."
+    last = stderr.strip().splitlines()[-1:] or [""]
+    return "error", f"The program's process ended with exit status {code}. {last[0]}".strip()
