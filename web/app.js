@@ -1,7 +1,8 @@
 // Wires the page: controls, the connection, the recorded trace, the player and the views.
 import { connect } from "./connection.js";
-import { createEditor, markErrors, setText, textOf } from "./editor.js";
-import { decodeShare, encodeShare } from "./share.js";
+import { markErrors, setText, textOf } from "./editor.js";
+import { BLOCKING_NOTE, OWN, availability, createKeptEditor, shareLink } from "./own.js";
+import { decodeShare } from "./share.js";
 import { createPlayer } from "./player.js";
 import { addEvents, createTrace, foldTo, initialState, iterationBoundary } from "./state.js";
 import { chipPositions, renderLoop } from "./views/loop.js";
@@ -10,24 +11,6 @@ import { renderSource, setSource } from "./views/source.js";
 import { renderTimeline, summarise } from "./views/timeline.js";
 
 const $ = (selector) => document.querySelector(selector);
-const OWN = "own"; // the picker's value for "your own code"
-const EXAMPLE = `import asyncio
-
-
-async def greet(name, seconds):
-    await asyncio.sleep(seconds)
-    print("hello", name)
-
-
-async def main():
-    await asyncio.gather(greet("slow", 2), greet("fast", 1))
-
-
-asyncio.run(main())
-`;
-const BLOCKING_NOTE = "Blocking mode for your code: every `await asyncio.sleep(x)` holds the loop like "
-  + "`time.sleep(x)` would, on the same line. The sandbox does this by replacing asyncio.sleep while your "
-  + "program runs; your text is not changed.";
 const page = {
   scenarios: [],
   trace: createTrace(),
@@ -130,34 +113,19 @@ function editScenario() {
 }
 
 async function share() {
-  const fragment = await encodeShare({ code: textOf(page.editor), blocking: $("#blocking").checked });
-  history.replaceState(null, "", `?scenario=${OWN}${$("#blocking").checked ? "&blocking=1" : ""}${fragment}`);
-  $("#share-link").value = location.href;
+  const link = await shareLink(textOf(page.editor), $("#blocking").checked);
+  $("#share-link").value = link.url;
   $("#share-link").select();
-  try {
-    await navigator.clipboard.writeText(location.href);
-    setStatus("Link copied: it holds your code and mode (nothing is stored on the server).");
-  } catch {
-    setStatus("Copy the link next to the Share button: it holds your code and mode.");
-  }
+  setStatus(link.copied ? "Link copied: it holds your code and mode (nothing is stored on the server)."
+    : "Copy the link next to the Share button: it holds your code and mode.");
 }
 
 function showOwnCodeAvailability() {
-  const sandbox = page.health && page.health.sandbox;
-  const note = $("#own-note");
-  if (!sandbox) return;
-  if (!sandbox.own_code) {
-    note.textContent = `Running your own code is disabled on this server: ${sandbox.description}.`;
-    note.className = "own-note warning";
-    $("#run").disabled = ownCode();
-  } else if (sandbox.trusted) {
-    note.textContent = "This server was started with --trust-code: your code runs WITHOUT the full sandbox.";
-    note.className = "own-note warning";
-  } else {
-    note.textContent = "Your code runs in the sandbox: no files, no network outside, no other processes, "
-      + "limited memory and time.";
-    note.className = "own-note";
-  }
+  const note = availability(page.health);
+  if (!note) return;
+  $("#own-note").textContent = note.text;
+  $("#own-note").className = note.warning ? "own-note warning" : "own-note";
+  $("#run").disabled = ownCode() && !note.allowed;
 }
 
 function comparison() {
@@ -312,10 +280,7 @@ function wire() {
 }
 
 async function start() {
-  let saveTimer = null;
-  page.editor = createEditor($("#editor"), localStorage.getItem("loopscope:code") || EXAMPLE, (text) => {
-    clearTimeout(saveTimer);
-    saveTimer = setTimeout(() => localStorage.setItem("loopscope:code", text), 300);
+  page.editor = createKeptEditor($("#editor"), (text) => {
     if (ownCode() && !player.playing) setSource($("#source"), text);
   });
   wire();
