@@ -205,3 +205,17 @@ def test_connection_loss_shows_a_banner_and_reconnects(browser):
     finally:
         context.close()
         live.stop()
+
+
+def test_running_again_during_a_run_shows_the_new_run(page, server):
+    open_page(page, server, "?scenario=background-jobs")
+    page.select_option("#clock", "real")
+    page.click("#run")
+    expect(page.locator("#status")).to_contain_text("Running")
+    page.wait_for_function("() => window.loopscope.page.trace.events.length > 0")
+    page.select_option("#clock", "virtual")
+    page.select_option("#scenario", "tasks")
+    run_to_end(page)
+    events = page.evaluate("() => window.loopscope.page.trace.events")
+    assert events[0]["target"] == "tasks" and events[-1]["status"] == "ok"
+    assert chips(page, "done")[0] == "world: returned 'world is done'"

@@ -16,7 +16,9 @@ const page = {
   trace: createTrace(),
   state: initialState(),
   summary: null,
-  runId: null,
+  runId: null, // the run on screen
+  lastRun: 0, // the highest run id the server has mentioned
+  ignoreUpTo: 0, // messages about runs up to this id belong to runs replaced by a newer Run
   request: null, // what the current trace is a run of: {scenario, blocking}
   editor: null,
   health: null,
@@ -165,6 +167,7 @@ function run() {
   }
   page.request = { scenario: own ? OWN : scenario.id, blocking };
   page.runId = null;
+  page.ignoreUpTo = page.lastRun; // the server finishes any earlier run of this socket first
   page.trace = createTrace();
   page.state = initialState();
   page.summary = null;
@@ -190,7 +193,10 @@ function onMessage(message) {
     player.finished = true;
     return;
   }
-  if (message.run !== undefined && page.runId !== null && message.run !== page.runId) return; // an older run
+  if (message.run !== undefined) {
+    page.lastRun = Math.max(page.lastRun, message.run);
+    if (message.run <= page.ignoreUpTo) return; // the tail of a run that a newer Run replaced
+  }
   if (message.type === "status") {
     page.runId = message.run;
     if (message.state === "queued") setStatus(`Waiting for a free slot: position ${message.position} in line…`);
