@@ -1,7 +1,8 @@
 // Moves a cursor through the recorded trace at the chosen speed. The only module that uses
 // requestAnimationFrame; step() advances synchronously, so tests can drive it without waiting.
 // Events a frame may apply, adapted to how long frames take: a slow frame must not make the next
-// one slower still (the backlog is dropped, not carried).
+// one slower still (the backlog is dropped, not carried). At most 1000, so that a frame stores at most
+// one or two checkpoints (see state.js).
 const FRAME_BUDGET_MS = 16;
 
 export function createPlayer(onMove) {
@@ -33,7 +34,7 @@ export function createPlayer(onMove) {
       const began = performance.now();
       move(cursor + steps);
       const took = performance.now() - began;
-      if (steps === perFrame) perFrame = took > FRAME_BUDGET_MS ? Math.max(10, perFrame >> 1) : Math.min(5000, perFrame * 2);
+      if (steps === perFrame) perFrame = took > FRAME_BUDGET_MS ? Math.max(10, perFrame >> 1) : Math.min(1000, perFrame * 2);
     }
     if (cursor >= length - 1 && player.finished) {
       pause();
