@@ -29,6 +29,7 @@ class VirtualClock:
     def __init__(self):
         self._value = 0.0
         self._following = False
+        self.frozen = True  # not following the wall clock (an attribute: read for every callback)
         self._anchor = 0.0  # real time when following began
 
     def now(self):
@@ -48,20 +49,18 @@ class VirtualClock:
     def since_start(self, when):
         return when
 
-    @property
-    def frozen(self):
-        return not self._following
-
     def follow(self):
         """Let loop time flow with the wall clock (threads are working)."""
         if not self._following:
             self._anchor = _real_monotonic()
             self._following = True
+            self.frozen = False
 
     def freeze(self):
         if self._following:
             self._value = self.peek()
             self._following = False
+            self.frozen = True
 
     def advance(self, seconds):
         if seconds > 0 and not self._following:

@@ -38,6 +38,17 @@ class Emitter:
         if len(buffer) >= _BATCH:
             self.flush()
 
+    @property
+    def hot(self):
+        """(append, now) for the tracer's busiest hooks, which build wire tuples themselves and
+        leave the batch check to `flush_if_full` once per callback: a method call per event
+        cost more than everything else the event needs."""
+        return self._buffer.append, self._now
+
+    def flush_if_full(self):
+        if len(self._buffer) >= _BATCH or self._text >= _TEXT:
+            self.flush()
+
     def emit(self, kind, **fields):
         """Emit any event from keyword fields (for the kinds that are not hot)."""
         self._buffer.append({"t": self._now(), "kind": kind, **fields})

@@ -34,6 +34,7 @@ class ProgramOutput(io.TextIOBase):
             self.flush_partial()
         self._pending_task = task
         self._pending += text
+        self._tracer.output_pending = True
         if "\n" in self._pending or len(self._pending) >= _CHUNK:
             head, sep, tail = self._pending.rpartition("\n")
             if len(tail) >= _CHUNK:
@@ -63,6 +64,7 @@ class BothStreams:
     def __init__(self, *streams):
         self._streams = streams
 
-    def flush_partial(self):
+    def flush_partial(self, tracer):
+        tracer.output_pending = False
         for stream in self._streams:
             stream.flush_partial()

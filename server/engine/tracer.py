@@ -20,6 +20,7 @@ from .idle import Idle
 from .emitter import CODES
 
 _real_perf = time.perf_counter
+_thread_id = threading.get_ident
 
 _SCHEDULE, _CANCEL, _ITERATION = CODES["handle.schedule"], CODES["handle.cancel"], CODES["loop.iteration"]
 _BEGIN, _END, _SUSPEND = CODES["handle.begin"], CODES["handle.end"], CODES["task.suspend"]
@@ -53,11 +54,13 @@ class FutureRecord:
 class Tracer:
     def __init__(self, emitter, clock, filename, threshold=0.05):
         self.emitter = emitter
+        self._append, self._now = emitter.hot
         self.clock = clock
         self.filename = filename
         self.threshold = threshold
         self.enabled = True
         self.output = None  # set by the child: flushes a task's partial print line
+        self.output_pending = False  # a partial print line waits in self.output
         self.sampler_thread = None
         self.running = {}  # thread ident -> Scheduled now running there (read by the sampler)
         # Seconds spent in queue hooks: subtracted from a callback's measured time, so the
@@ -151,7 +154,7 @@ class Tracer:
                 if record is not None and record.future is args[0] and record.waiting:
                     owner = record.waiting[0]
         when = None if entry.when is None else self.clock.since_start(entry.when)
-        self.emitter.line(_SCHEDULE, entry.hid, queue, when, entry.tid, entry.label, source, owner)
+        self._append((_SCHEDULE, self._now(), entry.hid, queue, when, entry.tid, entry.label, source, owner))
 
     def on_ready(self, handle, loop):
         """A handle was appended to `loop`'s ready queue."""
@@ -201,11 +204,11 @@ class Tracer:
         local = self._local
         entry.outer = getattr(local, "entry", None)
         local.entry = entry
-        self.emitter.line(_BEGIN, entry.hid, entry.tid)
+        self._append((_BEGIN, self._now(), entry.hid, entry.tid))
         entry.v0 = self.clock.peek()
         entry.r0 = _real_perf()
         entry.hook0 = self.hook_time
-        self.running[threading.get_ident()] = entry
+        self.running[_thread_id()] = entry
         return entry
 
     def after_handle(self, entry):
@@ -215,13 +218,12 @@ class Tracer:
             clock.advance(real)  # CPU-bound blocking: charge what it really took
         duration = clock.peek() - entry.v0
         self._local.entry = entry.outer
-        ident = threading.get_ident()
         if entry.outer is None:
-            self.running.pop(ident, None)
+            self.running.pop(_thread_id(), None)
         else:
-            self.running[ident] = entry.outer
-        if self.output is not None:
-            self.output.flush_partial()
+            self.running[_thread_id()] = entry.outer
+        if self.output_pending:
+            self.output.flush_partial(self)
         if self._resolved:
             for key in self._resolved:
                 self.futures.pop(key, None)
@@ -234,11 +236,12 @@ class Tracer:
                 self._suspend(task, entry.tid)
         if duration >= self.threshold:
             self._blocked(entry, duration)
-        self.emitter.line(_END, entry.hid, entry.tid, duration)
+        self._append((_END, self._now(), entry.hid, entry.tid, duration))
+        self.emitter.flush_if_full()
 
     def _suspend(self, task, tid):
         line, awaiting, waiter = self.describe.wait(task, tid)
-        self.emitter.line(_SUSPEND, tid, line, awaiting, waiter)
+        self._append((_SUSPEND, self._now(), tid, line, awaiting, waiter))
 
     def _task_done(self, task, tid):
         state, detail, line = outcome(task, self.filename)
