@@ -186,6 +186,7 @@ def test_keyboard_runs_plays_and_steps(page, server):
     page.locator("body").press("ArrowLeft")
     end = page.evaluate("() => window.loopscope.page.trace.events.length - 1")
     assert page.evaluate("() => window.loopscope.player.cursor") == end - 1
+    page.select_option("#speed", "2")  # slow, so playback is still going when we look
     page.locator("body").press("Space")
     assert page.evaluate("() => window.loopscope.player.playing") is True
 
