@@ -166,11 +166,16 @@ def test_deep_links_restore_scenario_and_mode(page, server):
     assert page.is_disabled("#blocking")
 
 
-def test_stop_stops_a_run(page, server):
+def start_long_run(page, server):
+    """Start a run that takes seconds (the real clock), and wait until it streams."""
     open_page(page, server, "?scenario=background-jobs")
     page.select_option("#clock", "real")
     page.click("#run")
     expect(page.locator("#status")).to_contain_text("Running")
+
+
+def test_stop_stops_a_run(page, server):
+    start_long_run(page, server)
     page.click("#stop")
     expect(page.locator("#status")).to_have_text("Run finished: stopped. The run was stopped.")
     page.evaluate("() => { window.loopscope.player.pause(); window.loopscope.player.seek(1e9); }")
@@ -209,10 +214,7 @@ def test_connection_loss_shows_a_banner_and_reconnects(browser):
 
 
 def test_running_again_during_a_run_shows_the_new_run(page, server):
-    open_page(page, server, "?scenario=background-jobs")
-    page.select_option("#clock", "real")
-    page.click("#run")
-    expect(page.locator("#status")).to_contain_text("Running")
+    start_long_run(page, server)
     page.wait_for_function("() => window.loopscope.page.trace.events.length > 0")
     page.select_option("#clock", "virtual")
     page.select_option("#scenario", "tasks")
