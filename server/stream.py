@@ -57,19 +57,15 @@ class EventStream:
         return out
 
     def _accept(self, raw):
-        """Checked events for one line from the child."""
+        """Checked events for one line from the child; what does not fit the schema becomes raw output."""
         batch = events.decode(raw)
-        if batch is None:
-            return self._admit([None], [raw])
-        return self._admit(batch, None)
-
-    def _admit(self, batch, raws):
+        whole_line = batch is None  # not even a JSON list: show the line itself
         out = []
-        for index, event in enumerate(batch):
+        for event in [None] if whole_line else batch:
             if event is None or events.problems(event) or not isinstance(event.get("t"), (int, float)):
-                text = raws[index] if raws else b"(an event the schema does not know)"
-                event = {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout",
-                         "text": text.decode("utf-8", "replace") + "\n", "task": None, "stream": "raw"}
+                text = raw.decode("utf-8", "replace") if whole_line else "(an event the schema does not know)"
+                event = {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout", "text": text + "\n",
+                         "task": None, "stream": "raw"}
             else:
                 self.t = max(self.t, round(float(event["t"]), 6))
                 event["t"] = self.t

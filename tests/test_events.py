@@ -41,3 +41,19 @@ def test_the_page_mirrors_the_schema():
     for kind, (_, fields) in events.KINDS.items():
         assert re.findall(r'"([a-z_]+)"', mirrored[kind]) == [name.rstrip("?") for name in fields], kind
     assert f"export const VERSION = {events.VERSION};" in text
+
+
+def test_lines_the_schema_does_not_know_become_raw_output():
+    from types import SimpleNamespace
+
+    from server.runner import Options, Program
+    from server.stream import EventStream
+
+    run = SimpleNamespace(count=0, program=Program("pass", "main.py", "main.py"), options=Options())
+    stream = EventStream(run, pauses=False)
+    out = stream._accept(b"not json at all")
+    assert [e["kind"] for e in out] == ["run.start", "stdout"]
+    assert out[1]["text"] == "not json at all\n" and out[1]["stream"] == "raw"
+    out = stream._accept(b'[{"t": 0.5, "kind": "forged.kind"}, [0, 0.5, "x", false, "virtual", null, "f", 0.05]]')
+    assert out[0]["text"] == "(an event the schema does not know)\n"
+    assert [e["seq"] for e in out] == [2]  # a second run.start is dropped

@@ -28,7 +28,7 @@ const SENTENCES = {
   },
   "handle.cancel": () => "A scheduled callback is cancelled: it leaves its queue without ever running.",
   "handle.begin": (e, s) => `The loop runs ${callback(s, e.handle)}; nothing else can run until it returns.`,
-  "handle.end": (e) => `It returns control to the loop after ${fmt(e.duration)} s.`,
+  "handle.end": (e, s) => `${e.task !== null ? who(s, e.task) : "The callback"} gives control back to the loop after ${fmt(e.duration)} s.`,
   "task.suspend": (e, s) => `${who(s, e.task)} awaits ${e.awaiting}${e.line ? ` on line ${e.line}` : ""} and gives the loop back.`,
   "task.done": (e, s) => `${who(s, e.task)} is done: ${e.state === "result" ? `it returned ${e.detail}` : e.state === "exception" ? `it raised ${e.detail}` : "it was cancelled"}.`,
   "future.done": (e) => `A future gets its ${e.state === "result" ? `result (${e.detail})` : e.state === "exception" ? `exception (${e.detail})` : "cancellation"}; ${e.waiters.length ? `${e.waiters.length} waiting task(s) will wake up` : "nobody waits on it"}.`,

@@ -12,8 +12,6 @@ import json
 import os
 import threading
 
-from ..events import CODES  # noqa: F401 - re-exported for the tracer
-
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 _BATCH = 512  # events per line at most
@@ -55,8 +53,7 @@ class Emitter:
         text = fields.get("text")
         if text is not None:
             self._text += len(text)
-        if len(self._buffer) >= _BATCH or self._text >= _TEXT:
-            self.flush()
+        self.flush_if_full()
 
     def flush(self):
         with self._flush_lock:

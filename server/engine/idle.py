@@ -9,8 +9,8 @@ import math
 import threading
 import time
 
+from ..events import CODES
 from . import internals
-from .emitter import CODES
 
 _real_sleep = time.sleep
 _IDLE = CODES["loop.idle"]
@@ -78,4 +78,3 @@ class Idle:
             self._clock.advance(seconds)
             return None
         return _real_sleep(seconds)
-

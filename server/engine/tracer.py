@@ -14,10 +14,10 @@ import threading
 import time
 import weakref
 
+from ..events import CODES
 from . import internals
 from .describe import Describer, label_of, outcome
 from .idle import Idle
-from .emitter import CODES
 
 _real_perf = time.perf_counter
 _thread_id = threading.get_ident
