@@ -21,6 +21,8 @@ _LABELS = {
     "_SelectorSocketTransport._read_ready": "socket readable",
     "_SelectorSocketTransport._write_ready": "socket writable",
     "BaseSelectorEventLoop._accept_connection": "accept a connection",
+    "gather.<locals>._done_callback": "gather: one of its awaitables finished",
+    "_chain_future.<locals>._set_state": "hand a thread's result to the loop",
 }
 
 # What some asyncio coroutines are waiting for, said plainly.
