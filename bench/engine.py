@@ -47,7 +47,8 @@ def traced_seconds(source):
     config = json.dumps({"source": source, "filename": "bench.py", "target": "bench", "clock": "real"})
     done = subprocess.run([sys.executable, "-S", "-B", "-c", bootstrap], input=config, capture_output=True,
                           text=True, check=True)
-    trace = [event for line in done.stdout.splitlines() for event in events.decode(line)]
+    decoder = events.Decoder()
+    trace = [event for line in done.stdout.splitlines() for event in decoder.decode(line)]
     printed = [event["text"] for event in trace if event["kind"] == "stdout"]
     return float(printed[0]), len(trace)
 

@@ -14,14 +14,15 @@ This module must import nothing outside the standard library: the sandbox
 imports it too.
 
 Between the sandboxed child and the runner, events travel in batches: one JSON
-list per line, whose items are objects (`t`, `kind` and the fields) or, for the
-hot kinds, compact "wire" arrays `[code, t, field values in the order listed
-here]` (`code` indexes `KINDS`). The runner expands them with `decode`.
-Everything that leaves the runner (CLI, WebSocket) is the object form
-documented here.
+list per line (see `Decoder`). Everything that leaves the runner (CLI,
+WebSocket) is the object form documented here.
 """
 
+import base64
+import binascii
 import json
+import math
+import struct
 
 VERSION = 1
 
@@ -182,41 +183,165 @@ def problems(event):
 
 
 CODES = {kind: code for code, kind in enumerate(KINDS)}
-_WIRE = [(kind, tuple(name.rstrip("?") for name in fields)) for kind, (_, fields) in KINDS.items()]
+
+# -- the wire between the sandboxed child and the runner ---------------------------------
+#
+# A batch line is a JSON list whose items are, in order:
+# - an object with `t`, `kind` and the fields: one event;
+# - an object `{"string": id, "text": ...}`: defines a string id used by packed events;
+# - an object `{"origin": seconds}` (first): the loop time the run started at;
+# - a string: base64 of packed events, one after another, each a code byte, the loop
+#   time (`t` is that minus the origin) and its fields as `PACKED` lays them out
+#   (little-endian, no padding).
+# The busiest kinds (several per callback) travel packed: the child builds each with one
+# `struct.pack` call, where turning it into JSON cost several times more than the
+# callback it describes. The runner turns everything back into the documented objects.
+
+NULL_INT = 0  # packed ints are ids, line numbers and counters: never 0, so 0 means null
+ENUMS = {
+    "queue": ("ready", "timers"),
+    "source": ("call_soon", "threadsafe", "timer", "io", "call_at"),
+    "waiter": ("none", "task", "timer", "future", "thread", "io"),
+}
+# kind -> its fields as (name, type): "i" int (0 = null), "f" float (NaN = null), "s" a
+# string id, or an `ENUMS` name (sent as its index). "waiter.x" fields make up the
+# `waiter` object (`waiter.kind` always; the others where not null).
+PACKED = {
+    "handle.schedule": (("handle", "i"), ("queue", "queue"), ("when", "f"), ("task", "i"), ("label", "s"),
+                        ("source", "source"), ("owner", "i")),
+    "handle.cancel": (("handle", "i"), ("task", "i")),
+    "handle.begin": (("handle", "i"), ("task", "i")),
+    "handle.end": (("handle", "i"), ("task", "i"), ("duration", "f")),
+    "task.suspend": (("task", "i"), ("line", "i"), ("awaiting", "s"), ("waiter.kind", "waiter"),
+                     ("waiter.task", "i"), ("waiter.future", "i"), ("waiter.handle", "i"), ("waiter.when", "f")),
+    "loop.iteration": (("n", "i"),),
+    "loop.idle": (("until", "f"),),
+    # Wire only: a task step that ended at an `await` (most callbacks) is two events, sent as one.
+    "task.suspend+handle.end": (("handle", "i"), ("task", "i"), ("duration", "f"), ("line", "i"), ("awaiting", "s"),
+                                ("waiter.kind", "waiter"), ("waiter.task", "i"), ("waiter.future", "i"),
+                                ("waiter.handle", "i"), ("waiter.when", "f")),
+}
+WIRE_CODES = {**CODES, **{name: len(KINDS) + i for i, name in enumerate(name for name in PACKED if "+" in name)}}
+_STRUCT_TYPES = {"i": "q", "f": "d", "s": "I"}
 
 
-def from_wire(items):
-    """The event for a wire array `[code, t, values...]`, or None when it is not one."""
-    if not isinstance(items, list) or len(items) < 2 or type(items[0]) is not int or not 0 <= items[0] < len(_WIRE):
-        return None
-    kind, names = _WIRE[items[0]]
-    if len(items) != 2 + len(names):
-        return None
-    event = {"v": VERSION, "seq": 0, "t": items[1], "kind": kind}
-    event.update(zip(names, items[2:]))
-    return event
+def packer(name):
+    """The `struct.Struct` for one packed event `name`: code byte, `t`, then its fields."""
+    return struct.Struct("<Bd" + "".join(_STRUCT_TYPES.get(type_, "B") for _, type_ in PACKED[name]))
 
 
-def decode(text):
-    """The events on one line from the child — a JSON list of wire tuples and objects — or None.
-
-    An item that is not a valid event comes back as None in its place.
-    """
-    try:
-        batch = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(batch, list):
-        return None
-    return [_item(item) for item in batch]
+def enum_index(name, value):
+    return ENUMS[name].index(value)
 
 
-def _item(item):
-    if isinstance(item, list):
-        return from_wire(item)
-    if isinstance(item, dict):
-        return {"v": VERSION, "seq": 0, **item}
-    return None
+class Decoder:
+    """Turns the child's batch lines back into events; keeps the string ids of one run."""
+
+    def __init__(self):
+        self._strings = {}
+        self._origin = 0.0
+        self._layouts = {}
+        for name, fields in PACKED.items():
+            self._layouts[WIRE_CODES[name]] = (name, packer(name), fields)
+
+    def decode(self, line):
+        """The events on one line — each item that is not a valid event becomes None — or
+        None when the line is not a JSON list at all."""
+        try:
+            batch = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(batch, list):
+            return None
+        out = []
+        for item in batch:
+            if isinstance(item, dict):
+                if "kind" not in item and set(item) == {"string", "text"}:
+                    if type(item["string"]) is int and isinstance(item["text"], str):
+                        self._strings[item["string"]] = item["text"]
+                        continue
+                    out.append(None)
+                elif set(item) == {"origin"}:
+                    if type(item["origin"]) is float and math.isfinite(item["origin"]):
+                        self._origin = item["origin"]
+                        continue
+                    out.append(None)
+                else:
+                    out.append({"v": VERSION, "seq": 0, **item})
+            elif isinstance(item, str):
+                out.extend(self._unpack(item))
+            else:
+                out.append(None)
+        return out
+
+    def _unpack(self, text):
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return [None]
+        out, pos, end = [], 0, len(data)
+        while pos < end:
+            layout = self._layouts.get(data[pos])
+            if layout is None:
+                return out + [None]
+            name, layout_struct, fields = layout
+            if pos + layout_struct.size > end:
+                return out + [None]
+            values = layout_struct.unpack_from(data, pos)
+            pos += layout_struct.size
+            event = self._event(name, values, fields)
+            if event is None:
+                return out + [None]
+            if "+" in name:
+                out.extend(_split(event, name))
+            else:
+                out.append(event)
+        return out
+
+    def _event(self, kind, values, fields):
+        if not math.isfinite(values[1]):
+            return None
+        event = {"v": VERSION, "seq": 0, "t": values[1] - self._origin, "kind": kind}
+        waiter = None
+        for (name, type_), value in zip(fields, values[2:]):
+            if type_ == "i":
+                value = None if value == NULL_INT else value
+            elif type_ == "f":
+                if not math.isfinite(value):
+                    if not math.isnan(value):
+                        return None
+                    value = None
+            elif type_ == "s":
+                value = self._strings.get(value)
+                if value is None:
+                    return None
+            else:
+                names = ENUMS[type_]
+                if value >= len(names):
+                    return None
+                value = names[value]
+            if name.startswith("waiter."):
+                key = name[7:]
+                if waiter is None:
+                    waiter = event["waiter"] = {}
+                if value is not None:
+                    waiter[key] = value
+            else:
+                event[name] = value
+        return event
+
+
+def _split(fused, name):
+    """The events a wire-only fused record stands for, each with the fields its kind has."""
+    out = []
+    for kind in name.split("+"):
+        event = {"v": VERSION, "seq": 0, "t": fused["t"], "kind": kind}
+        for field in KINDS[kind][1]:
+            field = field.rstrip("?")
+            if field in fused:
+                event[field] = fused[field]
+        out.append(event)
+    return out
 
 
 def markdown_table():

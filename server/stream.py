@@ -30,6 +30,7 @@ class EventStream:
         self.started = False
         self.child_end = None
         self.output = 0
+        self._decoder = events.Decoder()
 
     def _event(self, event):
         event["v"] = events.VERSION
@@ -58,7 +59,7 @@ class EventStream:
 
     def _accept(self, raw):
         """Checked events for one line from the child; what does not fit the schema becomes raw output."""
-        batch = events.decode(raw)
+        batch = self._decoder.decode(raw)
         whole_line = batch is None  # not even a JSON list: show the line itself
         out = []
         for event in [None] if whole_line else batch:

@@ -99,4 +99,5 @@ def run_engine_unsandboxed(source, filename="main.py", python=sys.executable, pr
     payload = {"source": source, "filename": filename, "target": filename, **config}
     done = subprocess.run([python, "-S", "-B", "-c", bootstrap], input=json.dumps(payload), capture_output=True,
                           text=True, timeout=60, env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"})
-    return [event for line in done.stdout.splitlines() for event in events.decode(line)]
+    decoder = events.Decoder()
+    return [event for line in done.stdout.splitlines() for event in decoder.decode(line)]

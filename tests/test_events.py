@@ -1,5 +1,9 @@
 """The event schema is defined once, documented in the README, and every emitted event fits it."""
 
+import base64
+import json
+import math
+import os
 import re
 
 import pytest
@@ -54,6 +58,47 @@ def test_lines_the_schema_does_not_know_become_raw_output():
     out = stream._accept(b"not json at all")
     assert [e["kind"] for e in out] == ["run.start", "stdout"]
     assert out[1]["text"] == "not json at all\n" and out[1]["stream"] == "raw"
-    out = stream._accept(b'[{"t": 0.5, "kind": "forged.kind"}, [0, 0.5, "x", false, "virtual", null, "f", 0.05]]')
+    out = stream._accept(b'[{"t": 0.5, "kind": "forged.kind"}, {"t": 0.5, "kind": "run.start", "target": "x", '
+                         b'"blocking": false, "clock": "virtual", "python": null, "file": "f", "threshold": 0.05}]')
     assert out[0]["text"] == "(an event the schema does not know)\n"
     assert [e["seq"] for e in out] == [2]  # a second run.start is dropped
+    # Packed events that are not base64, have an unknown code, are cut short or use an
+    # undefined string: each becomes one "unknown" line, and nothing after it in that item.
+    begin = events.packer("handle.begin").pack(events.CODES["handle.begin"], 1.0, 1, 0)
+    for bad in ["%%%", base64.b64encode(b"\xff" + begin).decode(), base64.b64encode(begin[:-1]).decode(),
+                base64.b64encode(events.packer("task.suspend").pack(
+                    events.CODES["task.suspend"], 1.0, 1, 2, 999, 0, 0, 0, 0, 0.0)).decode()]:
+        out = stream._accept(json.dumps([bad]).encode())
+        assert [e["text"] for e in out] == ["(an event the schema does not know)\n"], bad
+
+
+def test_packed_events_decode_to_the_documented_objects():
+    """What the child's emitter packs comes out of the runner's decoder as the schema's objects."""
+    from server.engine.clock import VirtualClock
+    from server.engine.emitter import Emitter
+
+    read, write = os.pipe()
+    clock = VirtualClock()
+    clock.advance(0.25)
+    emitter = Emitter(write, clock)
+    label = emitter.string("step worker")
+    emitter.emit("task.new", task=1, name="worker", coro="worker", parent=None, line=3, internal=False)
+    pack = events.packer("handle.schedule").pack
+    emitter.hot(pack(events.CODES["handle.schedule"], clock.peek(), 7, 0, math.nan, 1, label, 0, 0))
+    fused = events.packer("task.suspend+handle.end").pack
+    emitter.hot(fused(events.WIRE_CODES["task.suspend+handle.end"], clock.peek(), 7, 1, 0.5, 4,
+                      emitter.string("asyncio.sleep(1)"), events.enum_index("waiter", "timer"), 0, 3, 8, 1.25))
+    emitter.flush()
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        decoded = events.Decoder().decode(pipe.readline())
+    assert [e["kind"] for e in decoded] == ["task.new", "handle.schedule", "task.suspend", "handle.end"]
+    for event in decoded:
+        assert events.problems(event) == [], event
+        assert event["t"] == 0.25
+    assert decoded[1] | {"v": 0} == {"v": 0, "seq": 0, "t": 0.25, "kind": "handle.schedule", "handle": 7,
+                                     "queue": "ready", "when": None, "task": 1, "label": "step worker",
+                                     "source": "call_soon", "owner": None}
+    assert decoded[2]["awaiting"] == "asyncio.sleep(1)" and decoded[2]["line"] == 4
+    assert decoded[2]["waiter"] == {"kind": "timer", "future": 3, "handle": 8, "when": 1.25}
+    assert decoded[3]["duration"] == 0.5 and decoded[3]["handle"] == 7 and decoded[3]["task"] == 1

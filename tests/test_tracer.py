@@ -93,10 +93,10 @@ def test_stderr_and_unretrieved_task_exceptions_are_reported():
 
 def test_a_failing_hook_stops_tracing_but_not_the_program():
     prelude = (
-        "from server.engine import tracer\n"
+        "from server.engine import describe\n"
         "def broken(self, task, tid):\n"
         "    raise RuntimeError('hook exploded')\n"
-        "tracer.Tracer._suspend = broken\n"
+        "describe.Describer.wait = broken\n"
     )
     source = "import asyncio\nasync def main():\n    await asyncio.sleep(1)\n    print('still fine')\nasyncio.run(main())\n"
     events = run_engine_unsandboxed(source, prelude=prelude)

@@ -81,6 +81,7 @@ def execute(source, filename, tracer):
     module = types.ModuleType("__main__")
     module.__file__ = filename
     sys.modules["__main__"] = module
+    tracer.program_globals = module.__dict__
     try:
         exec(code, module.__dict__)
     except SystemExit as exc:

@@ -14,9 +14,13 @@ Like a real clock it never returns the same value twice: each read moves it on
 by one nanosecond. Timers set one after another therefore fall due in the order
 they were set (a heap does not keep ties in order), and a chain of short sleeps
 ends a little after one long sleep of the same total, as on real hardware.
-Events read it with `peek()`, which does not move it.
+Events read it with `peek()`, which does not move it. Packed events carry
+`peek()` as is; the wire's `origin` (see `server.events.Decoder`) turns it into
+seconds since the run started.
 """
 
+import functools
+import operator
 import time
 
 _real_monotonic = time.monotonic
@@ -24,72 +28,75 @@ TICK = 1e-9  # seconds each read of the virtual clock moves it on
 
 
 class VirtualClock:
+    """`peek()` (read for every event) is a C-level callable while time stands still:
+    a Python method call there cost about as much as the event itself."""
+
     name = "virtual"
+    origin = 0.0  # loop time when the run started
 
     def __init__(self):
-        self._value = 0.0
-        self._following = False
+        self._cell = [0.0]  # the time, while not following the wall clock
+        self._frozen_peek = functools.partial(operator.getitem, self._cell, 0)
+        self.peek = self._frozen_peek  # loop time, without moving it
         self.frozen = True  # not following the wall clock (an attribute: read for every callback)
+        self._base = 0.0  # time when following began
         self._anchor = 0.0  # real time when following began
 
     def now(self):
         """Loop time. Also what the program's `time.monotonic()` returns."""
-        if self._following:
-            return self._value + (_real_monotonic() - self._anchor)
-        self._value += TICK
-        return self._value
+        cell = self._cell
+        if self.frozen:
+            cell[0] += TICK
+            return cell[0]
+        return self._base + (_real_monotonic() - self._anchor)
 
-    def peek(self):
-        if self._following:
-            return self._value + (_real_monotonic() - self._anchor)
-        return self._value
+    def _following_peek(self):
+        return self._base + (_real_monotonic() - self._anchor)
 
-    elapsed = peek
+    def elapsed(self):
+        return self.peek()
 
     def since_start(self, when):
         return when
 
     def follow(self):
         """Let loop time flow with the wall clock (threads are working)."""
-        if not self._following:
+        if self.frozen:
+            self._base = self._cell[0]
             self._anchor = _real_monotonic()
-            self._following = True
             self.frozen = False
+            self.peek = self._following_peek
 
     def freeze(self):
-        if self._following:
-            self._value = self.peek()
-            self._following = False
+        if not self.frozen:
+            self._cell[0] = self._following_peek()
             self.frozen = True
+            self.peek = self._frozen_peek
 
     def advance(self, seconds):
-        if seconds > 0 and not self._following:
-            self._value += seconds
+        if seconds > 0 and self.frozen:
+            self._cell[0] += seconds
 
     def jump_to(self, when):
         """The loop is idle until `when`: skip the wait."""
-        if not self._following and when > self._value:
-            self._value = when
+        if self.frozen and when > self._cell[0]:
+            self._cell[0] = when
 
 
 class RealClock:
     name = "real"
-
-    def __init__(self):
-        self._origin = _real_monotonic()
-
     frozen = False
 
-    def now(self):
-        return _real_monotonic()
+    def __init__(self):
+        self.origin = _real_monotonic()
 
-    peek = now
+    now = peek = staticmethod(_real_monotonic)  # loop time is the monotonic clock itself
 
     def elapsed(self):
-        return _real_monotonic() - self._origin
+        return _real_monotonic() - self.origin
 
     def since_start(self, when):
-        return when - self._origin
+        return when - self.origin
 
     def follow(self):
         pass

@@ -9,7 +9,9 @@ import functools
 import re
 from types import AsyncGeneratorType, CoroutineType, GeneratorType
 
+from ..events import enum_index
 from . import internals
+from .record import HID, WHEN
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -31,7 +33,10 @@ _WAITS = {
     "Timeout.__aexit__": "the end of `async with asyncio.timeout()`",
 }
 
-_NO_WAITER = {"kind": "none"}
+_NONE, _TASK, _TIMER, _FUTURE, _THREAD, _IO = (
+    enum_index("waiter", kind) for kind in ("none", "task", "timer", "future", "thread", "io"))
+_NAN = float("nan")
+_SLEEP = "asyncio.sleep()"
 _IO_MODULES = ("asyncio.streams", "asyncio.selector_events", "asyncio.base_events")
 
 
@@ -72,91 +77,128 @@ def outcome(future, filename):
     return "result", readable(result), None
 
 
-def _callee_text(frame, cache={}):  # noqa: B006 - a deliberate per-process cache, keyed by code object
-    code = frame.f_code
-    text = cache.get(code)
+def _callee_text(frame, name, cache={}):  # noqa: B006 - a deliberate per-process cache
+    module = frame.f_globals.get("__name__", "")
+    text = cache.get((name, module))
     if text is None:
-        name = getattr(code, "co_qualname", code.co_name)
-        module = frame.f_globals.get("__name__", "")
         if name in _WAITS:
             text = _WAITS[name]
         elif module.startswith("asyncio"):
             text = f"asyncio.{name}()" if "." not in name else f"{name}()"
         else:
             text = f"{name}()"
-        cache[code] = text
-    if text == "asyncio.sleep()":
-        return f"asyncio.sleep({readable(frame.f_locals.get('delay'))})"
+        cache[name, module] = text
     if text == "asyncio.to_thread()":
         return f"asyncio.to_thread({getattr(frame.f_locals.get('func'), '__qualname__', '…')})"
     return text
 
 
+def _frame_of(awaitable):
+    """(frame, what it awaits) of a coroutine or generator in an await chain; (None, None) for anything else.
+
+    `cr_frame` and friends raise an audit event (the sandbox's hook runs for each), so
+    callers read as few as they can: see `Describer._where`.
+    """
+    kind = type(awaitable)
+    if kind is CoroutineType:
+        return awaitable.cr_frame, awaitable.cr_await
+    if kind is GeneratorType:
+        return awaitable.gi_frame, awaitable.gi_yieldfrom
+    if kind is AsyncGeneratorType:
+        return awaitable.ag_frame, awaitable.ag_await
+    return None, None
+
+
+def _awaited(awaitable):
+    """What a coroutine or generator awaits (no audit event)."""
+    kind = type(awaitable)
+    if kind is CoroutineType:
+        return awaitable.cr_await
+    if kind is GeneratorType:
+        return awaitable.gi_yieldfrom
+    if kind is AsyncGeneratorType:
+        return awaitable.ag_await
+    return None
+
+
 class Describer:
     def __init__(self, tracer):
         self._tracer = tracer
-        self._filename = tracer.filename
+        self._string = tracer.emitter.string
 
     def _where(self, task):
-        """(line of the innermost frame in the program, frame of the call it waits in).
+        """(line of the innermost frame in the program, (frame, name) of the call it waits in).
 
         The call is the first frame below the program's with a public name, so
         `async with semaphore` reads as `Semaphore.acquire()`, not the mixin's `__aenter__`.
+        Frames are told apart by their globals (the program's module or not), and the
+        walk stops at the first public call inside asyncio, whose own awaits are not the
+        program's business; the task's own frame is kept on the task. All this keeps the
+        audited frame reads to about one per suspension.
         """
-        line, below = None, []
-        filename = self._filename
+        program = self._tracer.program_globals
         coro = task.get_coro()
+        frame = getattr(task, "_loopscope_frame", None)
+        if frame is None:
+            frame, awaited = _frame_of(coro)
+            if frame is not None:
+                try:
+                    task._loopscope_frame = frame  # dropped when the task is done
+                except AttributeError:
+                    pass
+        else:
+            awaited = _awaited(coro)
+        line = first = public = None
         for _ in range(100):  # the chain of awaits, from the task's coroutine down
-            kind = type(coro)
-            if kind is CoroutineType:
-                frame, next_coro = coro.cr_frame, coro.cr_await
-            elif kind is GeneratorType:
-                frame, next_coro = coro.gi_frame, coro.gi_yieldfrom
-            elif kind is AsyncGeneratorType:
-                frame, next_coro = coro.ag_frame, coro.ag_await
-            else:
-                break
             if frame is None:
                 break
-            if frame.f_code.co_filename == filename:
-                line, below = frame.f_lineno, []
+            if frame.f_globals is program:
+                line, first, public = frame.f_lineno, None, None
             else:
-                below.append(frame)
-            coro = next_coro
-        for frame in below:
-            name = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
-            if name in _WAITS or not name.rpartition(".")[2].startswith("_"):
-                return line, frame
-        return line, below[0] if below else None
+                name = coro.__qualname__
+                if first is None:
+                    first = (frame, name)
+                if public is None and (name in _WAITS or not name.rpartition(".")[2].startswith("_")):
+                    public = (frame, name)
+                    if frame.f_globals.get("__name__", "").startswith("asyncio."):
+                        break
+            coro = awaited
+            frame, awaited = _frame_of(coro)
+        return line, public or first
 
     def line_of(self, task):
         return self._where(task)[0]
 
     def wait(self, task, tid):
-        """(line, awaiting text, waiter object) for a task that just suspended."""
+        """A task just suspended: the `task.suspend` fields after `task`, in wire form (see
+        `server.events.PACKED`): line, awaiting text, waiter kind, task, future, handle, when."""
         tracer = self._tracer
         line, callee = self._where(task)
-        said = _callee_text(callee) if callee is not None else None
+        said = _callee_text(*callee) if callee is not None else None
         waiter = internals.waiter_of(task)
         if waiter is None:
-            return line, said or "the next loop iteration", _NO_WAITER
+            if said == _SLEEP:  # delay <= 0: one trip round the loop
+                said = "asyncio.sleep(0)"
+            return line or 0, self._string(said or "the next loop iteration"), _NONE, 0, 0, 0, _NAN
         if isinstance(waiter, asyncio.Task):
             other = f"task {waiter.get_name()}"
-            return line, f"{said} → {other}" if said else other, {"kind": "task", "task": tracer.task_id(waiter)}
+            return (line or 0, self._string(f"{said} → {other}" if said else other), _TASK,
+                    tracer.task_id(waiter), 0, 0, _NAN)
         record = tracer.future_record(waiter)
         record.waiting.append(tid)
         fid = record.fid
         timer = record.timer
+        if said == _SLEEP:  # its delay as the program gave it (reading the frame's locals costs more)
+            said = f"asyncio.sleep({readable(record.delay)})"
         if timer is not None:
-            when = tracer.clock.since_start(timer.when)
-            waits_for = {"kind": "timer", "future": fid, "handle": timer.hid, "when": when}
-            return line, said or f"a timer due at t={when:g}", waits_for
+            when = timer[WHEN]
+            return line or 0, self._string(said or f"a timer due at t={when:g}"), _TIMER, 0, fid, timer[HID], when
         if record.thread:
-            kind = "thread"
-        elif callee is not None and callee.f_globals.get("__name__", "") in _IO_MODULES:
-            kind = "io"
+            kind = _THREAD
+        elif callee is not None and callee[0].f_globals.get("__name__", "") in _IO_MODULES:
+            kind = _IO
         else:
-            kind = "future"
+            kind = _FUTURE
         if said is None:
             said = "asyncio.gather(…)" if type(waiter).__name__ == "_GatheringFuture" else f"future #{fid}"
-        return line, said, {"kind": kind, "future": fid}
+        return line or 0, self._string(said), kind, 0, fid, 0, _NAN

@@ -1,68 +1,93 @@
 """Buffers events and writes them to the event pipe in batches.
 
-Events are kept as tuples (the hot kinds: `(code, t, field values...)` in the
-order `server.events` lists the fields, `code` indexing its KINDS) or dicts (the
-rest), and a whole batch becomes one JSON line, encoded by the json module's C
-encoder. Formatting each event in Python was most of a naive tracer's cost; the
-runner, in another process, expands and checks them (`server.events.decode`).
+The busiest kinds (see `server.events.PACKED`) are packed with `struct` the
+moment they happen and kept as bytes; the rest are dicts. A batch becomes one
+JSON line (`server.events.Decoder` documents it): the dicts as objects, each
+run of packed events as one base64 string. Turning each event into JSON in
+Python, or even with the C encoder, cost more than the callback it described;
+the runner, in another process, does the unpacking and checking.
 """
 
-import collections
+import base64
 import json
 import os
 import threading
 
+from .. import events
+
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
-_BATCH = 512  # events per line at most
+BATCH = 1024  # packed events per line at most
 _TEXT = 256 * 1024  # characters of printed text per line at most
 
 
 class Emitter:
     def __init__(self, fd, clock, live=False):
         self._fd = fd
-        self._now = clock.elapsed
-        # A deque: appends from several threads (call_soon_threadsafe, prints) are atomic
-        # and keep their order without a lock on this hot path.
-        self._buffer = collections.deque()
+        self._clock = clock
+        # Packed events not yet sealed into an item. A list: appends from several threads
+        # (call_soon_threadsafe, worker prints) are atomic and keep their order.
+        self._packed = []
+        self.hot = self._packed.append  # the tracer's busiest hooks append packed bytes directly
+        self.pending = self._packed  # ... and check its length once per callback (see BATCH)
+        self._items = [{"origin": float(clock.origin)}]
         self._text = 0
-        self._flush_lock = threading.Lock()
+        self._strings = {}
+        self._lock = threading.RLock()
         self.live = live  # real clock: events go out promptly, the page streams them
+        self._packers = {events.WIRE_CODES[name]: events.packer(name).pack for name in events.PACKED}
 
     def line(self, code, *values):
-        """Emit a hot event: `code` from `CODES`, then its fields' values in schema order."""
-        buffer = self._buffer
-        buffer.append((code, self._now(), *values))
-        if len(buffer) >= _BATCH:
-            self.flush()
+        """Emit a packed event from its code and field values (already in wire form)."""
+        self._packed.append(self._packers[code](code, self._clock.peek(), *values))
+        self.flush_if_full()
 
-    @property
-    def hot(self):
-        """(append, now) for the tracer's busiest hooks, which build wire tuples themselves and
-        leave the batch check to `flush_if_full` once per callback: a method call per event
-        cost more than everything else the event needs."""
-        return self._buffer.append, self._now
+    def string(self, text):
+        """The id of `text` for packed events; defined on the wire the first time it is used."""
+        sid = self._strings.get(text)
+        if sid is None:
+            with self._lock:
+                sid = self._strings.get(text)
+                if sid is None:
+                    sid = len(self._strings) + 1
+                    self._seal()
+                    self._items.append({"string": sid, "text": text})
+                    self._strings[text] = sid
+        return sid
 
     def flush_if_full(self):
-        if len(self._buffer) >= _BATCH or self._text >= _TEXT:
+        if len(self._packed) >= BATCH or self._text >= _TEXT:
             self.flush()
 
     def emit(self, kind, **fields):
-        """Emit any event from keyword fields (for the kinds that are not hot)."""
-        self._buffer.append({"t": self._now(), "kind": kind, **fields})
+        """Emit any event from keyword fields (for the kinds that are not packed)."""
+        event = {"t": self._clock.elapsed(), "kind": kind, **fields}
+        with self._lock:
+            self._seal()
+            self._items.append(event)
         text = fields.get("text")
         if text is not None:
             self._text += len(text)
         self.flush_if_full()
 
+    def _seal(self):
+        """Packed events so far become one item, keeping their place among the others."""
+        packed = self._packed
+        count = len(packed)
+        if count:
+            chunk = b"".join(packed[:count])
+            del packed[:count]  # others may have appended meanwhile: only what was taken goes
+            self._items.append(base64.b64encode(chunk).decode("ascii"))
+
     def flush(self):
-        with self._flush_lock:
-            buffer = self._buffer
-            count = len(buffer)
-            if not count:
+        with self._lock:
+            self._seal()
+            items = self._items
+            if not items:
                 return
+            self._items = []
             self._text = 0
-            data = (_encode([buffer.popleft() for _ in range(count)]) + "\n").encode("utf-8", "surrogatepass")
+            data = (_encode(items) + "\n").encode("utf-8", "surrogatepass")
             view = memoryview(data)
             while view:
                 written = os.write(self._fd, view)

@@ -11,9 +11,11 @@ import time
 
 from ..events import CODES
 from . import internals
+from .record import SLEEP
 
 _real_sleep = time.sleep
 _IDLE = CODES["loop.idle"]
+_NAN = float("nan")  # null, for a packed float
 
 
 class Idle:
@@ -37,11 +39,11 @@ class Idle:
                 clock.freeze()
                 if until is not None:
                     if self._tracer.enabled:
-                        self._tracer.emitter.line(_IDLE, until)
+                        self._tracer.emitter.line(_IDLE, until)  # the virtual clock's times are its own
                     clock.jump_to(until)
                     return []
         if self._tracer.enabled:
-            self._tracer.emitter.line(_IDLE, None if until is None else clock.since_start(until))
+            self._tracer.emitter.line(_IDLE, _NAN if until is None else clock.since_start(until))
             self._tracer.emitter.flush()
         return select(timeout)
 
@@ -66,13 +68,13 @@ class Idle:
 
     def sleep(self, seconds):
         """`time.sleep` for the program: noted as blocking; virtual when time stands still."""
-        entry = self._tracer.current_entry()
-        on_loop = entry is not None or threading.current_thread() is threading.main_thread()
-        if entry is not None and isinstance(seconds, (int, float)):
-            total, longest, line = entry.sleep or (0.0, -1.0, None)
+        record = self._tracer.current_record()
+        on_loop = record is not None or threading.current_thread() is threading.main_thread()
+        if record is not None and isinstance(seconds, (int, float)):
+            total, longest, line = record[SLEEP] or (0.0, -1.0, None)
             if seconds > longest:
                 longest, line = seconds, self._tracer.user_line_here()
-            entry.sleep = (total + seconds, longest, line)
+            record[SLEEP] = (total + seconds, longest, line)
         valid = isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0
         if on_loop and valid and self._clock.frozen and not self.outside_work():
             self._clock.advance(seconds)

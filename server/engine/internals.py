@@ -7,9 +7,11 @@ tracer under each of them when present):
 - `loop._scheduled` is the timer heap (`TimerHandle._when`); `loop._thread_id`
   is the thread running the loop;
 - `Handle._callback` / `_args` are what runs, `Handle._run` is the one place
-  every callback (I/O ones included) is executed;
+  every callback (I/O ones included) is executed; the loops make every handle
+  through the module attributes `asyncio.events.Handle` / `TimerHandle`;
 - a task step or wake-up callback's `__self__` is its task (the C
   `TaskStepMethWrapper` and the `task_wakeup` builtin carry it too);
+  `STEP_WRAPPER` is the C task's step callback type;
 - `Task._fut_waiter` is the future a suspended task waits on;
 - `loop._task_factory`; `loop._clock_resolution`, the window within which
   `_run_once` treats timers as due;
@@ -19,34 +21,43 @@ tracer under each of them when present):
 
 import asyncio
 import concurrent.futures.thread as _pool
+import operator
 from asyncio import events as _events
 
 Handle = _events.Handle
 TimerHandle = _events.TimerHandle
-original_handle_run = Handle._run
-original_handle_cancel = Handle.cancel
 
 
-def patch_handles(run, cancel):
-    Handle._run = run
-    Handle.cancel = cancel
+def replace_handle_classes(handle_class, timer_class):
+    """Make the loops create `handle_class` / `timer_class` (subclasses) from now on."""
+    _events.Handle = handle_class
+    _events.TimerHandle = timer_class
 
 
-def unpatch_handles():
-    Handle._run = original_handle_run
-    Handle.cancel = original_handle_cancel
+# C-level getters: these run for every callback, where a Python function call shows.
+callback_of = operator.attrgetter("_callback")
+args_of = operator.attrgetter("_args")
+when_of = operator.attrgetter("_when")
+loop_thread = operator.attrgetter("_thread_id")
 
 
-def callback_of(handle):
-    return handle._callback
+def _step_wrapper_type():
+    """The type of the C task's step callback (None with the pure-Python Task)."""
+
+    async def probe():
+        pass
+
+    loop = asyncio.new_event_loop()
+    try:
+        task = loop.create_task(probe(), name="loopscope-probe")  # named: leaves "Task-N" numbering alone
+        kind = type(loop._ready[0]._callback)
+        loop.run_until_complete(task)
+    finally:
+        loop.close()
+    return kind if kind.__name__ == "TaskStepMethWrapper" else None
 
 
-def args_of(handle):
-    return handle._args
-
-
-def when_of(timer):
-    return timer._when
+STEP_WRAPPER = _step_wrapper_type()
 
 
 def replace_ready_queue(loop, queue_class):
@@ -62,10 +73,6 @@ def next_timer(loop):
 
 def set_due_window(loop, seconds):
     loop._clock_resolution = seconds
-
-
-def loop_thread(loop):
-    return loop._thread_id
 
 
 def has_task_factory(loop):

@@ -15,7 +15,6 @@ from asyncio import unix_events
 from . import internals
 
 _TRACER = None  # set by install(); loops made later report to it
-_perf = time.perf_counter  # the real one: measures the tracer's own cost
 VIRTUAL_DUE_WINDOW = 0.001
 
 
@@ -28,15 +27,52 @@ class ReadyQueue(collections.deque):
         self._tracer = tracer
 
     def append(self, handle):
-        super().append(handle)
+        _deque_append(self, handle)
         tracer = self._tracer
         if tracer.enabled:
-            start = _perf()
             try:
                 tracer.on_ready(handle, self._loop)
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
                 tracer.fail("on_ready", exc)
-            tracer.hook_time += _perf() - start
+
+
+_deque_append = collections.deque.append
+
+
+def _traced_run(handle):
+    """`Handle._run` of the traced handles: the one place every callback runs."""
+    tracer = _TRACER
+    if tracer.enabled:
+        return tracer.run(handle)
+    return _plain_run(handle)
+
+
+def _traced_cancel(handle):
+    tracer = _TRACER
+    if tracer.enabled and handle._loopscope is not None:
+        try:
+            tracer.on_cancel(handle)
+        except Exception as exc:  # noqa: BLE001
+            tracer.fail("cancel", exc)
+    _plain_cancel(handle)
+
+
+_plain_run = internals.Handle._run
+_plain_cancel = internals.Handle.cancel
+
+
+class Handle(internals.Handle):
+    """asyncio's Handle, carrying the tracer's record of it (named alike: reprs read as usual)."""
+
+    _loopscope = None  # the tracer's record while it is queued or running (see Tracer)
+    _run = _traced_run
+    cancel = _traced_cancel
+
+
+class TimerHandle(internals.TimerHandle):
+    _loopscope = None
+    _run = _traced_run
+    cancel = _traced_cancel
 
 
 class TracingSelector(selectors.DefaultSelector):
@@ -57,10 +93,13 @@ class Task(asyncio.Task):
     Named `Task` so that the program's `repr(task)` reads as in a plain run.
     """
 
+    _loopscope_id = None  # its id in the trace, once announced
+    _loopscope_frame = None  # its coroutine's frame, kept by the tracer while the task runs
+
     def set_name(self, value):
         super().set_name(value)
-        if getattr(self, "_loopscope_id", None) is not None and _TRACER.enabled:
-            _TRACER.emitter.emit("task.rename", task=self._loopscope_id, name=self.get_name())
+        if self._loopscope_id is not None and _TRACER.enabled:
+            _TRACER.task_renamed(self)
 
     def cancel(self, msg=None):
         if not self.done() and _TRACER.enabled:
@@ -88,16 +127,23 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
     def time(self):
         return self._loopscope.clock.now()
 
+    _loopscope_delay = None  # the delay of the call_later running now (asyncio.sleep's, shown as is)
+
+    def call_later(self, delay, callback, *args, context=None):
+        self._loopscope_delay = delay
+        try:
+            return super().call_later(delay, callback, *args, context=context)
+        finally:
+            self._loopscope_delay = None
+
     def call_at(self, when, callback, *args, context=None):
         timer = super().call_at(when, callback, *args, context=context)
         tracer = self._loopscope
         if tracer.enabled:
-            start = _perf()
             try:
-                tracer.on_timer(timer)
+                tracer.on_timer(timer, self._loopscope_delay)
             except Exception as exc:  # noqa: BLE001
                 tracer.fail("call_at", exc)
-            tracer.hook_time += _perf() - start
         return timer
 
     def create_task(self, coro, *, name=None, context=None):
@@ -142,40 +188,11 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
         super().call_exception_handler(context)
 
 
-def _traced_run(handle):
-    tracer = _TRACER
-    if not tracer.enabled:
-        return internals.original_handle_run(handle)
-    try:
-        entry = tracer.before_handle(handle)
-    except Exception as exc:  # noqa: BLE001
-        tracer.fail("before_handle", exc)
-        return internals.original_handle_run(handle)
-    try:
-        internals.original_handle_run(handle)
-    finally:
-        if tracer.enabled:
-            try:
-                tracer.after_handle(entry)
-            except Exception as exc:  # noqa: BLE001
-                tracer.fail("after_handle", exc)
-
-
-def _traced_cancel(handle):
-    tracer = _TRACER
-    if tracer.enabled:
-        try:
-            tracer.on_cancel(handle)
-        except Exception as exc:  # noqa: BLE001
-            tracer.fail("cancel", exc)
-    internals.original_handle_cancel(handle)
-
-
 def install(tracer):
     """Make every event loop of this process a traced one, reporting to `tracer`."""
     global _TRACER
     _TRACER = tracer
-    internals.patch_handles(_traced_run, _traced_cancel)
+    internals.replace_handle_classes(Handle, TimerHandle)
     internals.patch_work_items(tracer.idle.job_started, tracer.idle.job_finished)
     unix_events._UnixDefaultEventLoopPolicy._loop_factory = TracingEventLoop
     unix_events.SelectorEventLoop = TracingEventLoop

@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 
+from .record import R0, SAMPLES
+
 _real_perf = time.perf_counter
 _real_sleep = time.sleep
 
@@ -35,8 +37,8 @@ def _sample_forever(tracer):
             tracer.emitter.flush()  # a live view gets events within one interval
         now = _real_perf()
         frames = None
-        for ident, entry in list(tracer.running.items()):
-            if now - entry.r0 < AFTER:
+        for ident, record in list(tracer.running.items()):
+            if now - record[R0] < AFTER:
                 continue
             if frames is None:
                 frames = sys._current_frames()
@@ -45,8 +47,8 @@ def _sample_forever(tracer):
             while frame is not None and frame.f_code.co_filename != filename:
                 frame = frame.f_back
             if frame is not None:
-                samples = entry.samples
+                samples = record[SAMPLES]
                 if samples is None:
-                    samples = entry.samples = {}
+                    samples = record[SAMPLES] = {}
                 samples[frame.f_lineno] = samples.get(frame.f_lineno, 0) + 1
         del frames

@@ -14,70 +14,81 @@ import threading
 import time
 import weakref
 
-from ..events import CODES
+from ..events import CODES, WIRE_CODES, enum_index, packer
 from . import internals
 from .describe import Describer, label_of, outcome
+from .emitter import BATCH
 from .idle import Idle
+from .record import (
+    HID,
+    IN_HEAP,
+    LABEL,
+    OUTER,
+    R0,
+    SAMPLES,
+    SLEEP,
+    TASK,
+    TID,
+    V0,
+    WHEN,
+    new_record,
+)
 
 _real_perf = time.perf_counter
 _thread_id = threading.get_ident
+_callback_of, _args_of = internals.callback_of, internals.args_of
+_STEP_WRAPPER = internals.STEP_WRAPPER
+_plain_run = internals.Handle._run
+_NAN = float("nan")
 
 _SCHEDULE, _CANCEL, _ITERATION = CODES["handle.schedule"], CODES["handle.cancel"], CODES["loop.iteration"]
 _BEGIN, _END, _SUSPEND = CODES["handle.begin"], CODES["handle.end"], CODES["task.suspend"]
+_SUSPENDED = WIRE_CODES["task.suspend+handle.end"]
+_pack_schedule, _pack_begin, _pack_end, _pack_suspend, _pack_suspended = (
+    packer(name).pack for name in ("handle.schedule", "handle.begin", "handle.end", "task.suspend",
+                                   "task.suspend+handle.end"))
+_READY, _TIMERS = enum_index("queue", "ready"), enum_index("queue", "timers")
+_CALL_SOON, _THREADSAFE, _FROM_TIMER, _IO, _CALL_AT = (
+    enum_index("source", name) for name in ("call_soon", "threadsafe", "timer", "io", "call_at"))
 
 # Coroutines asyncio.run() starts for its own shutdown: shown, but marked internal.
 INTERNAL_COROS = {"BaseEventLoop.shutdown_asyncgens", "BaseEventLoop.shutdown_default_executor"}
 
-
-class Scheduled:
-    """One stay of a handle in the ready queue or timer heap, and its run."""
-
-    __slots__ = ("hid", "handle", "task", "tid", "label", "when", "v0", "r0", "hook0", "outer", "sleep",
-                 "samples")
-
-    def __init__(self, hid, handle, task, tid, label, when):
-        self.hid, self.handle, self.task, self.tid, self.label, self.when = hid, handle, task, tid, label, when
-        self.sleep = None  # (total seconds, longest, its line) of time.sleep calls during the run
-        self.samples = None  # {line: count} from the sampler, for long runs
-
-
 class FutureRecord:
-    __slots__ = ("fid", "future", "waiting", "timer", "thread")
+    __slots__ = ("fid", "future", "waiting", "timer", "delay", "thread")
 
     def __init__(self, fid, future):
         self.fid, self.future = fid, future
         self.waiting = []  # ids of the tasks awaiting it
-        self.timer = None  # the Scheduled timer that will resolve it (asyncio.sleep)
+        self.timer = None  # the record of the timer that will resolve it (asyncio.sleep)
+        self.delay = None  # that timer's call_later delay
         self.thread = False  # resolved by a worker thread (run_in_executor)
 
 
 class Tracer:
     def __init__(self, emitter, clock, filename, threshold=0.05):
         self.emitter = emitter
-        self._append, self._now = emitter.hot
         self.clock = clock
         self.filename = filename
+        self.program_globals = {}  # the program's module namespace, once it runs (tells its frames apart)
         self.threshold = threshold
         self.enabled = True
         self.output = None  # set by the child: flushes a task's partial print line
         self.output_pending = False  # a partial print line waits in self.output
         self.sampler_thread = None
-        self.running = {}  # thread ident -> Scheduled now running there (read by the sampler)
-        # Seconds spent in queue hooks: subtracted from a callback's measured time, so the
-        # tracer's own cost never makes a callback look blocking.
-        self.hook_time = 0.0
+        self.running = {}  # thread ident -> record of the handle running there (read by the sampler)
         self.describe = Describer(self)
         self.idle = Idle(self)
-        self._queued = {}  # id(handle) -> Scheduled while it waits in a queue
+        self._hot, self._string, self._pending = emitter.hot, emitter.string, emitter.pending
         self._hids = itertools.count(1)
         self._tids = itertools.count(1)
         self._fids = itertools.count(1)
         self._task_ids = weakref.WeakKeyDictionary()  # tasks that cannot carry an attribute
+        self._task_labels = {}  # task id -> (string id of "step <name>", of "wake-up <name>")
         # id(future) -> FutureRecord, for futures somebody waits on, until they are done.
         # (Plain dicts: weak ones cost more than all the rest of a suspension.)
         self.futures = {}
         self._resolved = []  # keys to forget once the callback that resolved them ends
-        self._local = threading.local()
         self._io_thread = None
         self._iteration = 0
 
@@ -105,83 +116,117 @@ class Tracer:
         )
         return tid
 
+    def task_renamed(self, task):
+        tid = self.task_id(task)
+        self._task_labels.pop(tid, None)
+        self.emitter.emit("task.rename", task=tid, name=task.get_name())
+
+    def _task_label(self, task, tid):
+        """String ids of the labels of `task`'s step and wake-up callbacks."""
+        labels = self._task_labels.get(tid)
+        if labels is None:
+            name = task.get_name()
+            labels = self._task_labels[tid] = (self._string(f"step {name}"), self._string(f"wake-up {name}"))
+        return labels
+
     def future_record(self, future):
         record = self.futures.get(id(future))
         if record is None or record.future is not future:
             record = self.futures[id(future)] = FutureRecord(next(self._fids), future)
         return record
 
-    def current_entry(self):
-        return getattr(self._local, "entry", None)
+    def current_record(self):
+        return self.running.get(_thread_id())
 
     def current_task_id(self):
-        entry = getattr(self._local, "entry", None)
-        return entry.tid if entry is not None else None
+        record = self.running.get(_thread_id())
+        return record[TID] or None if record is not None else None
 
     def user_line_here(self):
         """Line of the innermost frame of the program's file on this thread's stack."""
         frame = sys._getframe(1)
-        filename = self.filename
+        program = self.program_globals
         while frame is not None:
-            if frame.f_code.co_filename == filename:
+            if frame.f_globals is program:  # not f_code: reading that raises an audit event
                 return frame.f_lineno
             frame = frame.f_back
         return None
 
     # -- queues ----------------------------------------------------------------------
 
-    def _enter(self, handle, when):
-        callback = internals.callback_of(handle)
+    def _record(self, handle, when):
+        """A new record for `handle`, just queued: (record, owner task id or 0)."""
+        callback = _callback_of(handle)
+        args = _args_of(handle)
+        owner = 0
+        if args and asyncio.isfuture(args[0]):
+            if args[0].done() and not isinstance(args[0], asyncio.Task):
+                self.future_resolved(args[0])  # its done-callbacks are being scheduled
+            owner = self._owner(args[0])
         task, role = internals.task_of_callback(callback)
-        args = internals.args_of(handle)
-        if args and asyncio.isfuture(args[0]) and args[0].done() and not isinstance(args[0], asyncio.Task):
-            self.future_resolved(args[0])  # its done-callbacks are being scheduled
         if task is not None:
             tid = self.task_id(task)
-            label = f"{role} {task.get_name()}"
+            label = self._task_label(task, tid)[role == "wake-up"]
+            owner = 0
         else:
-            tid, label = None, label_of(callback)
-        entry = Scheduled(next(self._hids), handle, task, tid, label, when)
-        self._queued[id(handle)] = entry
-        return entry
+            tid, label = 0, self._string(label_of(callback))
+        record = new_record(next(self._hids), task, tid, label, when)
+        handle._loopscope = record
+        return record, owner
 
-    def _schedule(self, entry, queue, source):
-        owner = None
-        if entry.tid is None:
-            args = internals.args_of(entry.handle)
-            if args:
-                record = self.futures.get(id(args[0]))
-                if record is not None and record.future is args[0] and record.waiting:
-                    owner = record.waiting[0]
-        when = None if entry.when is None else self.clock.since_start(entry.when)
-        self._append((_SCHEDULE, self._now(), entry.hid, queue, when, entry.tid, entry.label, source, owner))
+    def _owner(self, future):
+        """Id of the first task waiting on `future`, which a callback with it will resolve, or 0."""
+        record = self.futures.get(id(future))
+        if record is not None and record.future is future and record.waiting:
+            return record.waiting[0]
+        return 0
 
     def on_ready(self, handle, loop):
         """A handle was appended to `loop`'s ready queue."""
-        entry = self._queued.get(id(handle))
-        if entry is not None and entry.handle is handle:  # a timer became due
-            self._schedule(entry, "ready", "timer")
+        record = handle._loopscope
+        if record is not None and record[IN_HEAP]:  # a timer became due
+            record[IN_HEAP] = False
+            args = _args_of(handle)
+            owner = self._owner(args[0]) if args and not record[TID] else 0
+            self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _READY, record[WHEN], record[TID],
+                                     record[LABEL], _FROM_TIMER, owner))
             return
-        ident = threading.get_ident()
+        callback = _callback_of(handle)
+        if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
+            task = callback.__self__
+            tid = getattr(task, "_loopscope_id", None) or self.task_id(task)
+            labels = self._task_labels.get(tid) or self._task_label(task, tid)
+            # record.py's layout, written out (a function call here costs more than the list)
+            record = handle._loopscope = [next(self._hids), task, tid, labels[0], _NAN, False, 0.0, 0.0, None, None,
+                                          None]
+            owner = 0
+        else:
+            record, owner = self._record(handle, _NAN)
+        ident = _thread_id()
         owner_thread = internals.loop_thread(loop)
         if owner_thread is not None and ident != owner_thread:
-            source = "threadsafe"
+            source = _THREADSAFE
         else:
-            source = "io" if ident == self._io_thread else "call_soon"
-        self._schedule(self._enter(handle, None), "ready", source)
+            source = _IO if ident == self._io_thread else _CALL_SOON
+        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _READY, _NAN, record[TID],
+                                 record[LABEL], source, owner))
 
-    def on_timer(self, timer):
-        entry = self._enter(timer, internals.when_of(timer))
-        args = internals.args_of(timer)
+    def on_timer(self, timer, delay):
+        when = self.clock.since_start(internals.when_of(timer))
+        record, _ = self._record(timer, when)
+        record[IN_HEAP] = True
+        args = _args_of(timer)
         if args and asyncio.isfuture(args[0]):
-            self.future_record(args[0]).timer = entry
-        self._schedule(entry, "timers", "call_at")
+            future = self.future_record(args[0])
+            future.timer, future.delay = record, delay
+        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _TIMERS, when, record[TID],
+                                      record[LABEL], _CALL_AT, 0))
 
     def on_cancel(self, handle):
-        entry = self._queued.get(id(handle))
-        if entry is not None and entry.handle is handle and not handle.cancelled():
-            del self._queued[id(handle)]
-            self.emitter.line(_CANCEL, entry.hid, entry.tid)
+        record = handle._loopscope
+        if not handle.cancelled():
+            handle._loopscope = None
+            self.emitter.line(_CANCEL, record[HID], record[TID])
 
     def io_begin(self):
         self._io_thread = threading.get_ident()
@@ -195,69 +240,100 @@ class Tracer:
 
     # -- running a callback -------------------------------------------------------------
 
-    def before_handle(self, handle):
-        entry = self._queued.pop(id(handle), None)
-        if entry is None or entry.handle is not handle:  # queued before tracing began
-            entry = self._enter(handle, None)
-            del self._queued[id(handle)]
-            self._schedule(entry, "ready", "call_soon")
-        local = self._local
-        entry.outer = getattr(local, "entry", None)
-        local.entry = entry
-        self._append((_BEGIN, self._now(), entry.hid, entry.tid))
-        entry.v0 = self.clock.peek()
-        entry.r0 = _real_perf()
-        entry.hook0 = self.hook_time
-        self.running[_thread_id()] = entry
-        return entry
+    def run(self, handle):
+        """Run one callback (`Handle._run`), reporting its begin, its end and what its task did.
 
-    def after_handle(self, entry):
-        real = _real_perf() - entry.r0 - (self.hook_time - entry.hook0)
+        Written as one function: it runs for every callback, and each Python call
+        here cost a noticeable share of the callback it traces.
+        """
+        clock = self.clock
+        try:
+            record = handle._loopscope
+            if record is None:  # queued before tracing began
+                record, owner = self._record(handle, _NAN)
+                self._hot(_pack_schedule(_SCHEDULE, clock.peek(), record[HID], _READY, _NAN, record[TID],
+                                         record[LABEL], _CALL_SOON, owner))
+            handle._loopscope = None  # an I/O handle is queued again and again: each time anew
+            ident = _thread_id()
+            running = self.running
+            record[OUTER] = running.get(ident)
+            running[ident] = record
+            begin = record[V0] = clock.peek()
+            self._hot(_pack_begin(_BEGIN, begin, record[HID], record[TID]))
+            record[R0] = _real_perf()
+        except Exception as exc:  # noqa: BLE001 - tracing must never break the program
+            self.fail("before_handle", exc)
+            return _plain_run(handle)
+        try:
+            _plain_run(handle)
+        finally:
+            if self.enabled:
+                try:
+                    self._ran(record, ident)
+                except Exception as exc:  # noqa: BLE001
+                    self.fail("after_handle", exc)
+
+    def _ran(self, record, ident):
+        real = _real_perf() - record[R0]
         clock = self.clock
         if clock.frozen and real > self.threshold:
             clock.advance(real)  # CPU-bound blocking: charge what it really took
-        duration = clock.peek() - entry.v0
-        self._local.entry = entry.outer
-        if entry.outer is None:
-            self.running.pop(_thread_id(), None)
+        end = clock.peek()
+        duration = end - record[V0]
+        outer = record[OUTER]
+        if outer is None:
+            del self.running[ident]
         else:
-            self.running[_thread_id()] = entry.outer
+            self.running[ident] = outer
+            record[OUTER] = None
         if self.output_pending:
             self.output.flush_partial(self)
         if self._resolved:
             for key in self._resolved:
                 self.futures.pop(key, None)
             self._resolved.clear()
-        task = entry.task
-        if task is not None:
-            if task.done():
-                self._task_done(task, entry.tid)
-            else:
-                self._suspend(task, entry.tid)
+        task = record[TASK]
         if duration >= self.threshold:
-            self._blocked(entry, duration)
-        self._append((_END, self._now(), entry.hid, entry.tid, duration))
-        self.emitter.flush_if_full()
+            if task is not None:
+                self._task_finished(task, record[TID])
+            self._blocked(record, duration)
+        elif task is not None and not task.done():  # the common case: one packed record for both events
+            self._hot(_pack_suspended(_SUSPENDED, end, record[HID], record[TID], duration,
+                                      *self.describe.wait(task, record[TID])))
+            if len(self._pending) >= BATCH:
+                self.emitter.flush()
+            return
+        elif task is not None:
+            self._task_finished(task, record[TID])
+        self._hot(_pack_end(_END, clock.peek(), record[HID], record[TID], duration))
+        if len(self._pending) >= BATCH:
+            self.emitter.flush()
 
-    def _suspend(self, task, tid):
-        line, awaiting, waiter = self.describe.wait(task, tid)
-        self._append((_SUSPEND, self._now(), tid, line, awaiting, waiter))
+    def _task_finished(self, task, tid):
+        """The step of `task` ended: it is done, or suspended."""
+        if task.done():
+            self._task_done(task, tid)
+        else:
+            self._hot(_pack_suspend(_SUSPEND, self.clock.peek(), tid, *self.describe.wait(task, tid)))
 
     def _task_done(self, task, tid):
+        if getattr(task, "_loopscope_frame", None) is not None:
+            task._loopscope_frame = None  # its frame (see Describer) may go now
         state, detail, line = outcome(task, self.filename)
         self.emitter.emit("task.done", task=tid, state=state, detail=detail, line=line)
 
-    def _blocked(self, entry, duration):
-        if entry.sleep is not None and entry.sleep[0] >= duration / 2:
-            cause, line = "sleep", entry.sleep[2]
+    def _blocked(self, record, duration):
+        sleep, samples = record[SLEEP], record[SAMPLES]
+        if sleep is not None and sleep[0] >= duration / 2:
+            cause, line = "sleep", sleep[2]
         else:
             cause, line = "cpu", None
-            if entry.samples:
-                line = max(entry.samples, key=entry.samples.get)
-            elif entry.task is not None:
-                line = self.describe.line_of(entry.task)
+            if samples:
+                line = max(samples, key=samples.get)
+            elif record[TASK] is not None:
+                line = self.describe.line_of(record[TASK])
         self.emitter.emit(
-            "loop.blocked", duration=duration, task=entry.tid, line=line, handle=entry.hid, cause=cause
+            "loop.blocked", duration=duration, task=record[TID] or None, line=line, handle=record[HID], cause=cause
         )
 
     def future_resolved(self, future):

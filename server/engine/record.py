@@ -1,0 +1,23 @@
+"""What the tracer keeps about one handle, from the moment it is queued until its run ends.
+
+It hangs on the handle itself (`handle._loopscope`) and, while the callback
+runs, in `Tracer.running`. A list rather than an object: one is made for every
+callback, and building a class instance cost more than the rest of the
+bookkeeping together.
+"""
+
+HID = 0  # the handle's id in the trace
+TASK = 1  # the task whose step or wake-up it is, or None
+TID = 2  # that task's id, or 0
+LABEL = 3  # string id (see Emitter.string) of its readable label
+WHEN = 4  # loop time it is due (timers), else NaN
+IN_HEAP = 5  # a timer still waiting in the heap
+R0 = 6  # while it runs: real time at its begin
+V0 = 7  # ... loop time at its begin
+OUTER = 8  # ... the record it interrupted on this thread, or None
+SLEEP = 9  # ... its time.sleep calls: (total, longest, line of the longest), or None
+SAMPLES = 10  # ... the sampler's {line: count}, or None
+
+
+def new_record(hid, task, tid, label, when):
+    return [hid, task, tid, label, when, False, 0.0, 0.0, None, None, None]
