@@ -7,8 +7,8 @@ import os
 import re
 
 import pytest
-
 from conftest import ROOT, trace_scenario
+
 from server import catalog, events
 
 

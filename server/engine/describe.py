@@ -37,6 +37,7 @@ _NONE, _TASK, _TIMER, _FUTURE, _THREAD, _IO = (
     enum_index("waiter", kind) for kind in ("none", "task", "timer", "future", "thread", "io"))
 _NAN = float("nan")
 _SLEEP = "asyncio.sleep()"
+_waiter_of = internals.waiter_of
 _IO_MODULES = ("asyncio.streams", "asyncio.selector_events", "asyncio.base_events")
 
 
@@ -125,31 +126,47 @@ class Describer:
     def __init__(self, tracer):
         self._tracer = tracer
         self._string = tracer.emitter.string
+        self._sites = {}  # (code, f_lasti, awaited type, its name) -> what _where found there
 
     def _where(self, task):
-        """(line of the innermost frame in the program, (frame, name) of the call it waits in).
+        """(line of the innermost frame in the program, text of the call it waits in or None,
+        whether that call is in asyncio's I/O modules).
 
         The call is the first frame below the program's with a public name, so
         `async with semaphore` reads as `Semaphore.acquire()`, not the mixin's `__aenter__`.
-        Frames are told apart by their globals (the program's module or not), and the
-        walk stops at the first public call inside asyncio, whose own awaits are not the
-        program's business; the task's own frame is kept on the task. All this keeps the
-        audited frame reads to about one per suspension.
+        Reading a coroutine's frame or code raises an audit event (the sandbox's hook runs
+        for each), which made this the tracer's costliest step; so frames are told apart by
+        their globals, the task's own frame is kept on the task, the walk stops at the first
+        public call inside asyncio (whose own awaits are not the program's business), and
+        the usual case, a program frame awaiting such a call directly, is remembered per
+        (code, instruction, awaited function's name).
         """
-        program = self._tracer.program_globals
         coro = task.get_coro()
-        frame = getattr(task, "_loopscope_frame", None)
-        if frame is None:
+        top = getattr(task, "_loopscope_frame", None)  # (frame, code) once known
+        if top is not None and type(coro) is CoroutineType:
+            awaited = coro.cr_await
+            kind = type(awaited)
+            if kind is CoroutineType or kind is GeneratorType:
+                site = self._sites.get((top[1], top[0].f_lasti, kind, awaited.__qualname__))
+                if site is not None:
+                    return site
+        return self._walk(task, coro, top)
+
+    def _walk(self, task, coro, top):
+        program = self._tracer.program_globals
+        if top is None:
             frame, awaited = _frame_of(coro)
             if frame is not None:
+                top = (frame, frame.f_code)
                 try:
-                    task._loopscope_frame = frame  # dropped when the task is done
+                    task._loopscope_frame = top  # dropped when the task is done
                 except AttributeError:
                     pass
         else:
-            awaited = _awaited(coro)
+            frame, awaited = top[0], _awaited(coro)
         line = first = public = None
-        for _ in range(100):  # the chain of awaits, from the task's coroutine down
+        depth, in_asyncio = 0, False
+        for depth in range(100):  # the chain of awaits, from the task's coroutine down
             if frame is None:
                 break
             if frame.f_globals is program:
@@ -161,10 +178,21 @@ class Describer:
                 if public is None and (name in _WAITS or not name.rpartition(".")[2].startswith("_")):
                     public = (frame, name)
                     if frame.f_globals.get("__name__", "").startswith("asyncio."):
+                        in_asyncio = True
                         break
             coro = awaited
             frame, awaited = _frame_of(coro)
-        return line, public or first
+        callee = public or first
+        if callee is None:
+            return line, None, False, self._string("the next loop iteration")
+        said = _callee_text(*callee)
+        # the 4th: the string id of what it awaits when it waits for no future (e.g. sleep(0))
+        site = (line, said, callee[0].f_globals.get("__name__", "") in _IO_MODULES,
+                self._string("asyncio.sleep(0)" if said == _SLEEP else said))
+        if depth == 1 and in_asyncio and line is not None and callee[1] != "to_thread":
+            # the program's frame awaits an asyncio call directly: the same next time
+            self._sites[top[1], top[0].f_lasti, type(coro), coro.__qualname__] = site
+        return site
 
     def line_of(self, task):
         return self._where(task)[0]
@@ -172,14 +200,11 @@ class Describer:
     def wait(self, task, tid):
         """A task just suspended: the `task.suspend` fields after `task`, in wire form (see
         `server.events.PACKED`): line, awaiting text, waiter kind, task, future, handle, when."""
+        line, said, in_io, idle_sid = self._where(task)
+        waiter = _waiter_of(task)
+        if waiter is None:  # e.g. asyncio.sleep(0) (a delay <= 0): one trip round the loop
+            return line or 0, idle_sid, _NONE, 0, 0, 0, _NAN
         tracer = self._tracer
-        line, callee = self._where(task)
-        said = _callee_text(*callee) if callee is not None else None
-        waiter = internals.waiter_of(task)
-        if waiter is None:
-            if said == _SLEEP:  # delay <= 0: one trip round the loop
-                said = "asyncio.sleep(0)"
-            return line or 0, self._string(said or "the next loop iteration"), _NONE, 0, 0, 0, _NAN
         if isinstance(waiter, asyncio.Task):
             other = f"task {waiter.get_name()}"
             return (line or 0, self._string(f"{said} → {other}" if said else other), _TASK,
@@ -195,7 +220,7 @@ class Describer:
             return line or 0, self._string(said or f"a timer due at t={when:g}"), _TIMER, 0, fid, timer[HID], when
         if record.thread:
             kind = _THREAD
-        elif callee is not None and callee[0].f_globals.get("__name__", "") in _IO_MODULES:
+        elif in_io:
             kind = _IO
         else:
             kind = _FUTURE

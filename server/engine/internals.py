@@ -88,8 +88,7 @@ def task_of_callback(callback):
     return owner, ("wake-up" if "wakeup" in name else "step")
 
 
-def waiter_of(task):
-    return getattr(task, "_fut_waiter", None)
+waiter_of = operator.attrgetter("_fut_waiter")  # C Task and Python Task alike
 
 
 def patch_work_items(started, finished):

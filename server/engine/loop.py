@@ -19,32 +19,12 @@ VIRTUAL_DUE_WINDOW = 0.001
 
 
 class ReadyQueue(collections.deque):
-    """The ready deque: every way into it (call_soon, threadsafe, due timers, I/O) is `append`."""
+    """The ready deque: every way into it (call_soon, threadsafe, due timers, I/O) is `append`,
+    which `install` makes the tracer's (`Tracer.ready_append`)."""
 
-    def __init__(self, items, loop, tracer):
+    def __init__(self, items, loop):
         super().__init__(items)
         self._loop = loop
-        self._tracer = tracer
-
-    def append(self, handle):
-        _deque_append(self, handle)
-        tracer = self._tracer
-        if tracer.enabled:
-            try:
-                tracer.on_ready(handle, self._loop)
-            except Exception as exc:  # noqa: BLE001 - tracing must never break the program
-                tracer.fail("on_ready", exc)
-
-
-_deque_append = collections.deque.append
-
-
-def _traced_run(handle):
-    """`Handle._run` of the traced handles: the one place every callback runs."""
-    tracer = _TRACER
-    if tracer.enabled:
-        return tracer.run(handle)
-    return _plain_run(handle)
 
 
 def _traced_cancel(handle):
@@ -65,13 +45,13 @@ class Handle(internals.Handle):
     """asyncio's Handle, carrying the tracer's record of it (named alike: reprs read as usual)."""
 
     _loopscope = None  # the tracer's record while it is queued or running (see Tracer)
-    _run = _traced_run
+    _run = _plain_run  # install() puts the tracer's here
     cancel = _traced_cancel
 
 
 class TimerHandle(internals.TimerHandle):
     _loopscope = None
-    _run = _traced_run
+    _run = _plain_run
     cancel = _traced_cancel
 
 
@@ -117,7 +97,7 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
             selector.loop = self
         super().__init__(selector)
         self._loopscope = _TRACER
-        internals.replace_ready_queue(self, lambda items: ReadyQueue(items, self, _TRACER))
+        internals.replace_ready_queue(self, lambda items: ReadyQueue(items, self))
         if _TRACER.clock.name == "virtual":
             # A real loop polls epoll in whole milliseconds and wakes a little late, so
             # timers due within about a millisecond of each other fire in the same
@@ -192,6 +172,8 @@ def install(tracer):
     """Make every event loop of this process a traced one, reporting to `tracer`."""
     global _TRACER
     _TRACER = tracer
+    ReadyQueue.append = tracer.ready_append()
+    Handle._run = TimerHandle._run = tracer.handle_run()
     internals.replace_handle_classes(Handle, TimerHandle)
     internals.patch_work_items(tracer.idle.job_started, tracer.idle.job_finished)
     unix_events._UnixDefaultEventLoopPolicy._loop_factory = TracingEventLoop

@@ -8,6 +8,7 @@ A hook that fails reports once and switches tracing off; the program goes on.
 """
 
 import asyncio
+import collections
 import itertools
 import sys
 import threading
@@ -39,6 +40,7 @@ _thread_id = threading.get_ident
 _callback_of, _args_of = internals.callback_of, internals.args_of
 _STEP_WRAPPER = internals.STEP_WRAPPER
 _plain_run = internals.Handle._run
+_deque_append = collections.deque.append
 _NAN = float("nan")
 
 _SCHEDULE, _CANCEL, _ITERATION = CODES["handle.schedule"], CODES["handle.cancel"], CODES["loop.iteration"]
@@ -88,7 +90,7 @@ class Tracer:
         # id(future) -> FutureRecord, for futures somebody waits on, until they are done.
         # (Plain dicts: weak ones cost more than all the rest of a suspension.)
         self.futures = {}
-        self._resolved = []  # keys to forget once the callback that resolved them ends
+        self.resolved = []  # keys to forget once the callback that resolved them ends
         self._io_thread = None
         self._iteration = 0
 
@@ -121,7 +123,7 @@ class Tracer:
         self._task_labels.pop(tid, None)
         self.emitter.emit("task.rename", task=tid, name=task.get_name())
 
-    def _task_label(self, task, tid):
+    def task_labels(self, task, tid):
         """String ids of the labels of `task`'s step and wake-up callbacks."""
         labels = self._task_labels.get(tid)
         if labels is None:
@@ -166,7 +168,7 @@ class Tracer:
         task, role = internals.task_of_callback(callback)
         if task is not None:
             tid = self.task_id(task)
-            label = self._task_label(task, tid)[role == "wake-up"]
+            label = self.task_labels(task, tid)[role == "wake-up"]
             owner = 0
         else:
             tid, label = 0, self._string(label_of(callback))
@@ -181,35 +183,53 @@ class Tracer:
             return record.waiting[0]
         return 0
 
-    def on_ready(self, handle, loop):
-        """A handle was appended to `loop`'s ready queue."""
-        record = handle._loopscope
-        if record is not None and record[IN_HEAP]:  # a timer became due
-            record[IN_HEAP] = False
-            args = _args_of(handle)
-            owner = self._owner(args[0]) if args and not record[TID] else 0
-            self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _READY, record[WHEN], record[TID],
-                                     record[LABEL], _FROM_TIMER, owner))
-            return
-        callback = _callback_of(handle)
-        if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
-            task = callback.__self__
-            tid = getattr(task, "_loopscope_id", None) or self.task_id(task)
-            labels = self._task_labels.get(tid) or self._task_label(task, tid)
-            # record.py's layout, written out (a function call here costs more than the list)
-            record = handle._loopscope = [next(self._hids), task, tid, labels[0], _NAN, False, 0.0, 0.0, None, None,
-                                          None]
-            owner = 0
-        else:
-            record, owner = self._record(handle, _NAN)
-        ident = _thread_id()
-        owner_thread = internals.loop_thread(loop)
-        if owner_thread is not None and ident != owner_thread:
-            source = _THREADSAFE
-        else:
-            source = _IO if ident == self._io_thread else _CALL_SOON
-        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _READY, _NAN, record[TID],
-                                 record[LABEL], source, owner))
+    def ready_append(self):
+        """The traced ready queue's `append` (see `loop.ReadyQueue`): reports the handle entering it.
+
+        A closure, so the hook costs no method call of its own: it runs for every callback.
+        """
+        tracer = self
+        hot, hids, task_labels, clock = self._hot, self._hids, self._task_labels, self.clock
+
+        def append(queue, handle):
+            _deque_append(queue, handle)
+            if not tracer.enabled:
+                return
+            try:
+                record = handle._loopscope
+                if record is not None and record[IN_HEAP]:  # a timer became due
+                    tracer.timer_due(handle, record)
+                    return
+                callback = _callback_of(handle)
+                if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
+                    task = callback.__self__
+                    tid = getattr(task, "_loopscope_id", None) or tracer.task_id(task)
+                    labels = task_labels.get(tid) or tracer.task_labels(task, tid)
+                    # record.py's layout, written out (a function call here costs more than the list)
+                    record = handle._loopscope = [next(hids), task, tid, labels[0], _NAN, False, 0.0, 0.0, None,
+                                                  None, None]
+                    owner = 0
+                else:
+                    record, owner = tracer._record(handle, _NAN)
+                ident = _thread_id()
+                owner_thread = internals.loop_thread(queue._loop)
+                if owner_thread is not None and ident != owner_thread:
+                    source = _THREADSAFE
+                else:
+                    source = _IO if ident == tracer._io_thread else _CALL_SOON
+                hot(_pack_schedule(_SCHEDULE, clock.peek(), record[HID], _READY, _NAN, record[TID], record[LABEL],
+                                   source, owner))
+            except Exception as exc:  # noqa: BLE001 - tracing must never break the program
+                tracer.fail("on_ready", exc)
+
+        return append
+
+    def timer_due(self, handle, record):
+        record[IN_HEAP] = False
+        args = _args_of(handle)
+        owner = self._owner(args[0]) if args and not record[TID] else 0
+        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _READY, record[WHEN], record[TID],
+                                 record[LABEL], _FROM_TIMER, owner))
 
     def on_timer(self, timer, delay):
         when = self.clock.since_start(internals.when_of(timer))
@@ -240,74 +260,88 @@ class Tracer:
 
     # -- running a callback -------------------------------------------------------------
 
-    def run(self, handle):
-        """Run one callback (`Handle._run`), reporting its begin, its end and what its task did.
+    def handle_run(self):
+        """The traced handles' `Handle._run` (see `loop.Handle`): runs one callback, reporting
+        its begin, its end and what its task did.
 
-        Written as one function: it runs for every callback, and each Python call
-        here cost a noticeable share of the callback it traces.
+        One closure, with no calls of its own on the usual path: it runs for every callback,
+        and each Python call here cost a noticeable share of the callback it traces.
         """
-        clock = self.clock
-        try:
-            record = handle._loopscope
-            if record is None:  # queued before tracing began
-                record, owner = self._record(handle, _NAN)
-                self._hot(_pack_schedule(_SCHEDULE, clock.peek(), record[HID], _READY, _NAN, record[TID],
-                                         record[LABEL], _CALL_SOON, owner))
-            handle._loopscope = None  # an I/O handle is queued again and again: each time anew
-            ident = _thread_id()
-            running = self.running
-            record[OUTER] = running.get(ident)
-            running[ident] = record
-            begin = record[V0] = clock.peek()
-            self._hot(_pack_begin(_BEGIN, begin, record[HID], record[TID]))
-            record[R0] = _real_perf()
-        except Exception as exc:  # noqa: BLE001 - tracing must never break the program
-            self.fail("before_handle", exc)
-            return _plain_run(handle)
-        try:
-            _plain_run(handle)
-        finally:
-            if self.enabled:
-                try:
-                    self._ran(record, ident)
-                except Exception as exc:  # noqa: BLE001
-                    self.fail("after_handle", exc)
+        tracer = self
+        hot, running, clock, pending, describe = self._hot, self.running, self.clock, self._pending, self.describe
 
-    def _ran(self, record, ident):
-        real = _real_perf() - record[R0]
-        clock = self.clock
-        if clock.frozen and real > self.threshold:
-            clock.advance(real)  # CPU-bound blocking: charge what it really took
-        end = clock.peek()
-        duration = end - record[V0]
-        outer = record[OUTER]
-        if outer is None:
-            del self.running[ident]
-        else:
-            self.running[ident] = outer
-            record[OUTER] = None
+        def _run(handle):
+            if not tracer.enabled:
+                return _plain_run(handle)
+            try:
+                record = handle._loopscope
+                if record is None:  # queued before tracing began
+                    record = tracer.adopt(handle)
+                handle._loopscope = None  # an I/O handle is queued again and again: each time anew
+                ident = _thread_id()
+                record[OUTER] = running.get(ident)
+                running[ident] = record
+                begin = record[V0] = clock.peek()
+                hot(_pack_begin(_BEGIN, begin, record[HID], record[TID]))
+                record[R0] = _real_perf()
+            except Exception as exc:  # noqa: BLE001 - tracing must never break the program
+                tracer.fail("before_handle", exc)
+                return _plain_run(handle)
+            try:
+                _plain_run(handle)
+            finally:
+                if tracer.enabled:
+                    try:
+                        real = _real_perf() - record[R0]
+                        if real > tracer.threshold and clock.frozen:
+                            clock.advance(real)  # CPU-bound blocking: charge what it really took
+                        end = clock.peek()
+                        duration = end - record[V0]
+                        outer = record[OUTER]
+                        if outer is None:
+                            del running[ident]
+                        else:
+                            running[ident] = outer
+                            record[OUTER] = None
+                        if tracer.output_pending or tracer.resolved:
+                            tracer.tidy_after_callback()
+                        task = record[TASK]
+                        if task is not None and duration < tracer.threshold and not task.done():
+                            # the usual end of a step: one packed record for both events
+                            hot(_pack_suspended(_SUSPENDED, end, record[HID], record[TID], duration,
+                                                *describe.wait(task, record[TID])))
+                        else:
+                            tracer.ended(record, duration)
+                        if len(pending) >= BATCH:
+                            tracer.emitter.flush()
+                    except Exception as exc:  # noqa: BLE001
+                        tracer.fail("after_handle", exc)
+
+        return _run
+
+    def adopt(self, handle):
+        """A record for a handle queued before tracing began (it is about to run)."""
+        record, owner = self._record(handle, _NAN)
+        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _READY, _NAN, record[TID], record[LABEL],
+                                 _CALL_SOON, owner))
+        return record
+
+    def tidy_after_callback(self):
         if self.output_pending:
             self.output.flush_partial(self)
-        if self._resolved:
-            for key in self._resolved:
+        if self.resolved:
+            for key in self.resolved:
                 self.futures.pop(key, None)
-            self._resolved.clear()
+            self.resolved.clear()
+
+    def ended(self, record, duration):
+        """A callback ended that is not a task step ending at an `await` in good time."""
         task = record[TASK]
-        if duration >= self.threshold:
-            if task is not None:
-                self._task_finished(task, record[TID])
-            self._blocked(record, duration)
-        elif task is not None and not task.done():  # the common case: one packed record for both events
-            self._hot(_pack_suspended(_SUSPENDED, end, record[HID], record[TID], duration,
-                                      *self.describe.wait(task, record[TID])))
-            if len(self._pending) >= BATCH:
-                self.emitter.flush()
-            return
-        elif task is not None:
+        if task is not None:
             self._task_finished(task, record[TID])
-        self._hot(_pack_end(_END, clock.peek(), record[HID], record[TID], duration))
-        if len(self._pending) >= BATCH:
-            self.emitter.flush()
+        if duration >= self.threshold:
+            self._blocked(record, duration)
+        self._hot(_pack_end(_END, self.clock.peek(), record[HID], record[TID], duration))
 
     def _task_finished(self, task, tid):
         """The step of `task` ended: it is done, or suspended."""
@@ -347,7 +381,7 @@ class Tracer:
         state, detail, _ = outcome(future, self.filename)
         self.emitter.emit("future.done", future=record.fid, state=state, detail=detail, waiters=record.waiting)
         record.fid = -record.fid  # reported; the record goes when this callback ends
-        self._resolved.append(key)
+        self.resolved.append(key)
 
     def on_loop_exception(self, context):
         exception = context.get("exception")
