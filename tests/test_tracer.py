@@ -142,3 +142,23 @@ def test_tracer_is_faithful_on_every_installed_python(python, program):
     assert events[-1]["status"] == "ok", events[-1]
     assert stdout_of(events) == plain_run(path, python)
     assert not of_kind(events, "error")
+
+
+def test_what_a_task_awaits_is_described_afresh_at_a_repeated_await():
+    """The same `await` line reports each call as it is: asyncio's sleep with its delay, or the
+    program's own function of the same name (never mistaken for asyncio's)."""
+    source = (
+        "import asyncio\n"
+        "async def sleep(delay):\n"
+        "    await asyncio.sleep(delay)\n"
+        "async def main():\n"
+        "    for step in range(5):\n"
+        "        nap = sleep if step % 2 else asyncio.sleep\n"
+        "        await nap(step / 10)\n"
+        "asyncio.run(main())\n"
+    )
+    events = trace(source)
+    main = next(e["task"] for e in events if e["kind"] == "task.new" and e["coro"] == "main")
+    waits = [(e["line"], e["awaiting"]) for e in events if e["kind"] == "task.suspend" and e["task"] == main]
+    assert waits == [(7, "asyncio.sleep(0)"), (3, "asyncio.sleep(0.1)"), (7, "asyncio.sleep(0.2)"),
+                     (3, "asyncio.sleep(0.3)"), (7, "asyncio.sleep(0.4)")]

@@ -82,6 +82,7 @@ def execute(source, filename, tracer):
     module.__file__ = filename
     sys.modules["__main__"] = module
     tracer.program_globals = module.__dict__
+    tracer.program_names = frozenset(_qualified_names(code))
     try:
         exec(code, module.__dict__)
     except SystemExit as exc:
@@ -91,6 +92,14 @@ def execute(source, filename, tracer):
     except BaseException as exc:  # noqa: BLE001 - whatever the program raised is reported, not re-raised
         return report_exception(exc, filename, tracer)
     return "ok", "The program finished."
+
+
+def _qualified_names(code):
+    """Every function, class body and comprehension the compiled program defines, at any depth."""
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield getattr(const, "co_qualname", const.co_name)
+            yield from _qualified_names(const)
 
 
 def report_exception(exc, filename, tracer):

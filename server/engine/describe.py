@@ -126,7 +126,7 @@ class Describer:
     def __init__(self, tracer):
         self._tracer = tracer
         self._string = tracer.emitter.string
-        self._sites = {}  # (code, f_lasti, awaited type, its name) -> what _where found there
+        self._sites = {}  # (id of code, f_lasti, awaited type, its name) -> what _where found there (and the code)
 
     def _where(self, task):
         """(line of the innermost frame in the program, text of the call it waits in or None,
@@ -139,16 +139,19 @@ class Describer:
         their globals, the task's own frame is kept on the task, the walk stops at the first
         public call inside asyncio (whose own awaits are not the program's business), and
         the usual case, a program frame awaiting such a call directly, is remembered per
-        (code, instruction, awaited function's name).
+        (code, instruction, awaited function's name) — for names the program does not
+        define itself, so that a function of its own never passes for asyncio's.
         """
         coro = task.get_coro()
         top = getattr(task, "_loopscope_frame", None)  # (frame, code) once known
         if top is not None and type(coro) is CoroutineType:
             awaited = coro.cr_await
             kind = type(awaited)
-            if kind is CoroutineType or kind is GeneratorType:
-                site = self._sites.get((top[1], top[0].f_lasti, kind, awaited.__qualname__))
-                if site is not None:
+            if (kind is CoroutineType or kind is GeneratorType) and (
+                    awaited.__qualname__ not in self._tracer.program_names):
+                # keyed by the code's id (hashing a code object costs more than all the rest)
+                site = self._sites.get((id(top[1]), top[0].f_lasti, kind, awaited.__qualname__))
+                if site is not None and site[4] is top[1]:
                     return site
         return self._walk(task, coro, top)
 
@@ -184,14 +187,14 @@ class Describer:
             frame, awaited = _frame_of(coro)
         callee = public or first
         if callee is None:
-            return line, None, False, self._string("the next loop iteration")
+            return line, None, False, self._string("the next loop iteration"), None
         said = _callee_text(*callee)
         # the 4th: the string id of what it awaits when it waits for no future (e.g. sleep(0))
         site = (line, said, callee[0].f_globals.get("__name__", "") in _IO_MODULES,
-                self._string("asyncio.sleep(0)" if said == _SLEEP else said))
+                self._string("asyncio.sleep(0)" if said == _SLEEP else said), top[1])
         if depth == 1 and in_asyncio and line is not None and callee[1] != "to_thread":
             # the program's frame awaits an asyncio call directly: the same next time
-            self._sites[top[1], top[0].f_lasti, type(coro), coro.__qualname__] = site
+            self._sites[id(top[1]), top[0].f_lasti, type(coro), coro.__qualname__] = site
         return site
 
     def line_of(self, task):
@@ -200,7 +203,7 @@ class Describer:
     def wait(self, task, tid):
         """A task just suspended: the `task.suspend` fields after `task`, in wire form (see
         `server.events.PACKED`): line, awaiting text, waiter kind, task, future, handle, when."""
-        line, said, in_io, idle_sid = self._where(task)
+        line, said, in_io, idle_sid, _ = self._where(task)
         waiter = _waiter_of(task)
         if waiter is None:  # e.g. asyncio.sleep(0) (a delay <= 0): one trip round the loop
             return line or 0, idle_sid, _NONE, 0, 0, 0, _NAN

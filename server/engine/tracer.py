@@ -73,6 +73,7 @@ class Tracer:
         self.clock = clock
         self.filename = filename
         self.program_globals = {}  # the program's module namespace, once it runs (tells its frames apart)
+        self.program_names = frozenset()  # qualified names of every function its file defines
         self.threshold = threshold
         self.enabled = True
         self.output = None  # set by the child: flushes a task's partial print line
