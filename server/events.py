@@ -242,7 +242,7 @@ class Decoder:
         self._origin = 0.0
         self._layouts = {}
         for name, fields in PACKED.items():
-            self._layouts[WIRE_CODES[name]] = (name, packer(name), fields)
+            self._layouts[WIRE_CODES[name]] = (name, packer(name), _plan(fields))
 
     def decode(self, line):
         """The events on one line — each item that is not a valid event becomes None — or
@@ -298,37 +298,49 @@ class Decoder:
                 out.append(event)
         return out
 
-    def _event(self, kind, values, fields):
-        if not math.isfinite(values[1]):
+    def _event(self, kind, values, plan):
+        names, ints, floats, texts, enums, waiter_keys = plan
+        t = values[1]
+        if t - t != 0:  # infinite or NaN
             return None
-        event = {"v": VERSION, "seq": 0, "t": values[1] - self._origin, "kind": kind}
-        waiter = None
-        for (name, type_), value in zip(fields, values[2:]):
-            if type_ == "i":
-                value = None if value == NULL_INT else value
-            elif type_ == "f":
-                if not math.isfinite(value):
-                    if not math.isnan(value):
-                        return None
-                    value = None
-            elif type_ == "s":
-                value = self._strings.get(value)
-                if value is None:
-                    return None
-            else:
-                names = ENUMS[type_]
-                if value >= len(names):
-                    return None
-                value = names[value]
-            if name.startswith("waiter."):
-                key = name[7:]
-                if waiter is None:
-                    waiter = event["waiter"] = {}
+        event = {"v": VERSION, "seq": 0, "t": t - self._origin, "kind": kind}
+        event.update(zip(names, values[2:]))
+        for name in ints:
+            if event[name] == NULL_INT:
+                event[name] = None
+        for name in floats:
+            value = event[name]
+            if value != value:  # NaN: null
+                event[name] = None
+            elif value - value != 0:
+                return None
+        strings = self._strings
+        for name in texts:
+            value = strings.get(event[name])
+            if value is None:
+                return None
+            event[name] = value
+        for name, choices in enums:
+            if event[name] >= len(choices):
+                return None
+            event[name] = choices[event[name]]
+        if waiter_keys:
+            waiter = event["waiter"] = {}
+            for key, name in waiter_keys:
+                value = event.pop(name)
                 if value is not None:
                     waiter[key] = value
-            else:
-                event[name] = value
         return event
+
+
+def _plan(fields):
+    """How `Decoder._event` turns one layout's values into fields: (names, int fields, float
+    fields, string fields, (enum field, its choices), (waiter key, field))."""
+    names = tuple(name for name, _ in fields)
+    of_type = lambda wanted: tuple(name for name, type_ in fields if type_ == wanted)  # noqa: E731
+    enums = tuple((name, ENUMS[type_]) for name, type_ in fields if type_ in ENUMS)
+    waiter = tuple((name.partition(".")[2], name) for name in names if name.startswith("waiter."))
+    return names, of_type("i"), of_type("f"), of_type("s"), enums, waiter
 
 
 def _split(fused, name):
