@@ -102,3 +102,25 @@ def test_packed_events_decode_to_the_documented_objects():
     assert decoded[2]["awaiting"] == "asyncio.sleep(1)" and decoded[2]["line"] == 4
     assert decoded[2]["waiter"] == {"kind": "timer", "future": 3, "handle": 8, "when": 1.25}
     assert decoded[3]["duration"] == 0.5 and decoded[3]["handle"] == 7 and decoded[3]["task"] == 1
+
+
+def test_the_emitter_sends_batches_while_the_program_runs(tmp_path):
+    """Events leave in lines of about a thousand, whatever mix of kinds they are: not all at the end."""
+    from server.engine.clock import VirtualClock
+    from server.engine.emitter import BATCH, Emitter
+
+    path = tmp_path / "events"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    emitter = Emitter(fd, VirtualClock())
+    begin = events.packer("handle.begin").pack
+    for n in range(3 * BATCH):  # a cold event, a new string and a packed event, again and again
+        emitter.emit("stdout", text=f"{n}\n", task=None, stream="stdout")
+        emitter.hot(begin(events.CODES["handle.begin"], 0.0, emitter.string(f"label {n}"), 1))
+    lines_before_the_end = path.read_bytes().count(b"\n")
+    emitter.flush()
+    os.close(fd)
+    assert 3 <= lines_before_the_end <= 9, lines_before_the_end
+    decoder = events.Decoder()
+    decoded = [e for line in path.read_bytes().splitlines() for e in decoder.decode(line)]
+    assert len(decoded) == 2 * 3 * BATCH and all(e is not None for e in decoded)
+    assert [e["text"] for e in decoded if e["kind"] == "stdout"] == [f"{n}\n" for n in range(3 * BATCH)]

@@ -17,7 +17,7 @@ from .. import events
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
-BATCH = 1024  # packed events per line at most
+BATCH = 1024  # events per line, about (at most twice that)
 _TEXT = 256 * 1024  # characters of printed text per line at most
 
 
@@ -31,6 +31,7 @@ class Emitter:
         self.hot = self._packed.append  # the tracer's busiest hooks append packed bytes directly
         self.pending = self._packed  # ... and check its length once per callback (see BATCH)
         self._items = [{"origin": float(clock.origin)}]
+        self._sealed = 0  # events in self._items
         self._text = 0
         self._strings = {}
         self._lock = threading.RLock()
@@ -53,10 +54,12 @@ class Emitter:
                     self._seal()
                     self._items.append({"string": sid, "text": text})
                     self._strings[text] = sid
+                    self._sealed += 1  # not an event, but it takes room in the line like one
+            self.flush_if_full()
         return sid
 
     def flush_if_full(self):
-        if len(self._packed) >= BATCH or self._text >= _TEXT:
+        if len(self._packed) + self._sealed >= BATCH or self._text >= _TEXT:
             self.flush()
 
     def emit(self, kind, **fields):
@@ -65,6 +68,7 @@ class Emitter:
         with self._lock:
             self._seal()
             self._items.append(event)
+            self._sealed += 1
         text = fields.get("text")
         if text is not None:
             self._text += len(text)
@@ -78,6 +82,7 @@ class Emitter:
             chunk = b"".join(packed[:count])
             del packed[:count]  # others may have appended meanwhile: only what was taken goes
             self._items.append(base64.b64encode(chunk).decode("ascii"))
+            self._sealed += count
 
     def flush(self):
         with self._lock:
@@ -86,6 +91,7 @@ class Emitter:
             if not items:
                 return
             self._items = []
+            self._sealed = 0
             self._text = 0
             data = (_encode(items) + "\n").encode("utf-8", "surrogatepass")
             view = memoryview(data)
