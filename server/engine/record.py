@@ -17,7 +17,8 @@ V0 = 7  # ... loop time at its begin
 OUTER = 8  # ... the record it interrupted on this thread, or None
 SLEEP = 9  # ... its time.sleep calls: (total, longest, line of the longest), or None
 SAMPLES = 10  # ... the sampler's {line: count}, or None
+SPENT0 = 11  # ... the emitter's own time spent (Emitter.spent) at its begin
 
 
 def new_record(hid, task, tid, label, when):
-    return [hid, task, tid, label, when, False, 0.0, 0.0, None, None, None]
+    return [hid, task, tid, label, when, False, 0.0, 0.0, None, None, None, 0.0]

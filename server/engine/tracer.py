@@ -28,6 +28,7 @@ from .record import (
     R0,
     SAMPLES,
     SLEEP,
+    SPENT0,
     TASK,
     TID,
     V0,
@@ -208,7 +209,7 @@ class Tracer:
                     labels = task_labels.get(tid) or tracer.task_labels(task, tid)
                     # record.py's layout, written out (a function call here costs more than the list)
                     record = handle._loopscope = [next(hids), task, tid, labels[0], _NAN, False, 0.0, 0.0, None,
-                                                  None, None]
+                                                  None, None, 0.0]
                     owner = 0
                 else:
                     record, owner = tracer._record(handle, _NAN)
@@ -241,7 +242,7 @@ class Tracer:
             future = self.future_record(args[0])
             future.timer, future.delay = record, delay
         self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _TIMERS, when, record[TID],
-                                      record[LABEL], _CALL_AT, 0))
+                                 record[LABEL], _CALL_AT, 0))
 
     def on_cancel(self, handle):
         record = handle._loopscope
@@ -270,6 +271,7 @@ class Tracer:
         """
         tracer = self
         hot, running, clock, pending, describe = self._hot, self.running, self.clock, self._pending, self.describe
+        emitter = self.emitter
 
         def _run(handle):
             if not tracer.enabled:
@@ -284,6 +286,7 @@ class Tracer:
                 running[ident] = record
                 begin = record[V0] = clock.peek()
                 hot(_pack_begin(_BEGIN, begin, record[HID], record[TID]))
+                record[SPENT0] = emitter.spent
                 record[R0] = _real_perf()
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
                 tracer.fail("before_handle", exc)
@@ -293,7 +296,8 @@ class Tracer:
             finally:
                 if tracer.enabled:
                     try:
-                        real = _real_perf() - record[R0]
+                        # the emitter's own time (encoding, writing) is not the callback's
+                        real = _real_perf() - record[R0] - (emitter.spent - record[SPENT0])
                         if real > tracer.threshold and clock.frozen:
                             clock.advance(real)  # CPU-bound blocking: charge what it really took
                         end = clock.peek()
@@ -314,7 +318,7 @@ class Tracer:
                         else:
                             tracer.ended(record, duration)
                         if len(pending) >= BATCH:
-                            tracer.emitter.flush()
+                            emitter.flush()
                     except Exception as exc:  # noqa: BLE001
                         tracer.fail("after_handle", exc)
 
