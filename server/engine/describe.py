@@ -129,8 +129,9 @@ class Describer:
         self._sites = {}  # (id of code, f_lasti, awaited type, its name) -> what _where found there (and the code)
 
     def _where(self, task):
-        """(line of the innermost frame in the program, text of the call it waits in or None,
-        whether that call is in asyncio's I/O modules).
+        """Where `task` waits: (line of the innermost frame in the program, text of the call it
+        waits in or None, whether that call is in asyncio's I/O modules, string id of what to
+        say when it waits for no future, the code of the task's own frame).
 
         The call is the first frame below the program's with a public name, so
         `async with semaphore` reads as `Semaphore.acquire()`, not the mixin's `__aenter__`.
