@@ -5,7 +5,7 @@ Layers, outermost first (see the README's "Sandbox" section):
 - `bwrap`: new pid, network, ipc and uts namespaces (plus a user namespace when
   not root), an empty environment, only `/usr`, the interpreter and the engine
   bound read-only, a small private `/tmp`;
-- inside (`engine/guard.py`): drop to uid `nobody`, a seccomp filter against
+- inside (`engine/guard.py`): drop to an unprivileged uid of the run's own, a seccomp filter against
   starting processes, signalling, ptrace, mounting and similar escapes, and an
   audit hook that words refusals for people.
 Where bubblewrap cannot make namespaces the other layers still apply, and
@@ -15,6 +15,7 @@ trusts it explicitly.
 
 import errno
 import functools
+import itertools
 import math
 import os
 import shutil
@@ -26,7 +27,11 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSIDE_ROOT = "/opt/loopscope"  # where the engine appears inside the sandbox
-NOBODY = (65534, 65534)
+NOGROUP = 65534
+# As root, each run drops to a uid of its own from this range (no account uses them): the
+# kernel counts RLIMIT_NPROC (threads) per uid, so one run's threads cannot starve another's.
+RUN_UIDS = range(200_000, 265_000)
+_run_numbers = itertools.count(os.getpid() * 1009)  # other server processes start elsewhere in the range
 MiB = 1024 * 1024
 
 _ENV = {"PYTHONHASHSEED": "0", "HOME": "/tmp", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"}
@@ -137,7 +142,7 @@ def command(support, limits):
         return _prlimit(limits, as_root) + flags + ["-c", _bootstrap(str(PROJECT_ROOT))], None, tempfile.gettempdir()
     argv = _prlimit(limits, as_root) + [support.bwrap, "--die-with-parent", "--new-session", "--clearenv"]
     if as_root:
-        # Root keeps only what the child needs to become nobody; no user namespace is needed.
+        # Root keeps only what the child needs to drop to its uid; no user namespace is needed.
         argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
                  "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
@@ -158,7 +163,12 @@ def command(support, limits):
     for key, value in _ENV.items():
         argv += ["--setenv", key, value]
     argv += ["--"] + flags + ["-c", _bootstrap(INSIDE_ROOT)]
-    return argv, (NOBODY if as_root else None), None
+    return argv, (run_uid(), NOGROUP) if as_root else None, None
+
+
+def run_uid():
+    """An unprivileged uid for one run: a different one for each of the next 65,000 runs."""
+    return RUN_UIDS[next(_run_numbers) % len(RUN_UIDS)]
 
 
 def environment():

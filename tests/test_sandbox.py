@@ -177,3 +177,43 @@ def test_stop_ends_the_run_and_its_process():
         if event["kind"] == "stdout":
             run.stop()
     assert seen[-1]["kind"] == "run.end" and seen[-1]["status"] == "stopped"
+
+
+def test_one_runs_threads_do_not_starve_another_run():
+    """The thread limit counts per uid and each run has a uid of its own: a run holding every
+    thread it may start does not keep a run beside it from starting threads."""
+    from server.runner import Options, Program, Run
+
+    hog = (
+        "import threading, time\n"
+        "threading.stack_size(65536)\n"
+        "gate = threading.Event()\n"
+        "try:\n"
+        "    while True:\n"
+        "        threading.Thread(target=gate.wait, daemon=True).start()\n"
+        "except RuntimeError:\n"
+        "    print('full', flush=True)\n"
+        "time.sleep(20)\n"
+    )
+    neighbour = (
+        "import threading\n"
+        "threads = [threading.Thread(target=print, args=(n,)) for n in range(20)]\n"
+        "for thread in threads:\n"
+        "    thread.start()\n"
+        "for thread in threads:\n"
+        "    thread.join()\n"
+    )
+    holding = Run(Program(hog, "hog.py", "hog.py"), Options(clock="real"))
+    hog_events = holding.events()
+    try:
+        for event in hog_events:
+            assert event["kind"] != "run.end", event
+            if event["kind"] == "stdout" and event["text"] == "full\n":
+                break
+        events = list(Run(Program(neighbour, "main.py", "main.py"), Options()).events())
+        assert events[-1]["status"] == "ok", events[-1]
+        assert sorted(stdout_of(events).split()) == sorted(str(n) for n in range(20))
+    finally:
+        holding.stop()
+        for _ in hog_events:
+            pass
