@@ -197,7 +197,7 @@ CODES = {kind: code for code, kind in enumerate(KINDS)}
 # `struct.pack` call, where turning it into JSON cost several times more than the
 # callback it describes. The runner turns everything back into the documented objects.
 
-NULL_INT = 0  # packed ints are ids, line numbers and counters: never 0, so 0 means null
+NULL_INT = 0  # packed ints are ids, line numbers and counters (unsigned, 32 bits): never 0, so 0 means null
 ENUMS = {
     "queue": ("ready", "timers"),
     "source": ("call_soon", "threadsafe", "timer", "io", "call_at"),
@@ -216,13 +216,22 @@ PACKED = {
                      ("waiter.task", "i"), ("waiter.future", "i"), ("waiter.handle", "i"), ("waiter.when", "f")),
     "loop.iteration": (("n", "i"),),
     "loop.idle": (("until", "f"),),
-    # Wire only: a task step that ended at an `await` (most callbacks) is two events, sent as one.
+    # Wire only. "a+b": a task step that ended at an `await` (most callbacks) is two events,
+    # sent as one. "kind:variant": the usual case of a kind, without the fields that
+    # WIRE_DEFAULTS fills in (every byte here is base64-encoded, which shows in the cost).
     "task.suspend+handle.end": (("handle", "i"), ("task", "i"), ("duration", "f"), ("line", "i"), ("awaiting", "s"),
                                 ("waiter.kind", "waiter"), ("waiter.task", "i"), ("waiter.future", "i"),
                                 ("waiter.handle", "i"), ("waiter.when", "f")),
+    "task.suspend+handle.end:no-waiter": (("handle", "i"), ("task", "i"), ("duration", "f"), ("line", "i"),
+                                          ("awaiting", "s")),
+    "handle.schedule:step": (("handle", "i"), ("task", "i"), ("label", "s"), ("source", "source")),
 }
-WIRE_CODES = {**CODES, **{name: len(KINDS) + i for i, name in enumerate(name for name in PACKED if "+" in name)}}
-_STRUCT_TYPES = {"i": "q", "f": "d", "s": "I"}
+WIRE_DEFAULTS = {
+    "task.suspend+handle.end:no-waiter": {"waiter": {"kind": "none"}},
+    "handle.schedule:step": {"queue": "ready", "when": None, "owner": None},
+}
+WIRE_CODES = {**CODES, **{name: len(KINDS) + i for i, name in enumerate(name for name in PACKED if name not in KINDS)}}
+_STRUCT_TYPES = {"i": "I", "f": "d", "s": "I"}  # ids, lines and counters fit 32 bits
 
 
 def packer(name):
@@ -242,7 +251,8 @@ class Decoder:
         self._origin = 0.0
         self._layouts = {}
         for name, fields in PACKED.items():
-            self._layouts[WIRE_CODES[name]] = (name, packer(name), _plan(fields))
+            self._layouts[WIRE_CODES[name]] = (name.partition(":")[0], packer(name), _plan(fields),
+                                               WIRE_DEFAULTS.get(name))
 
     def decode(self, line):
         """The events on one line — each item that is not a valid event becomes None — or
@@ -284,7 +294,7 @@ class Decoder:
             layout = self._layouts.get(data[pos])
             if layout is None:
                 return out + [None]
-            name, layout_struct, fields = layout
+            name, layout_struct, fields, defaults = layout
             if pos + layout_struct.size > end:
                 return out + [None]
             values = layout_struct.unpack_from(data, pos)
@@ -292,6 +302,9 @@ class Decoder:
             event = self._event(name, values, fields)
             if event is None:
                 return out + [None]
+            if defaults:
+                for key, value in defaults.items():
+                    event[key] = dict(value) if type(value) is dict else value
             if "+" in name:
                 out.extend(_split(event, name))
             else:

@@ -9,7 +9,6 @@ import time
 import urllib.request
 
 import simple_websocket
-
 from conftest import ROOT
 
 

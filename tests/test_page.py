@@ -3,9 +3,8 @@
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
-
 from conftest import child_processes
+from playwright.sync_api import expect, sync_playwright
 from servers import LiveServer
 
 CHROMIUM = "/usr/lib/chromium/chromium"

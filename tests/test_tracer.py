@@ -6,8 +6,14 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import PROGRAMS, of_kind, plain_run, run_engine_unsandboxed, stdout_of, trace
+from conftest import (
+    PROGRAMS,
+    of_kind,
+    plain_run,
+    run_engine_unsandboxed,
+    stdout_of,
+    trace,
+)
 
 
 def test_cpu_bound_blocking_names_the_busy_line_and_is_charged_to_loop_time():
@@ -94,9 +100,9 @@ def test_stderr_and_unretrieved_task_exceptions_are_reported():
 def test_a_failing_hook_stops_tracing_but_not_the_program():
     prelude = (
         "from server.engine import describe\n"
-        "def broken(self, task, tid):\n"
+        "def broken(self, task):\n"
         "    raise RuntimeError('hook exploded')\n"
-        "describe.Describer.wait = broken\n"
+        "describe.Describer.where = broken\n"
     )
     source = "import asyncio\nasync def main():\n    await asyncio.sleep(1)\n    print('still fine')\nasyncio.run(main())\n"
     events = run_engine_unsandboxed(source, prelude=prelude)

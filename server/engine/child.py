@@ -82,7 +82,7 @@ def execute(source, filename, tracer):
     module.__file__ = filename
     sys.modules["__main__"] = module
     tracer.program_globals = module.__dict__
-    tracer.program_names = frozenset(_qualified_names(code))
+    tracer.program_names.update(_qualified_names(code))
     try:
         exec(code, module.__dict__)
     except SystemExit as exc:

@@ -126,9 +126,10 @@ class Describer:
     def __init__(self, tracer):
         self._tracer = tracer
         self._string = tracer.emitter.string
+        self._program_names = tracer.program_names  # filled in place once the program is compiled
         self._sites = {}  # (id of code, f_lasti, awaited type, its name) -> what _where found there (and the code)
 
-    def _where(self, task):
+    def where(self, task):
         """Where `task` waits: (line of the innermost frame in the program, text of the call it
         waits in or None, whether that call is in asyncio's I/O modules, string id of what to
         say when it waits for no future, the code of the task's own frame).
@@ -144,16 +145,17 @@ class Describer:
         define itself, so that a function of its own never passes for asyncio's.
         """
         coro = task.get_coro()
-        top = getattr(task, "_loopscope_frame", None)  # (frame, code) once known
+        top = getattr(task, "_loopscope_frame", None)  # (frame, code, id of code) once known
         if top is not None and type(coro) is CoroutineType:
             awaited = coro.cr_await
             kind = type(awaited)
-            if (kind is CoroutineType or kind is GeneratorType) and (
-                    awaited.__qualname__ not in self._tracer.program_names):
-                # keyed by the code's id (hashing a code object costs more than all the rest)
-                site = self._sites.get((id(top[1]), top[0].f_lasti, kind, awaited.__qualname__))
-                if site is not None and site[4] is top[1]:
-                    return site
+            if kind is CoroutineType or kind is GeneratorType:
+                name = awaited.__qualname__
+                if name not in self._program_names:
+                    # keyed by the code's id (hashing a code object costs more than all the rest)
+                    site = self._sites.get((top[2], top[0].f_lasti, kind, name))
+                    if site is not None and site[4] is top[1]:
+                        return site
         return self._walk(task, coro, top)
 
     def _walk(self, task, coro, top):
@@ -161,7 +163,7 @@ class Describer:
         if top is None:
             frame, awaited = _frame_of(coro)
             if frame is not None:
-                top = (frame, frame.f_code)
+                top = (frame, frame.f_code, id(frame.f_code))
                 try:
                     task._loopscope_frame = top  # dropped when the task is done
                 except AttributeError:
@@ -195,19 +197,24 @@ class Describer:
                 self._string("asyncio.sleep(0)" if said == _SLEEP else said), top[1])
         if depth == 1 and in_asyncio and line is not None and callee[1] != "to_thread":
             # the program's frame awaits an asyncio call directly: the same next time
-            self._sites[id(top[1]), top[0].f_lasti, type(coro), coro.__qualname__] = site
+            self._sites[top[2], top[0].f_lasti, type(coro), coro.__qualname__] = site
         return site
 
     def line_of(self, task):
-        return self._where(task)[0]
+        return self.where(task)[0]
 
     def wait(self, task, tid):
         """A task just suspended: the `task.suspend` fields after `task`, in wire form (see
         `server.events.PACKED`): line, awaiting text, waiter kind, task, future, handle, when."""
-        line, said, in_io, idle_sid, _ = self._where(task)
+        site = self.where(task)
         waiter = _waiter_of(task)
         if waiter is None:  # e.g. asyncio.sleep(0) (a delay <= 0): one trip round the loop
-            return line or 0, idle_sid, _NONE, 0, 0, 0, _NAN
+            return site[0] or 0, site[3], _NONE, 0, 0, 0, _NAN
+        return self.waiting(task, tid, site, waiter)
+
+    def waiting(self, task, tid, site, waiter):
+        """`wait` for a task whose `_fut_waiter` is `waiter` (not None); `site` from `where`."""
+        line, said, in_io, _, _ = site
         tracer = self._tracer
         if isinstance(waiter, asyncio.Task):
             other = f"task {waiter.get_name()}"

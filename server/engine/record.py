@@ -13,12 +13,10 @@ LABEL = 3  # string id (see Emitter.string) of its readable label
 WHEN = 4  # loop time it is due (timers), else NaN
 IN_HEAP = 5  # a timer still waiting in the heap
 R0 = 6  # while it runs: real time at its begin
-V0 = 7  # ... loop time at its begin
-OUTER = 8  # ... the record it interrupted on this thread, or None
-SLEEP = 9  # ... its time.sleep calls: (total, longest, line of the longest), or None
-SAMPLES = 10  # ... the sampler's {line: count}, or None
-SPENT0 = 11  # ... the emitter's own time spent (Emitter.spent) at its begin
+OUTER = 7  # ... the record it interrupted on this thread, or None
+SLEEP = 8  # ... its time.sleep calls: (total, longest, line of the longest), or None
+SAMPLES = 9  # ... the sampler's {line: count}, or None
 
 
 def new_record(hid, task, tid, label, when):
-    return [hid, task, tid, label, when, False, 0.0, 0.0, None, None, None, 0.0]
+    return [hid, task, tid, label, when, False, 0.0, None, None, None]

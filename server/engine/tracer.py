@@ -28,25 +28,28 @@ from .record import (
     R0,
     SAMPLES,
     SLEEP,
-    SPENT0,
     TASK,
     TID,
-    V0,
     WHEN,
     new_record,
 )
 
 _real_perf = time.perf_counter
 _thread_id = threading.get_ident
-_callback_of, _args_of = internals.callback_of, internals.args_of
+_callback_of, _args_of, _loop_thread = internals.callback_of, internals.args_of, internals.loop_thread
 _STEP_WRAPPER = internals.STEP_WRAPPER
+_waiter_of = internals.waiter_of
 _plain_run = internals.Handle._run
 _deque_append = collections.deque.append
 _NAN = float("nan")
+_RECORD_REST = (_NAN, False, 0.0, None, None, None)  # a new record's fields after LABEL
 
 _SCHEDULE, _CANCEL, _ITERATION = CODES["handle.schedule"], CODES["handle.cancel"], CODES["loop.iteration"]
 _BEGIN, _END, _SUSPEND = CODES["handle.begin"], CODES["handle.end"], CODES["task.suspend"]
 _SUSPENDED = WIRE_CODES["task.suspend+handle.end"]
+_SUSPENDED_IDLE, _STEP_SCHEDULE = WIRE_CODES["task.suspend+handle.end:no-waiter"], WIRE_CODES["handle.schedule:step"]
+_pack_suspended_idle = packer("task.suspend+handle.end:no-waiter").pack
+_pack_step_schedule = packer("handle.schedule:step").pack
 _pack_schedule, _pack_begin, _pack_end, _pack_suspend, _pack_suspended = (
     packer(name).pack for name in ("handle.schedule", "handle.begin", "handle.end", "task.suspend",
                                    "task.suspend+handle.end"))
@@ -74,7 +77,7 @@ class Tracer:
         self.clock = clock
         self.filename = filename
         self.program_globals = {}  # the program's module namespace, once it runs (tells its frames apart)
-        self.program_names = frozenset()  # qualified names of every function its file defines
+        self.program_names = set()  # qualified names of every function its file defines
         self.threshold = threshold
         self.enabled = True
         self.output = None  # set by the child: flushes a task's partial print line
@@ -206,21 +209,26 @@ class Tracer:
                 if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
                     task = callback.__self__
                     tid = getattr(task, "_loopscope_id", None) or tracer.task_id(task)
-                    labels = task_labels.get(tid) or tracer.task_labels(task, tid)
-                    # record.py's layout, written out (a function call here costs more than the list)
-                    record = handle._loopscope = [next(hids), task, tid, labels[0], _NAN, False, 0.0, 0.0, None,
-                                                  None, None, 0.0]
+                    label = (task_labels.get(tid) or tracer.task_labels(task, tid))[0]
+                    hid = next(hids)
+                    # record.py's layout (a function call here costs more than the list)
+                    handle._loopscope = [hid, task, tid, label, *_RECORD_REST]
+                    ident = _thread_id()
+                    if ident == _loop_thread(queue._loop):  # the usual: the loop's own code
+                        hot(_pack_step_schedule(_STEP_SCHEDULE, clock.peek(), hid, tid, label,
+                                                _IO if ident == tracer._io_thread else _CALL_SOON))
+                        return
                     owner = 0
                 else:
                     record, owner = tracer._record(handle, _NAN)
+                    hid, tid, label = record[HID], record[TID], record[LABEL]
                 ident = _thread_id()
-                owner_thread = internals.loop_thread(queue._loop)
+                owner_thread = _loop_thread(queue._loop)
                 if owner_thread is not None and ident != owner_thread:
                     source = _THREADSAFE
                 else:
                     source = _IO if ident == tracer._io_thread else _CALL_SOON
-                hot(_pack_schedule(_SCHEDULE, clock.peek(), record[HID], _READY, _NAN, record[TID], record[LABEL],
-                                   source, owner))
+                hot(_pack_schedule(_SCHEDULE, clock.peek(), hid, _READY, _NAN, tid, label, source, owner))
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
                 tracer.fail("on_ready", exc)
 
@@ -271,7 +279,7 @@ class Tracer:
         """
         tracer = self
         hot, running, clock, pending, describe = self._hot, self.running, self.clock, self._pending, self.describe
-        emitter = self.emitter
+        emitter, where, threshold = self.emitter, self.describe.where, self.threshold
 
         def _run(handle):
             if not tracer.enabled:
@@ -281,13 +289,14 @@ class Tracer:
                 if record is None:  # queued before tracing began
                     record = tracer.adopt(handle)
                 handle._loopscope = None  # an I/O handle is queued again and again: each time anew
+                hid, tid = record[HID], record[TID]
                 ident = _thread_id()
                 record[OUTER] = running.get(ident)
                 running[ident] = record
-                begin = record[V0] = clock.peek()
-                hot(_pack_begin(_BEGIN, begin, record[HID], record[TID]))
-                record[SPENT0] = emitter.spent
-                record[R0] = _real_perf()
+                begin = clock.peek()
+                hot(_pack_begin(_BEGIN, begin, hid, tid))
+                spent = emitter.spent
+                record[R0] = _real_perf()  # (also read by the sampler)
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
                 tracer.fail("before_handle", exc)
                 return _plain_run(handle)
@@ -296,12 +305,13 @@ class Tracer:
             finally:
                 if tracer.enabled:
                     try:
-                        # the emitter's own time (encoding, writing) is not the callback's
-                        real = _real_perf() - record[R0] - (emitter.spent - record[SPENT0])
-                        if real > tracer.threshold and clock.frozen:
-                            clock.advance(real)  # CPU-bound blocking: charge what it really took
+                        if clock.frozen:  # virtual time: code that computes is charged what it took
+                            # (the emitter's own time, encoding and writing, is not the callback's)
+                            real = _real_perf() - record[R0] - (emitter.spent - spent)
+                            if real > threshold:
+                                clock.advance(real)
                         end = clock.peek()
-                        duration = end - record[V0]
+                        duration = end - begin
                         outer = record[OUTER]
                         if outer is None:
                             del running[ident]
@@ -311,10 +321,16 @@ class Tracer:
                         if tracer.output_pending or tracer.resolved:
                             tracer.tidy_after_callback()
                         task = record[TASK]
-                        if task is not None and duration < tracer.threshold and not task.done():
+                        if task is not None and duration < threshold and not task.done():
                             # the usual end of a step: one packed record for both events
-                            hot(_pack_suspended(_SUSPENDED, end, record[HID], record[TID], duration,
-                                                *describe.wait(task, record[TID])))
+                            site = where(task)
+                            waiter = _waiter_of(task)
+                            if waiter is None:  # e.g. asyncio.sleep(0): nothing to name but the site
+                                hot(_pack_suspended_idle(_SUSPENDED_IDLE, end, hid, tid, duration, site[0] or 0,
+                                                         site[3]))
+                            else:
+                                hot(_pack_suspended(_SUSPENDED, end, hid, tid, duration,
+                                                    *describe.waiting(task, tid, site, waiter)))
                         else:
                             tracer.ended(record, duration)
                         if len(pending) >= BATCH:
