@@ -9,6 +9,7 @@ import time
 import urllib.request
 
 import simple_websocket
+
 from conftest import ROOT
 
 

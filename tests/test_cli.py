@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 from conftest import ROOT
-
 from server import catalog
 
 

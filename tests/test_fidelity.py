@@ -1,15 +1,8 @@
 """Programs that are not scenarios trace exactly as plain CPython runs them."""
 
 import pytest
-from conftest import (
-    PROGRAMS,
-    done_order,
-    of_kind,
-    start_plain_run,
-    stdout_of,
-    task_names,
-    trace,
-)
+
+from conftest import PROGRAMS, done_order, of_kind, start_plain_run, stdout_of, task_names, trace
 
 PROGRAM_FILES = sorted(PROGRAMS.glob("*.py"))
 

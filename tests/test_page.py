@@ -3,8 +3,9 @@
 import re
 
 import pytest
-from conftest import child_processes
 from playwright.sync_api import expect, sync_playwright
+
+from conftest import child_processes
 from servers import LiveServer
 
 CHROMIUM = "/usr/lib/chromium/chromium"

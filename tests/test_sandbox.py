@@ -5,8 +5,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import of_kind, stdout_of, trace
 
+from conftest import of_kind, stdout_of, trace
 from server import sandbox
 
 pytestmark = pytest.mark.usefixtures("no_leftovers")

@@ -6,15 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import (
-    done_order,
-    of_kind,
-    start_plain_run,
-    stdout_of,
-    task_names,
-    trace_scenario,
-)
 
+from conftest import done_order, of_kind, start_plain_run, stdout_of, task_names, trace_scenario
 from server import catalog
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -8,10 +8,10 @@ import threading
 import time
 
 import pytest
-from conftest import ROOT, child_processes
-from servers import LiveServer
 
+from conftest import ROOT, child_processes
 from server import catalog
+from servers import LiveServer
 
 SILENT = "import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(1)\n"
 

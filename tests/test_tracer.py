@@ -6,14 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import (
-    PROGRAMS,
-    of_kind,
-    plain_run,
-    run_engine_unsandboxed,
-    stdout_of,
-    trace,
-)
+
+from conftest import PROGRAMS, of_kind, plain_run, run_engine_unsandboxed, stdout_of, trace
 
 
 def test_cpu_bound_blocking_names_the_busy_line_and_is_charged_to_loop_time():
