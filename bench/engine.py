@@ -4,10 +4,14 @@
 
 Prints numbers and ratios; it asserts nothing (this machine is shared and noisy).
 Targets from the engine issue: overhead <= 3x, start latency <= 1.3x of a bare
-`python -c "import asyncio"`.
+`python -c "import asyncio"`. When valgrind is installed it also counts the CPU
+instructions per callback, plain and traced: unlike times, those are the same
+from run to run, so they show whether a change to the tracer made it cheaper.
 """
 
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,11 +45,14 @@ def plain_seconds(source):
     return float(done.stdout)
 
 
+def _bootstrap():
+    return f"import sys; sys.path.insert(0, {str(ROOT)!r}); from server.engine.child import main; main()"
+
+
 def traced_seconds(source):
     """The same program under the tracer (no sandbox: this measures the tracer alone), events to a pipe."""
-    bootstrap = f"import sys; sys.path.insert(0, {str(ROOT)!r}); from server.engine.child import main; main()"
     config = json.dumps({"source": source, "filename": "bench.py", "target": "bench", "clock": "real"})
-    done = subprocess.run([sys.executable, "-S", "-B", "-c", bootstrap], input=config, capture_output=True,
+    done = subprocess.run([sys.executable, "-S", "-B", "-c", _bootstrap()], input=config, capture_output=True,
                           text=True, check=True)
     decoder = events.Decoder()
     trace = [event for line in done.stdout.splitlines() for event in decoder.decode(line)]
@@ -62,6 +69,32 @@ def overhead(repeats):
     print(f"tracer overhead: {callbacks:,} callbacks; plain {plain * 1000:.0f} ms "
           f"({callbacks / plain:,.0f}/s), traced {best * 1000:.0f} ms ({callbacks / best:,.0f}/s, "
           f"{traced[0][1]:,} events): {best / plain:.2f}x (target <= 3x)")
+
+
+def _instructions(argv, stdin=None):
+    """CPU instructions the command executes, counted by valgrind."""
+    done = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv], input=stdin,
+                          capture_output=True, text=True, check=True)
+    return int(done.stderr.rpartition("Collected : ")[2].split()[0])
+
+
+def instructions_per_callback():
+    """Instructions per callback, plain and traced: the workload's minus the same program's with no steps."""
+    if shutil.which("valgrind") is None:
+        print("instructions per callback: skipped (valgrind is not installed)")
+        return
+    python = os.path.realpath(sys.executable)  # valgrind must run the interpreter itself, not a wrapper
+    counts = {}
+    for steps in (0, 100):
+        source = WORKLOAD.replace("TASKS", "100").replace("STEPS", str(steps))
+        config = json.dumps({"source": source, "filename": "bench.py", "target": "bench", "clock": "real"})
+        counts["plain", steps] = _instructions([python, "-c", source])
+        counts["traced", steps] = _instructions([python, "-S", "-B", "-c", _bootstrap()], stdin=config)
+    callbacks = 100 * 100
+    plain = (counts["plain", 100] - counts["plain", 0]) / callbacks
+    traced = (counts["traced", 100] - counts["traced", 0]) / callbacks
+    print(f"instructions per callback (valgrind, 10,000 callbacks): plain {plain:,.0f}, traced {traced:,.0f}: "
+          f"{traced / plain:.2f}x")
 
 
 def first_event_latency(repeats):
@@ -100,5 +133,6 @@ def throughput(repeats):
 if __name__ == "__main__":
     repeats = 2 if "--quick" in sys.argv else 5
     overhead(repeats)
+    instructions_per_callback()
     first_event_latency(repeats * 4)
     throughput(repeats)
