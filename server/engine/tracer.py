@@ -1,10 +1,14 @@
 """The tracer: hooks the event loop calls, each turning one thing it does into an event.
 
-Like trio's Instrument: the loop (see `loop.py`) calls `on_ready`, `on_timer`,
-`on_cancel`, `before_handle` / `after_handle`, `idle.wait_for_io`, ... and the
-tracer only *observes*: it never schedules a callback or creates a task, so a
-traced program runs its callbacks in exactly the order a plain one does.
-A hook that fails reports once and switches tracing off; the program goes on.
+Like trio's Instrument: the loop (see `loop.py`) runs the tracer's ready-queue
+`append` and `Handle._run` (closures from `ready_append` and `handle_run`) and
+calls `on_timer`, `on_cancel`, `idle.wait_for_io`, ... and the tracer only
+*observes*: it never schedules a callback or creates a task, so a traced program
+runs its callbacks in exactly the order a plain one does. A hook that fails
+reports once and switches tracing off; the program goes on.
+
+The two closures run for nearly every callback: they are written for as few
+Python operations as they can, which is why they read more tersely than the rest.
 """
 
 import asyncio
@@ -274,7 +278,7 @@ class Tracer:
         """The traced handles' `Handle._run` (see `loop.Handle`): runs one callback, reporting
         its begin, its end and what its task did.
 
-        One closure, with no calls of its own on the usual path: it runs for every callback,
+        One closure, with few calls of its own on the usual path: it runs for every callback,
         and each Python call here cost a noticeable share of the callback it traces.
         """
         tracer = self
