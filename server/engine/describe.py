@@ -98,7 +98,7 @@ def _frame_of(awaitable):
     """(frame, what it awaits) of a coroutine or generator in an await chain; (None, None) for anything else.
 
     `cr_frame` and friends raise an audit event (the sandbox's hook runs for each), so
-    callers read as few as they can: see `Describer._where`.
+    callers read as few as they can: see `Describer.where`.
     """
     kind = type(awaitable)
     if kind is CoroutineType:
@@ -127,7 +127,7 @@ class Describer:
         self._tracer = tracer
         self._string = tracer.emitter.string
         self._program_names = tracer.program_names  # filled in place once the program is compiled
-        self._sites = {}  # (id of code, f_lasti, awaited type, its name) -> what _where found there (and the code)
+        self._sites = {}  # (id of code, f_lasti, awaited type, its name) -> what `where` found there (and the code)
 
     def where(self, task):
         """Where `task` waits: (line of the innermost frame in the program, text of the call it

@@ -28,10 +28,10 @@ class Emitter:
         self._fd = fd
         self._clock = clock
         # Packed events not yet sealed into an item. A list: appends from several threads
-        # (call_soon_threadsafe, worker prints) are atomic and keep their order.
-        self._packed = []
-        self.hot = self._packed.append  # the tracer's busiest hooks append packed bytes directly
-        self.pending = self._packed  # ... and check its length once per callback (see BATCH)
+        # (call_soon_threadsafe, worker prints) are atomic and keep their order. The tracer's
+        # busiest hooks append to it directly and check its length once per callback (BATCH).
+        self.pending = []
+        self.hot = self.pending.append
         self._items = [{"origin": float(clock.origin)}]
         self._sealed = 0  # events in self._items
         self._text = 0
@@ -46,7 +46,7 @@ class Emitter:
 
     def line(self, code, *values):
         """Emit a packed event from its code and field values (already in wire form)."""
-        self._packed.append(self._packers[code](code, self._clock.peek(), *values))
+        self.pending.append(self._packers[code](code, self._clock.peek(), *values))
         self.flush_if_full()
 
     def string(self, text):
@@ -65,7 +65,7 @@ class Emitter:
         return sid
 
     def flush_if_full(self):
-        if len(self._packed) + self._sealed >= BATCH or self._text >= _TEXT:
+        if len(self.pending) + self._sealed >= BATCH or self._text >= _TEXT:
             self.flush()
 
     def emit(self, kind, **fields):
@@ -84,7 +84,7 @@ class Emitter:
 
     def _seal(self):
         """Packed events so far become one item, keeping their place among the others."""
-        packed = self._packed
+        packed = self.pending
         count = len(packed)
         if count:
             chunk = b"".join(packed[:count])

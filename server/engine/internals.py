@@ -26,6 +26,7 @@ from asyncio import events as _events
 
 Handle = _events.Handle
 TimerHandle = _events.TimerHandle
+plain_run = Handle._run  # asyncio's own Handle._run, which the traced one wraps
 
 
 def replace_handle_classes(handle_class, timer_class):
@@ -41,19 +42,35 @@ when_of = operator.attrgetter("_when")
 loop_thread = operator.attrgetter("_thread_id")
 
 
+class _ProbeLoop:
+    """Just enough of an event loop for a Task to schedule its first step on."""
+
+    def __init__(self):
+        self.scheduled = []
+
+    def get_debug(self):
+        return False
+
+    def call_soon(self, callback, *args, context=None):
+        self.scheduled.append(callback)
+
+    def call_exception_handler(self, context):
+        pass  # "Task was destroyed but it is pending": the probe task is dropped on purpose
+
+
 def _step_wrapper_type():
-    """The type of the C task's step callback (None with the pure-Python Task)."""
+    """The type of the C task's step callback (None with the pure-Python Task).
+
+    Found with a stand-in loop: a real one would cost every run a selector and a socket pair.
+    """
 
     async def probe():
         pass
 
-    loop = asyncio.new_event_loop()
-    try:
-        task = loop.create_task(probe(), name="loopscope-probe")  # named: leaves "Task-N" numbering alone
-        kind = type(loop._ready[0]._callback)
-        loop.run_until_complete(task)
-    finally:
-        loop.close()
+    loop, coro = _ProbeLoop(), probe()
+    asyncio.Task(coro, loop=loop, name="loopscope-probe")  # named: leaves "Task-N" numbering alone
+    coro.close()
+    kind = type(loop.scheduled[0])
     return kind if kind.__name__ == "TaskStepMethWrapper" else None
 
 

@@ -37,7 +37,7 @@ def _traced_cancel(handle):
     _plain_cancel(handle)
 
 
-_plain_run = internals.Handle._run
+_plain_run = internals.plain_run
 _plain_cancel = internals.Handle.cancel
 
 

@@ -18,5 +18,8 @@ SLEEP = 8  # ... its time.sleep calls: (total, longest, line of the longest), or
 SAMPLES = 9  # ... the sampler's {line: count}, or None
 
 
+AFTER_WHEN = (False, 0.0, None, None, None)  # a new record's fields from IN_HEAP on
+
+
 def new_record(hid, task, tid, label, when):
-    return [hid, task, tid, label, when, False, 0.0, None, None, None]
+    return [hid, task, tid, label, when, *AFTER_WHEN]

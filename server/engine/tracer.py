@@ -25,6 +25,7 @@ from .describe import Describer, label_of, outcome
 from .emitter import BATCH
 from .idle import Idle
 from .record import (
+    AFTER_WHEN,
     HID,
     IN_HEAP,
     LABEL,
@@ -43,10 +44,9 @@ _thread_id = threading.get_ident
 _callback_of, _args_of, _loop_thread = internals.callback_of, internals.args_of, internals.loop_thread
 _STEP_WRAPPER = internals.STEP_WRAPPER
 _waiter_of = internals.waiter_of
-_plain_run = internals.Handle._run
+_plain_run = internals.plain_run
 _deque_append = collections.deque.append
 _NAN = float("nan")
-_RECORD_REST = (_NAN, False, 0.0, None, None, None)  # a new record's fields after LABEL
 
 _SCHEDULE, _CANCEL, _ITERATION = CODES["handle.schedule"], CODES["handle.cancel"], CODES["loop.iteration"]
 _BEGIN, _END, _SUSPEND = CODES["handle.begin"], CODES["handle.end"], CODES["task.suspend"]
@@ -63,6 +63,7 @@ _CALL_SOON, _THREADSAFE, _FROM_TIMER, _IO, _CALL_AT = (
 
 # Coroutines asyncio.run() starts for its own shutdown: shown, but marked internal.
 INTERNAL_COROS = {"BaseEventLoop.shutdown_asyncgens", "BaseEventLoop.shutdown_default_executor"}
+
 
 class FutureRecord:
     __slots__ = ("fid", "future", "waiting", "timer", "delay", "thread")
@@ -169,11 +170,9 @@ class Tracer:
         """A new record for `handle`, just queued: (record, owner task id or 0)."""
         callback = _callback_of(handle)
         args = _args_of(handle)
-        owner = 0
-        if args and asyncio.isfuture(args[0]):
-            if args[0].done() and not isinstance(args[0], asyncio.Task):
-                self.future_resolved(args[0])  # its done-callbacks are being scheduled
-            owner = self._owner(args[0])
+        future = args[0] if args and asyncio.isfuture(args[0]) else None
+        if future is not None and future.done() and not isinstance(future, asyncio.Task):
+            self.future_resolved(future)  # its done-callbacks are being scheduled
         task, role = internals.task_of_callback(callback)
         if task is not None:
             tid = self.task_id(task)
@@ -181,6 +180,7 @@ class Tracer:
             owner = 0
         else:
             tid, label = 0, self._string(label_of(callback))
+            owner = self._owner(future) if future is not None else 0
         record = new_record(next(self._hids), task, tid, label, when)
         handle._loopscope = record
         return record, owner
@@ -209,30 +209,25 @@ class Tracer:
                 if record is not None and record[IN_HEAP]:  # a timer became due
                     tracer.timer_due(handle, record)
                     return
-                callback = _callback_of(handle)
-                if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
-                    task = callback.__self__
-                    tid = getattr(task, "_loopscope_id", None) or tracer.task_id(task)
-                    label = (task_labels.get(tid) or tracer.task_labels(task, tid))[0]
-                    hid = next(hids)
-                    # record.py's layout (a function call here costs more than the list)
-                    handle._loopscope = [hid, task, tid, label, *_RECORD_REST]
-                    ident = _thread_id()
-                    if ident == _loop_thread(queue._loop):  # the usual: the loop's own code
-                        hot(_pack_step_schedule(_STEP_SCHEDULE, clock.peek(), hid, tid, label,
-                                                _IO if ident == tracer._io_thread else _CALL_SOON))
-                        return
-                    owner = 0
-                else:
-                    record, owner = tracer._record(handle, _NAN)
-                    hid, tid, label = record[HID], record[TID], record[LABEL]
                 ident = _thread_id()
                 owner_thread = _loop_thread(queue._loop)
                 if owner_thread is not None and ident != owner_thread:
                     source = _THREADSAFE
                 else:
                     source = _IO if ident == tracer._io_thread else _CALL_SOON
-                hot(_pack_schedule(_SCHEDULE, clock.peek(), hid, _READY, _NAN, tid, label, source, owner))
+                callback = _callback_of(handle)
+                if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
+                    task = callback.__self__
+                    tid = getattr(task, "_loopscope_id", None) or tracer.task_id(task)
+                    label = (task_labels.get(tid) or tracer.task_labels(task, tid))[0]
+                    hid = next(hids)
+                    # new_record's list, written out (a function call here costs more than the list)
+                    handle._loopscope = [hid, task, tid, label, _NAN, *AFTER_WHEN]
+                    hot(_pack_step_schedule(_STEP_SCHEDULE, clock.peek(), hid, tid, label, source))
+                else:
+                    record, owner = tracer._record(handle, _NAN)
+                    hot(_pack_schedule(_SCHEDULE, clock.peek(), record[HID], _READY, _NAN, record[TID],
+                                       record[LABEL], source, owner))
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
                 tracer.fail("on_ready", exc)
 
@@ -397,16 +392,13 @@ class Tracer:
 
     def future_resolved(self, future):
         """`future` is done and its done-callbacks are being scheduled: report it once."""
-        key = id(future)
-        record = self.futures.get(key)
-        if record is None or record.future is not future:
-            record = self.futures[key] = FutureRecord(next(self._fids), future)
-        elif record.fid < 0:
+        record = self.future_record(future)
+        if record.fid < 0:
             return
         state, detail, _ = outcome(future, self.filename)
         self.emitter.emit("future.done", future=record.fid, state=state, detail=detail, waiters=record.waiting)
         record.fid = -record.fid  # reported; the record goes when this callback ends
-        self.resolved.append(key)
+        self.resolved.append(id(future))
 
     def on_loop_exception(self, context):
         exception = context.get("exception")
