@@ -162,3 +162,36 @@ def test_what_a_task_awaits_is_described_afresh_at_a_repeated_await():
     waits = [(e["line"], e["awaiting"]) for e in events if e["kind"] == "task.suspend" and e["task"] == main]
     assert waits == [(7, "asyncio.sleep(0)"), (3, "asyncio.sleep(0.1)"), (7, "asyncio.sleep(0.2)"),
                      (3, "asyncio.sleep(0.3)"), (7, "asyncio.sleep(0.4)")]
+
+
+def test_a_loop_run_from_another_thread_tells_threadsafe_calls_apart():
+    """The usual source (`call_soon`) is remembered per loop and thread; when the same loop
+    later runs on another thread, the first thread's calls read as `threadsafe` again."""
+    source = (
+        "import asyncio, threading\n"
+        "loop = asyncio.new_event_loop()\n"
+        "def here():\n"
+        "    print('here')\n"
+        "def there():\n"
+        "    print('there')\n"
+        "async def first():\n"
+        "    loop.call_soon(here)\n"
+        "    await asyncio.sleep(0)\n"
+        "loop.run_until_complete(first())\n"
+        "started = threading.Event()\n"
+        "async def second():\n"
+        "    loop.call_soon(here)\n"
+        "    started.set()\n"
+        "    await asyncio.sleep(0.2)\n"
+        "worker = threading.Thread(target=loop.run_until_complete, args=(second(),))\n"
+        "worker.start()\n"
+        "started.wait()\n"
+        "loop.call_soon_threadsafe(there)\n"
+        "worker.join()\n"
+        "loop.close()\n"
+    )
+    events = trace(source)
+    sources = [(e["label"], e["source"]) for e in of_kind(events, "handle.schedule")
+               if e["label"] in ("here", "there")]
+    assert sources == [("here", "call_soon"), ("here", "call_soon"), ("there", "threadsafe")]
+    assert stdout_of(events) == "here\nhere\nthere\n"

@@ -142,28 +142,31 @@ class Describer:
         public call inside asyncio (whose own awaits are not the program's business), and
         the usual case, a program frame awaiting such a call directly, is remembered per
         (code, instruction, awaited function's name) — for names the program does not
-        define itself, so that a function of its own never passes for asyncio's.
+        define itself, so that a function of its own never passes for asyncio's — and, for
+        a task that waits at the same place again and again (a loop), on the task itself.
         """
-        coro = task.get_coro()
-        top = getattr(task, "_loopscope_frame", None)  # (frame, code, id of code) once known
-        if top is not None and type(coro) is CoroutineType:
-            awaited = coro.cr_await
+        top = getattr(task, "_loopscope_frame", None)  # once known: [frame, code, id of code, coroutine, last]
+        if top is not None:
+            awaited = top[3].cr_await
             kind = type(awaited)
+            last = top[4]  # (instruction, awaited type, its name, site) where it waited last, when remembered
+            if last is not None and kind is last[1] and top[0].f_lasti == last[0] and awaited.__qualname__ == last[2]:
+                return last[3]
             if kind is CoroutineType or kind is GeneratorType:
-                name = awaited.__qualname__
-                if name not in self._program_names:
-                    # keyed by the code's id (hashing a code object costs more than all the rest)
-                    site = self._sites.get((top[2], top[0].f_lasti, kind, name))
-                    if site is not None and site[4] is top[1]:
-                        return site
-        return self._walk(task, coro, top)
+                # keyed by the code's id (hashing a code object costs more than all the rest)
+                key = (top[2], top[0].f_lasti, kind, awaited.__qualname__)
+                site = self._sites.get(key)
+                if site is not None and site[4] is top[1]:
+                    top[4] = (key[1], kind, key[3], site)
+                    return site
+        return self._walk(task, task.get_coro(), top)
 
     def _walk(self, task, coro, top):
         program = self._tracer.program_globals
         if top is None:
             frame, awaited = _frame_of(coro)
-            if frame is not None:
-                top = (frame, frame.f_code, id(frame.f_code))
+            if frame is not None and type(coro) is CoroutineType:
+                top = [frame, frame.f_code, id(frame.f_code), coro, None]
                 try:
                     task._loopscope_frame = top  # dropped when the task is done
                 except AttributeError:
@@ -194,10 +197,14 @@ class Describer:
         said = _callee_text(*callee)
         # the 4th: the string id of what it awaits when it waits for no future (e.g. sleep(0))
         site = (line, said, callee[0].f_globals.get("__name__", "") in _IO_MODULES,
-                self._string("asyncio.sleep(0)" if said == _SLEEP else said), top[1])
-        if depth == 1 and in_asyncio and line is not None and callee[1] != "to_thread":
+                self._string("asyncio.sleep(0)" if said == _SLEEP else said), top and top[1])
+        name = callee[1]
+        if (depth == 1 and in_asyncio and line is not None and top is not None and name != "to_thread"
+                and name not in self._program_names):
             # the program's frame awaits an asyncio call directly: the same next time
-            self._sites[top[2], top[0].f_lasti, type(coro), coro.__qualname__] = site
+            key = (top[2], top[0].f_lasti, type(coro), name)
+            self._sites[key] = site
+            top[4] = (key[1], key[2], name, site)
         return site
 
     def line_of(self, task):

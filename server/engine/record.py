@@ -13,12 +13,11 @@ LABEL = 3  # string id (see Emitter.string) of its readable label
 WHEN = 4  # loop time it is due (timers), else NaN
 IN_HEAP = 5  # a timer still waiting in the heap
 R0 = 6  # while it runs: real time at its begin
-OUTER = 7  # ... the record it interrupted on this thread, or None
-SLEEP = 8  # ... its time.sleep calls: (total, longest, line of the longest), or None
-SAMPLES = 9  # ... the sampler's {line: count}, or None
+SLEEP = 7  # ... its time.sleep calls: (total, longest, line of the longest), or None
+SAMPLES = 8  # ... the sampler's {line: count}, or None
 
 
-AFTER_WHEN = (False, 0.0, None, None, None)  # a new record's fields from IN_HEAP on
+AFTER_WHEN = (False, 0.0, None, None)  # a new record's fields from IN_HEAP on
 
 
 def new_record(hid, task, tid, label, when):

@@ -22,14 +22,12 @@ import weakref
 from ..events import CODES, WIRE_CODES, enum_index, packer
 from . import internals
 from .describe import Describer, label_of, outcome
-from .emitter import BATCH
 from .idle import Idle
 from .record import (
     AFTER_WHEN,
     HID,
     IN_HEAP,
     LABEL,
-    OUTER,
     R0,
     SAMPLES,
     SLEEP,
@@ -91,7 +89,7 @@ class Tracer:
         self.running = {}  # thread ident -> record of the handle running there (read by the sampler)
         self.describe = Describer(self)
         self.idle = Idle(self)
-        self._hot, self._string, self._pending = emitter.hot, emitter.string, emitter.pending
+        self._hot, self._string = emitter.hot, emitter.string
         self._hids = itertools.count(1)
         self._tids = itertools.count(1)
         self._fids = itertools.count(1)
@@ -198,7 +196,7 @@ class Tracer:
         A closure, so the hook costs no method call of its own: it runs for every callback.
         """
         tracer = self
-        hot, hids, task_labels, clock = self._hot, self._hids, self._task_labels, self.clock
+        hot, hids, task_labels, clock, emitter = self._hot, self._hids, self._task_labels, self.clock, self.emitter
 
         def append(queue, handle):
             _deque_append(queue, handle)
@@ -210,11 +208,7 @@ class Tracer:
                     tracer.timer_due(handle, record)
                     return
                 ident = _thread_id()
-                owner_thread = _loop_thread(queue._loop)
-                if owner_thread is not None and ident != owner_thread:
-                    source = _THREADSAFE
-                else:
-                    source = _IO if ident == tracer._io_thread else _CALL_SOON
+                source = _CALL_SOON if ident == queue.calm else tracer.source(queue, ident)
                 callback = _callback_of(handle)
                 if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
                     task = callback.__self__
@@ -228,10 +222,22 @@ class Tracer:
                     record, owner = tracer._record(handle, _NAN)
                     hot(_pack_schedule(_SCHEDULE, clock.peek(), record[HID], _READY, _NAN, record[TID],
                                        record[LABEL], source, owner))
+                    emitter.flush_if_full()  # e.g. a callback that calls call_soon in a loop
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
                 tracer.fail("on_ready", exc)
 
         return append
+
+    def source(self, queue, ident):
+        """How a handle entered `queue` from thread `ident`, when that is not the usual way."""
+        owner = _loop_thread(queue._loop)
+        if owner is not None and ident != owner:
+            return _THREADSAFE
+        if ident == self._io_thread:
+            return _IO
+        if owner is not None:
+            queue.calm = ident  # the loop's thread, outside I/O: the usual way, until either changes
+        return _CALL_SOON
 
     def timer_due(self, handle, record):
         record[IN_HEAP] = False
@@ -250,6 +256,7 @@ class Tracer:
             future.timer, future.delay = record, delay
         self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _TIMERS, when, record[TID],
                                  record[LABEL], _CALL_AT, 0))
+        self.emitter.flush_if_full()
 
     def on_cancel(self, handle):
         record = handle._loopscope
@@ -277,7 +284,7 @@ class Tracer:
         and each Python call here cost a noticeable share of the callback it traces.
         """
         tracer = self
-        hot, running, clock, pending, describe = self._hot, self.running, self.clock, self._pending, self.describe
+        hot, running, clock, describe = self._hot, self.running, self.clock, self.describe
         emitter, where, threshold = self.emitter, self.describe.where, self.threshold
 
         def _run(handle):
@@ -290,7 +297,7 @@ class Tracer:
                 handle._loopscope = None  # an I/O handle is queued again and again: each time anew
                 hid, tid = record[HID], record[TID]
                 ident = _thread_id()
-                record[OUTER] = running.get(ident)
+                outer = running.get(ident)  # a callback this one runs inside of (a loop run by hand)
                 running[ident] = record
                 begin = clock.peek()
                 hot(_pack_begin(_BEGIN, begin, hid, tid))
@@ -311,12 +318,10 @@ class Tracer:
                                 clock.advance(real)
                         end = clock.peek()
                         duration = end - begin
-                        outer = record[OUTER]
                         if outer is None:
                             del running[ident]
                         else:
                             running[ident] = outer
-                            record[OUTER] = None
                         if tracer.output_pending or tracer.resolved:
                             tracer.tidy_after_callback()
                         task = record[TASK]
@@ -332,8 +337,6 @@ class Tracer:
                                                     *describe.waiting(task, tid, site, waiter)))
                         else:
                             tracer.ended(record, duration)
-                        if len(pending) >= BATCH:
-                            emitter.flush()
                     except Exception as exc:  # noqa: BLE001
                         tracer.fail("after_handle", exc)
 
@@ -362,6 +365,7 @@ class Tracer:
         if duration >= self.threshold:
             self._blocked(record, duration)
         self._hot(_pack_end(_END, self.clock.peek(), record[HID], record[TID], duration))
+        self.emitter.flush_if_full()
 
     def _task_finished(self, task, tid):
         """The step of `task` ended: it is done, or suspended."""
