@@ -52,10 +52,9 @@ def _bootstrap():
 def traced_seconds(source):
     """The same program under the tracer (no sandbox: this measures the tracer alone), events to a pipe."""
     config = json.dumps({"source": source, "filename": "bench.py", "target": "bench", "clock": "real"})
-    done = subprocess.run([sys.executable, "-S", "-B", "-c", _bootstrap()], input=config, capture_output=True,
-                          text=True, check=True)
-    decoder = events.Decoder()
-    trace = [event for line in done.stdout.splitlines() for event in decoder.decode(line)]
+    done = subprocess.run([sys.executable, "-S", "-B", "-c", _bootstrap()], input=config.encode(),
+                          capture_output=True, check=True)
+    trace = events.Decoder().feed(done.stdout)
     printed = [event["text"] for event in trace if event["kind"] == "stdout"]
     return float(printed[0]), len(trace)
 

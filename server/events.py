@@ -13,13 +13,11 @@ optional may be missing; all other fields are always present (possibly null).
 This module must import nothing outside the standard library: the sandbox
 imports it too.
 
-Between the sandboxed child and the runner, events travel in batches: one JSON
-list per line (see `Decoder`). Everything that leaves the runner (CLI,
+Between the sandboxed child and the runner, events travel in frames (see
+`Decoder` and the wire section below). Everything that leaves the runner (CLI,
 WebSocket) is the object form documented here.
 """
 
-import base64
-import binascii
 import json
 import math
 import struct
@@ -186,16 +184,28 @@ CODES = {kind: code for code, kind in enumerate(KINDS)}
 
 # -- the wire between the sandboxed child and the runner ---------------------------------
 #
-# A batch line is a JSON list whose items are, in order:
+# The child writes frames: a type byte, the payload's length (4 bytes, little-endian),
+# the payload. A `J` frame's payload is a JSON list whose items are:
 # - an object with `t`, `kind` and the fields: one event;
 # - an object `{"string": id, "text": ...}`: defines a string id used by packed events;
-# - an object `{"origin": seconds}` (first): the loop time the run started at;
-# - a string: base64 of packed events, one after another, each a code byte, the loop
-#   time (`t` is that minus the origin) and its fields as `PACKED` lays them out
-#   (little-endian, no padding).
+# - an object `{"origin": seconds}` (first): the loop time the run started at.
+# A `P` frame's payload is packed events, one after another, each a code byte, the loop
+# time (`t` is that minus the origin) and its fields as `PACKED` lays them out
+# (little-endian, no padding). Frames keep the order the events happened in.
 # The busiest kinds (several per callback) travel packed: the child builds each with one
 # `struct.pack` call, where turning it into JSON cost several times more than the
-# callback it describes. The runner turns everything back into the documented objects.
+# callback it describes, and sends the bytes as they are (text encodings of them, e.g.
+# base64, cost the child a noticeable share too). The runner turns everything back into
+# the documented objects.
+
+FRAME = struct.Struct("<cI")  # frame type, payload length
+JSON_FRAME, PACKED_FRAME = b"J", b"P"
+MAX_FRAME = 8 * 1024 * 1024  # bytes of payload in one frame at most
+
+
+def frame(kind, payload):
+    return FRAME.pack(kind, len(payload)) + payload
+
 
 NULL_INT = 0  # packed ints are ids, line numbers and counters (unsigned, 32 bits): never 0, so 0 means null
 ENUMS = {
@@ -218,7 +228,7 @@ PACKED = {
     "loop.idle": (("until", "f"),),
     # Wire only. "a+b": a task step that ended at an `await` (most callbacks) is two events,
     # sent as one. "kind:variant": the usual case of a kind, without the fields that
-    # WIRE_DEFAULTS fills in (every byte here is base64-encoded, which shows in the cost).
+    # WIRE_DEFAULTS fills in (every byte here is written by the tracer, which shows in the cost).
     "task.suspend+handle.end": (("handle", "i"), ("task", "i"), ("duration", "f"), ("line", "i"), ("awaiting", "s"),
                                 ("waiter.kind", "waiter"), ("waiter.task", "i"), ("waiter.future", "i"),
                                 ("waiter.handle", "i"), ("waiter.when", "f")),
@@ -243,52 +253,79 @@ def enum_index(name, value):
     return ENUMS[name].index(value)
 
 
+class FrameTooLarge(ValueError):
+    """A frame longer than `MAX_FRAME`: the child is not sending events (or far too many at once)."""
+
+
 class Decoder:
-    """Turns the child's batch lines back into events; keeps the string ids of one run."""
+    """Turns the child's frames back into events; keeps the string ids of one run.
+
+    The child is untrusted: what is not a frame at all, from the first bad byte on, comes
+    back as bytes (to show as raw output); a frame's item that is not a valid event, as None.
+    """
 
     def __init__(self):
         self._strings = {}
         self._origin = 0.0
+        self._buffer = bytearray()
+        self._lost = False  # bytes came that are not a frame: the rest cannot be told apart
         self._layouts = {}
         for name, fields in PACKED.items():
             self._layouts[WIRE_CODES[name]] = (name.partition(":")[0], packer(name), _plan(fields),
                                                WIRE_DEFAULTS.get(name))
 
-    def decode(self, line):
-        """The events on one line — each item that is not a valid event becomes None — or
-        None when the line is not a JSON list at all."""
-        try:
-            batch = json.loads(line)
-        except ValueError:
-            return None
-        if not isinstance(batch, list):
-            return None
-        out = []
-        for item in batch:
-            if isinstance(item, dict):
-                if "kind" not in item and set(item) == {"string", "text"}:
-                    if type(item["string"]) is int and isinstance(item["text"], str):
-                        self._strings[item["string"]] = item["text"]
-                        continue
-                    out.append(None)
-                elif set(item) == {"origin"}:
-                    if type(item["origin"]) is float and math.isfinite(item["origin"]):
-                        self._origin = item["origin"]
-                        continue
-                    out.append(None)
-                else:
-                    out.append({"v": VERSION, "seq": 0, **item})
-            elif isinstance(item, str):
-                out.extend(self._unpack(item))
-            else:
-                out.append(None)
+    def feed(self, data):
+        """The events in the frames `data` completes: dicts, None for each invalid item, and
+        bytes for data that is not framed. Raises FrameTooLarge."""
+        if self._lost:
+            return [bytes(data)] if data else []
+        buffer = self._buffer
+        buffer += data
+        out, pos, end = [], 0, len(buffer)
+        while end - pos >= FRAME.size:
+            kind, size = FRAME.unpack_from(buffer, pos)
+            if kind != JSON_FRAME and kind != PACKED_FRAME:
+                self._lost = True
+                out.append(bytes(buffer[pos:]))
+                pos = end
+                break
+            if size > MAX_FRAME:
+                raise FrameTooLarge(f"a frame of {size:,} bytes")
+            start = pos + FRAME.size
+            if end - start < size:
+                break
+            payload = bytes(buffer[start:start + size])
+            pos = start + size
+            out.extend(self._decode_json(payload) if kind == JSON_FRAME else self._unpack(payload))
+        del buffer[:pos]
         return out
 
-    def _unpack(self, text):
+    def _decode_json(self, payload):
         try:
-            data = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
+            batch = json.loads(payload)
+        except ValueError:
             return [None]
+        if not isinstance(batch, list):
+            return [None]
+        out = []
+        for item in batch:
+            if not isinstance(item, dict):
+                out.append(None)
+            elif "kind" not in item and set(item) == {"string", "text"}:
+                if type(item["string"]) is int and isinstance(item["text"], str):
+                    self._strings[item["string"]] = item["text"]
+                else:
+                    out.append(None)
+            elif set(item) == {"origin"}:
+                if type(item["origin"]) is float and math.isfinite(item["origin"]):
+                    self._origin = item["origin"]
+                else:
+                    out.append(None)
+            else:
+                out.append({"v": VERSION, "seq": 0, **item})
+        return out
+
+    def _unpack(self, data):
         out, pos, end = [], 0, len(data)
         while pos < end:
             layout = self._layouts.get(data[pos])

@@ -1,7 +1,7 @@
 """The events of one run, as they leave the sandbox: read, checked, numbered, limited.
 
 The child is untrusted (the program runs in it), so what it writes is input:
-lines that are not schema-valid events become raw output, `seq` is numbered
+data that is not a frame of schema-valid events becomes raw output, `seq` is numbered
 here, the first event is always `run.start` and the last always `run.end` (made
 here when the child could not say how it ended), and the time, output and event
 limits are enforced here.
@@ -16,7 +16,6 @@ import time
 from . import events
 
 _TICK = 0.1  # seconds between checks of stop requests and deadlines
-_MAX_LINE = 8 * 1024 * 1024  # one batch of events
 
 
 class EventStream:
@@ -57,16 +56,17 @@ class EventStream:
         out.append(self._make("run.end", status=status, reason=reason, elapsed=self.t))
         return out
 
-    def _accept(self, raw):
-        """Checked events for one line from the child; what does not fit the schema becomes raw output."""
-        batch = self._decoder.decode(raw)
-        whole_line = batch is None  # not even a JSON list: show the line itself
+    def _accept(self, data):
+        """Checked events for the next bytes from the child; what does not fit the schema becomes
+        raw output. Raises events.FrameTooLarge."""
         out = []
-        for event in [None] if whole_line else batch:
-            if event is None or events.problems(event) or not isinstance(event.get("t"), (int, float)):
-                text = raw.decode("utf-8", "replace") if whole_line else "(an event the schema does not know)"
-                event = {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout", "text": text + "\n",
-                         "task": None, "stream": "raw"}
+        for event in self._decoder.feed(data):
+            if type(event) is bytes:  # not even a frame: show the bytes themselves
+                event = {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout",
+                         "text": event.decode("utf-8", "replace"), "task": None, "stream": "raw"}
+            elif event is None or events.problems(event) or not isinstance(event.get("t"), (int, float)):
+                event = {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout",
+                         "text": "(an event the schema does not know)\n", "task": None, "stream": "raw"}
             else:
                 self.t = max(self.t, round(float(event["t"]), 6))
                 event["t"] = self.t
@@ -89,7 +89,6 @@ class EventStream:
         run, limits = self.run, self.run.limits
         fd = run._process.stdout.fileno()
         deadline = time.monotonic() + limits.timeout
-        pending = b""
         while True:
             if run._stop.is_set():
                 run._kill()
@@ -115,23 +114,22 @@ class EventStream:
                 yield from self._end("limit", f"The program wrote more than {limits.output // 2**20} MiB of "
                                      "output and events, so it was stopped.")
                 return
-            lines = (pending + chunk).split(b"\n")
-            pending = lines.pop()
-            if len(pending) > _MAX_LINE:
+            if self.child_end is not None:
+                continue
+            try:
+                accepted = self._accept(chunk)
+            except events.FrameTooLarge:
                 run._kill()
-                yield from self._end("limit", "The program wrote more than 8 MiB without a line break, "
-                                     "so it was stopped.")
+                yield from self._end("limit", f"The program sent more than {events.MAX_FRAME // 2**20} MiB of "
+                                     "events at once, so it was stopped.")
                 return
-            for raw in lines:
-                if self.child_end is not None or not raw:
-                    continue
-                for event in self._accept(raw):
-                    if event["seq"] >= limits.events:
-                        run._kill()
-                        yield from self._end("limit", f"The program produced more than {limits.events:,} events "
-                                             "(the run's limit), so it was stopped.")
-                        return
-                    yield event
+            for event in accepted:
+                if event["seq"] >= limits.events:
+                    run._kill()
+                    yield from self._end("limit", f"The program produced more than {limits.events:,} events "
+                                         "(the run's limit), so it was stopped.")
+                    return
+                yield event
             if self.pauses:
                 yield None
         yield from self._finish()

@@ -97,7 +97,6 @@ def run_engine_unsandboxed(source, filename="main.py", python=sys.executable, pr
     bootstrap = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n{prelude}\n"
                  "from server.engine.child import main; main()")
     payload = {"source": source, "filename": filename, "target": filename, **config}
-    done = subprocess.run([python, "-S", "-B", "-c", bootstrap], input=json.dumps(payload), capture_output=True,
-                          text=True, timeout=60, env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"})
-    decoder = events.Decoder()
-    return [event for line in done.stdout.splitlines() for event in decoder.decode(line)]
+    done = subprocess.run([python, "-S", "-B", "-c", bootstrap], input=json.dumps(payload).encode(),
+                          capture_output=True, timeout=60, env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"})
+    return events.Decoder().feed(done.stdout)

@@ -1,6 +1,5 @@
 """The event schema is defined once, documented in the README, and every emitted event fits it."""
 
-import base64
 import json
 import math
 import os
@@ -47,29 +46,50 @@ def test_the_page_mirrors_the_schema():
     assert f"export const VERSION = {events.VERSION};" in text
 
 
-def test_lines_the_schema_does_not_know_become_raw_output():
+def test_data_the_schema_does_not_know_becomes_raw_output():
     from types import SimpleNamespace
 
     from server.runner import Options, Program
     from server.stream import EventStream
 
-    run = SimpleNamespace(count=0, program=Program("pass", "main.py", "main.py"), options=Options())
-    stream = EventStream(run, pauses=False)
-    out = stream._accept(b"not json at all")
+    def stream():
+        run = SimpleNamespace(count=0, program=Program("pass", "main.py", "main.py"), options=Options())
+        return EventStream(run, pauses=False)
+
+    json_frame = lambda text: events.frame(events.JSON_FRAME, text)  # noqa: E731
+    forged = stream()
+    out = forged._accept(json_frame(b'[{"t": 0.5, "kind": "forged.kind"}, {"t": 0.5, "kind": "run.start", '
+                                    b'"target": "x", "blocking": false, "clock": "virtual", "python": null, '
+                                    b'"file": "f", "threshold": 0.05}]'))
     assert [e["kind"] for e in out] == ["run.start", "stdout"]
-    assert out[1]["text"] == "not json at all\n" and out[1]["stream"] == "raw"
-    out = stream._accept(b'[{"t": 0.5, "kind": "forged.kind"}, {"t": 0.5, "kind": "run.start", "target": "x", '
-                         b'"blocking": false, "clock": "virtual", "python": null, "file": "f", "threshold": 0.05}]')
-    assert out[0]["text"] == "(an event the schema does not know)\n"
-    assert [e["seq"] for e in out] == [2]  # a second run.start is dropped
-    # Packed events that are not base64, have an unknown code, are cut short or use an
-    # undefined string: each becomes one "unknown" line, and nothing after it in that item.
+    assert out[1]["text"] == "(an event the schema does not know)\n"
+    assert [e["seq"] for e in forged._accept(json_frame(b"{}"))] == [2]  # a second run.start was dropped
+    # Packed events with an unknown code, cut short or using an undefined string: each becomes
+    # one "unknown" event, and nothing after it in that frame.
     begin = events.packer("handle.begin").pack(events.CODES["handle.begin"], 1.0, 1, 0)
-    for bad in ["%%%", base64.b64encode(b"\xff" + begin).decode(), base64.b64encode(begin[:-1]).decode(),
-                base64.b64encode(events.packer("task.suspend").pack(
-                    events.CODES["task.suspend"], 1.0, 1, 2, 999, 0, 0, 0, 0, 0.0)).decode()]:
-        out = stream._accept(json.dumps([bad]).encode())
-        assert [e["text"] for e in out] == ["(an event the schema does not know)\n"], bad
+    undefined_string = events.packer("task.suspend").pack(events.CODES["task.suspend"], 1.0, 1, 2, 999, 0, 0, 0, 0, 0.0)
+    for bad, good in [(b"\xff" + begin + begin, 0), (begin[:-1], 0), (begin + undefined_string + begin, 1)]:
+        out = stream()._accept(events.frame(events.PACKED_FRAME, bad))
+        assert [e["kind"] for e in out] == ["run.start"] + ["handle.begin"] * good + ["stdout"], bad
+        assert out[-1]["text"] == "(an event the schema does not know)\n", bad
+    # Bytes that are not a frame at all: shown as they are, from there on (they cannot be told apart).
+    garbage = stream()
+    out = garbage._accept(json_frame(b"[]") + b"not a frame at all\n")
+    assert [(e["kind"], e.get("text")) for e in out] == [("run.start", None), ("stdout", "not a frame at all\n")]
+    assert out[1]["stream"] == "raw"
+    assert garbage._accept(json_frame(b"[]"))[0]["text"] == json_frame(b"[]").decode()
+    # A frame announcing more than the limit ends the run (the runner says so), before it is read.
+    with pytest.raises(events.FrameTooLarge):
+        stream()._accept(events.FRAME.pack(events.JSON_FRAME, events.MAX_FRAME + 1))
+
+
+def test_frames_may_arrive_in_pieces():
+    decoder = events.Decoder()
+    data = events.frame(events.JSON_FRAME, json.dumps([{"t": 0.0, "kind": "loop.idle", "until": None}]).encode())
+    data += events.frame(events.PACKED_FRAME, events.packer("handle.begin").pack(events.CODES["handle.begin"], 1.0, 4, 0))
+    decoded = [event for byte in range(len(data)) for event in decoder.feed(data[byte:byte + 1])]
+    assert [(e["kind"], e["t"]) for e in decoded] == [("loop.idle", 0.0), ("handle.begin", 1.0)]
+    assert decoded[1]["handle"] == 4 and decoded[1]["task"] is None
 
 
 def test_packed_events_decode_to_the_documented_objects():
@@ -91,7 +111,7 @@ def test_packed_events_decode_to_the_documented_objects():
     emitter.flush()
     os.close(write)
     with os.fdopen(read, "rb") as pipe:
-        decoded = events.Decoder().decode(pipe.readline())
+        decoded = events.Decoder().feed(pipe.read())
     assert [e["kind"] for e in decoded] == ["task.new", "handle.schedule", "task.suspend", "handle.end"]
     for event in decoded:
         assert events.problems(event) == [], event
@@ -105,7 +125,7 @@ def test_packed_events_decode_to_the_documented_objects():
 
 
 def test_the_emitter_sends_batches_while_the_program_runs(tmp_path):
-    """Events leave in lines of about a thousand, whatever mix of kinds they are: not all at the end."""
+    """Events leave in batches of about a thousand, whatever mix of kinds they are: not all at the end."""
     from server.engine.clock import VirtualClock
     from server.engine.emitter import BATCH, Emitter
 
@@ -116,11 +136,10 @@ def test_the_emitter_sends_batches_while_the_program_runs(tmp_path):
     for n in range(3 * BATCH):  # a cold event, a new string and a packed event, again and again
         emitter.emit("stdout", text=f"{n}\n", task=None, stream="stdout")
         emitter.hot(begin(events.CODES["handle.begin"], 0.0, emitter.string(f"label {n}"), 1))
-    lines_before_the_end = path.read_bytes().count(b"\n")
+    written_before_the_end = len(events.Decoder().feed(path.read_bytes()))
     emitter.flush()
     os.close(fd)
-    assert 3 <= lines_before_the_end <= 9, lines_before_the_end
-    decoder = events.Decoder()
-    decoded = [e for line in path.read_bytes().splitlines() for e in decoder.decode(line)]
+    assert 2 * BATCH <= written_before_the_end <= 2 * 3 * BATCH - BATCH // 2, written_before_the_end
+    decoded = events.Decoder().feed(path.read_bytes())
     assert len(decoded) == 2 * 3 * BATCH and all(e is not None for e in decoded)
     assert [e["text"] for e in decoded if e["kind"] == "stdout"] == [f"{n}\n" for n in range(3 * BATCH)]

@@ -1,14 +1,13 @@
 """Buffers events and writes them to the event pipe in batches.
 
 The busiest kinds (see `server.events.PACKED`) are packed with `struct` the
-moment they happen and kept as bytes; the rest are dicts. A batch becomes one
-JSON line (`server.events.Decoder` documents it): the dicts as objects, each
-run of packed events as one base64 string. Turning each event into JSON in
-Python, or even with the C encoder, cost more than the callback it described;
-the runner, in another process, does the unpacking and checking.
+moment they happen and kept as bytes; the rest are dicts. A batch is a few
+frames (`server.events` documents the wire): each run of dicts one JSON list,
+each run of packed events their bytes as they are. Turning each event into
+JSON in Python, or even with the C encoder, cost more than the callback it
+described; the runner, in another process, does the unpacking and checking.
 """
 
-import binascii
 import json
 import os
 import threading
@@ -18,8 +17,8 @@ from .. import events
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
-BATCH = 1024  # events per line, about (at most twice that)
-_TEXT = 256 * 1024  # characters of printed text per line at most
+BATCH = 1024  # events per batch, about (at most twice that)
+_TEXT = 256 * 1024  # characters of printed text per batch at most
 _perf = time.perf_counter  # the real one (the program's may be virtual)
 
 
@@ -29,7 +28,8 @@ class Emitter:
         self._clock = clock
         # Packed events not yet sealed into an item. A list: appends from several threads
         # (call_soon_threadsafe, worker prints) are atomic and keep their order. The tracer's
-        # busiest hooks append to it directly and check its length once per callback (BATCH).
+        # busiest hooks append to it directly; its length is checked (BATCH) on the tracer's
+        # colder paths and once per loop iteration.
         self.pending = []
         self.hot = self.pending.append
         self._items = [{"origin": float(clock.origin)}]
@@ -89,8 +89,7 @@ class Emitter:
         if count:
             chunk = b"".join(packed[:count])
             del packed[:count]  # others may have appended meanwhile: only what was taken goes
-            # already the JSON string's bytes: base64 needs no escaping
-            self._items.append(b'"' + binascii.b2a_base64(chunk, newline=False) + b'"')
+            self._items.append(chunk)
             self._sealed += count
 
     def flush(self):
@@ -109,12 +108,23 @@ class Emitter:
             self._items = []
             self._sealed = 0
             self._text = 0
-            # Packed runs are spliced in as they are: the JSON encoder would scan every
-            # character of them for escaping, which cost more than packing the events.
-            data = b"[" + b",".join(
-                item if type(item) is bytes else _encode(item).encode("utf-8", "surrogatepass") for item in items
-            ) + b"]\n"
-            view = memoryview(data)
+            frames, objects = [], []
+            for item in items:
+                if type(item) is bytes:
+                    if objects:
+                        frames.append(_json_frame(objects))
+                        objects = []
+                    frames.append(events.FRAME.pack(events.PACKED_FRAME, len(item)))
+                    frames.append(item)
+                else:
+                    objects.append(item)
+            if objects:
+                frames.append(_json_frame(objects))
+            view = memoryview(b"".join(frames))
             while view:
                 written = os.write(self._fd, view)
                 view = view[written:]
+
+
+def _json_frame(objects):
+    return events.frame(events.JSON_FRAME, _encode(objects).encode("utf-8", "surrogatepass"))
