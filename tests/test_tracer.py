@@ -195,3 +195,22 @@ def test_a_loop_run_from_another_thread_tells_threadsafe_calls_apart():
                if e["label"] in ("here", "there")]
     assert sources == [("here", "call_soon"), ("here", "call_soon"), ("there", "threadsafe")]
     assert stdout_of(events) == "here\nhere\nthere\n"
+
+
+def test_a_renamed_task_has_its_steps_labelled_with_the_new_name():
+    source = (
+        "import asyncio\n"
+        "async def worker():\n"
+        "    await asyncio.sleep(0)\n"
+        "    asyncio.current_task().set_name('renamed')\n"
+        "    await asyncio.sleep(0)\n"
+        "    await asyncio.sleep(0.1)\n"
+        "async def main():\n"
+        "    await asyncio.create_task(worker(), name='first')\n"
+        "asyncio.run(main())\n"
+    )
+    events = trace(source)
+    [new] = [e for e in of_kind(events, "task.new") if e["coro"] == "worker"]
+    labels = [e["label"] for e in of_kind(events, "handle.schedule") if e["task"] == new["task"]]
+    # asyncio.create_task(name=...) names the task only after its first step was scheduled (3.11)
+    assert labels == [f"step {new['name']}", "step first", "step renamed", "wake-up renamed"]

@@ -39,6 +39,10 @@ _NAN = float("nan")
 _SLEEP = "asyncio.sleep()"
 _waiter_of = internals.waiter_of
 _IO_MODULES = ("asyncio.streams", "asyncio.selector_events", "asyncio.base_events")
+# What a task keeps while it runs, as `task._loopscope_frame`: [its coroutine's frame, that
+# frame's code, the code's id, the coroutine, then where it waited last, when that can be
+# remembered: the instruction, the awaited object's type, its name, the site found].
+_NOWHERE = (None, None, None, None)  # those last four, before it waited anywhere
 
 
 def readable(value, limit=200):
@@ -145,19 +149,18 @@ class Describer:
         define itself, so that a function of its own never passes for asyncio's — and, for
         a task that waits at the same place again and again (a loop), on the task itself.
         """
-        top = getattr(task, "_loopscope_frame", None)  # once known: [frame, code, id of code, coroutine, last]
+        top = getattr(task, "_loopscope_frame", None)  # once known (see _NOWHERE)
         if top is not None:
             awaited = top[3].cr_await
             kind = type(awaited)
-            last = top[4]  # (instruction, awaited type, its name, site) where it waited last, when remembered
-            if last is not None and kind is last[1] and top[0].f_lasti == last[0] and awaited.__qualname__ == last[2]:
-                return last[3]
+            if kind is top[5] and top[0].f_lasti == top[4] and awaited.__qualname__ == top[6]:
+                return top[7]
             if kind is CoroutineType or kind is GeneratorType:
                 # keyed by the code's id (hashing a code object costs more than all the rest)
                 key = (top[2], top[0].f_lasti, kind, awaited.__qualname__)
                 site = self._sites.get(key)
                 if site is not None and site[4] is top[1]:
-                    top[4] = (key[1], kind, key[3], site)
+                    top[4:] = key[1:] + (site,)
                     return site
         return self._walk(task, task.get_coro(), top)
 
@@ -166,7 +169,7 @@ class Describer:
         if top is None:
             frame, awaited = _frame_of(coro)
             if frame is not None and type(coro) is CoroutineType:
-                top = [frame, frame.f_code, id(frame.f_code), coro, None]
+                top = [frame, frame.f_code, id(frame.f_code), coro, *_NOWHERE]
                 try:
                     task._loopscope_frame = top  # dropped when the task is done
                 except AttributeError:
@@ -204,7 +207,7 @@ class Describer:
             # the program's frame awaits an asyncio call directly: the same next time
             key = (top[2], top[0].f_lasti, type(coro), name)
             self._sites[key] = site
-            top[4] = (key[1], key[2], name, site)
+            top[4:] = key[1:] + (site,)
         return site
 
     def line_of(self, task):

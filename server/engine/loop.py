@@ -79,6 +79,7 @@ class Task(asyncio.Task):
     """
 
     _loopscope_id = None  # its id in the trace, once announced
+    _loopscope_step = None  # (its id, its step's label), kept by the tracer
     _loopscope_frame = None  # its coroutine's frame, kept by the tracer while the task runs
 
     def set_name(self, value):

@@ -34,7 +34,7 @@ class ProgramOutput(io.TextIOBase):
             self.flush_partial()
         self._pending_task = task
         self._pending += text
-        self._tracer.output_pending = True
+        self._tracer.output_pending = self._tracer.untidy = True
         if "\n" in self._pending or len(self._pending) >= _CHUNK:
             head, sep, tail = self._pending.rpartition("\n")
             if len(tail) >= _CHUNK:

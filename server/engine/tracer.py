@@ -85,6 +85,7 @@ class Tracer:
         self.enabled = True
         self.output = None  # set by the child: flushes a task's partial print line
         self.output_pending = False  # a partial print line waits in self.output
+        self.untidy = False  # output_pending, or futures in self.resolved: tidy up after the callback
         self.sampler_thread = None
         self.running = {}  # thread ident -> record of the handle running there (read by the sampler)
         self.describe = Describer(self)
@@ -129,6 +130,8 @@ class Tracer:
     def task_renamed(self, task):
         tid = self.task_id(task)
         self._task_labels.pop(tid, None)
+        if getattr(task, "_loopscope_step", None) is not None:
+            task._loopscope_step = None
         self.emitter.emit("task.rename", task=tid, name=task.get_name())
 
     def task_labels(self, task, tid):
@@ -138,6 +141,16 @@ class Tracer:
             name = task.get_name()
             labels = self._task_labels[tid] = (self._string(f"step {name}"), self._string(f"wake-up {name}"))
         return labels
+
+    def step_of(self, task):
+        """(id, string id of its step's label) of `task`; kept on the task when it can carry it."""
+        tid = self.task_id(task)
+        step = (tid, self.task_labels(task, tid)[0])
+        try:
+            task._loopscope_step = step  # forgotten when it is renamed
+        except AttributeError:
+            pass
+        return step
 
     def future_record(self, future):
         record = self.futures.get(id(future))
@@ -196,7 +209,7 @@ class Tracer:
         A closure, so the hook costs no method call of its own: it runs for every callback.
         """
         tracer = self
-        hot, hids, task_labels, clock, emitter = self._hot, self._hids, self._task_labels, self.clock, self.emitter
+        hot, hids, clock, emitter = self._hot, self._hids, self.clock, self.emitter
 
         def append(queue, handle):
             _deque_append(queue, handle)
@@ -212,8 +225,7 @@ class Tracer:
                 callback = _callback_of(handle)
                 if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
                     task = callback.__self__
-                    tid = getattr(task, "_loopscope_id", None) or tracer.task_id(task)
-                    label = (task_labels.get(tid) or tracer.task_labels(task, tid))[0]
+                    tid, label = getattr(task, "_loopscope_step", None) or tracer.step_of(task)
                     hid = next(hids)
                     # new_record's list, written out (a function call here costs more than the list)
                     handle._loopscope = [hid, task, tid, label, _NAN, *AFTER_WHEN]
@@ -322,7 +334,7 @@ class Tracer:
                             del running[ident]
                         else:
                             running[ident] = outer
-                        if tracer.output_pending or tracer.resolved:
+                        if tracer.untidy:
                             tracer.tidy_after_callback()
                         task = record[TASK]
                         if task is not None and duration < threshold and not task.done():
@@ -350,6 +362,7 @@ class Tracer:
         return record
 
     def tidy_after_callback(self):
+        self.untidy = False
         if self.output_pending:
             self.output.flush_partial(self)
         if self.resolved:
@@ -403,6 +416,7 @@ class Tracer:
         self.emitter.emit("future.done", future=record.fid, state=state, detail=detail, waiters=record.waiting)
         record.fid = -record.fid  # reported; the record goes when this callback ends
         self.resolved.append(id(future))
+        self.untidy = True
 
     def on_loop_exception(self, context):
         exception = context.get("exception")
