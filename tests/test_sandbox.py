@@ -144,6 +144,29 @@ def test_one_enormous_line_is_split_and_capped():
     assert events[-1]["status"] == "limit"
 
 
+# The program finds the event pipe among its open files: the one pipe it may write to besides stderr.
+_EVENT_PIPE = (
+    "import os, stat\n"
+    "pipe = next(fd for fd in range(3, 64) if os.path.exists(f'/proc/self/fd/{fd}')\n"
+    "            and stat.S_ISFIFO(os.fstat(fd).st_mode)\n"
+    "            and os.readlink(f'/proc/self/fd/{fd}') != os.readlink('/proc/self/fd/2')\n"
+    "            and os.readlink(f'/proc/self/fd/{fd}') != os.readlink('/proc/self/fd/0'))\n"
+)
+
+
+def test_bytes_written_straight_to_the_event_pipe_are_shown_as_raw_output():
+    events = trace(_EVENT_PIPE + "os.write(pipe, b'not an event\\n')\nprint('after')\n")
+    raw = [e for e in of_kind(events, "stdout") if e["stream"] == "raw"]
+    assert raw and raw[0]["text"].startswith("not an event\n"), events
+    assert events[-1]["kind"] == "run.end" and [e["seq"] for e in events] == list(range(len(events)))
+
+
+def test_a_frame_announcing_too_much_ends_the_run_with_limit():
+    events = trace(_EVENT_PIPE + "import struct\nos.write(pipe, struct.pack('<cI', b'J', 2**31))\n"
+                   "import time\ntime.sleep(60)\n", timeout=5)
+    assert events[-1]["status"] == "limit" and "MiB of events at once" in events[-1]["reason"]
+
+
 def test_thread_bomb_is_contained():
     source = "import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(60,)).start()\n"
     events = trace(source, timeout=5)
