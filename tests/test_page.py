@@ -117,6 +117,21 @@ def test_blocked_state_only_in_blocking_mode_and_names_the_line(page, server):
         "Loop time of the latest runs — non-blocking: 2 s · blocking: 3 s")
 
 
+def test_a_task_whose_last_step_blocks_stays_running_until_the_loop_gets_control_back(page, server):
+    open_page(page, server, "?scenario=tasks")
+    run_to_end(page, blocking=True)
+    blocked = index_of(page, "e => e.kind === 'loop.blocked' && e.task === 2")
+    done = index_of(page, "e => e.kind === 'task.done' && e.task === 2")
+    end = index_of(page, f"(e, i) => i > {blocked} && e.kind === 'handle.end' && e.task === 2")
+    assert 0 < done < blocked < end
+    seek(page, blocked)
+    expect(page.locator('[data-area="running"] .chip')).to_have_text(["step · hello"])
+    assert not any(chip.startswith("hello") for chip in chips(page, "done"))
+    seek(page, end)
+    expect(page.locator('[data-area="running"] .chip')).to_have_count(0)
+    assert "hello: returned 'hello is done'" in chips(page, "done")
+
+
 def test_stepping_back_restores_the_earlier_picture_exactly(page, server):
     open_page(page, server, "?scenario=futures")
     run_to_end(page)

@@ -12,7 +12,7 @@ export function initialState() {
     iteration: 0,
     start: null,
     end: null,
-    tasks: {}, // id -> {id, name, coro, parent, internal, state, line, awaiting, waiter, outcome, detail}
+    tasks: {}, // id -> {id, name, coro, parent, internal, state, line, awaiting, waiter, outcome, detail, finished}
     handles: {}, // id -> {id, label, task, owner, queue: "ready" | "timers" | "running", when}
     ready: [], // handle ids, FIFO
     timers: [], // handle ids, by due time
@@ -46,12 +46,16 @@ function removeFrom(list, id) {
   if (at >= 0) list.splice(at, 1);
 }
 
+function finish(state, task) {
+  Object.assign(task, { state: "done", ...task.finished, doneAt: state.index + 1, waiter: null, finished: null });
+}
+
 const HANDLERS = {
   "run.start": (s, e) => { s.start = e; },
   "loop.iteration": (s, e) => { s.iteration = e.n; },
   "task.new": (s, e) => {
     s.tasks[e.task] = { id: e.task, name: e.name, coro: e.coro, parent: e.parent, internal: e.internal,
-      state: "ready", createdAt: e.line, line: null, awaiting: null, waiter: null, outcome: null, detail: null, cancelling: false };
+      state: "ready", createdAt: e.line, line: null, awaiting: null, waiter: null, outcome: null, detail: null, cancelling: false, finished: null };
   },
   "task.rename": (s, e) => { if (s.tasks[e.task]) s.tasks[e.task].name = e.name; },
   "task.cancel": (s, e) => { if (s.tasks[e.task]) s.tasks[e.task].cancelling = true; },
@@ -83,6 +87,8 @@ const HANDLERS = {
     if (e.task !== null && s.tasks[e.task]) s.tasks[e.task].state = "running";
   },
   "handle.end": (s, e) => {
+    const task = s.handles[e.handle] && s.tasks[s.handles[e.handle].task];
+    if (task && task.finished) finish(s, task);
     delete s.handles[e.handle];
     if (s.running === e.handle) s.running = null;
     s.blocked = null;
@@ -95,8 +101,12 @@ const HANDLERS = {
   },
   "task.done": (s, e) => {
     const task = s.tasks[e.task];
-    if (task) Object.assign(task, { state: "done", outcome: e.state, detail: e.detail, doneAt: s.index + 1,
-      line: e.line ?? task.line, waiter: null });
+    if (!task) return;
+    task.finished = { outcome: e.state, detail: e.detail, line: e.line ?? task.line };
+    // The step that finished it is still running (its end comes next): the task stays on the
+    // running side until the loop gets control back, so a blocked moment shows it there.
+    const running = s.running !== null ? s.handles[s.running] : null;
+    if (!running || running.task !== e.task) finish(s, task);
   },
   "future.done": () => {},
   "loop.idle": (s, e) => { s.idle = { until: e.until }; },
@@ -107,7 +117,10 @@ const HANDLERS = {
   "loop.exception": (s, e) => { s.exceptions.push(e); },
   "stdout": (s, e) => { s.output.push({ text: e.text, task: e.task, stream: e.stream, seq: e.seq }); },
   "error": (s, e) => { s.errors.push(e); },
-  "run.end": (s, e) => { s.end = e; s.running = null; s.blocked = null; s.idle = null; },
+  "run.end": (s, e) => {
+    for (const task of Object.values(s.tasks)) if (task.finished) finish(s, task);
+    s.end = e; s.running = null; s.blocked = null; s.idle = null;
+  },
 };
 
 for (const kind of Object.keys(KINDS)) {
