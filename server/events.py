@@ -138,7 +138,11 @@ KINDS = {
     ),
     "stdout": (
         "The program printed (one event per line, or per flush).",
-        {"text": "the text", "task": "id of the task that printed, or null", "stream": "`stdout`, `stderr`, or `raw` (bytes the program wrote straight to the event pipe)"},
+        {
+            "text": "the text",
+            "task": "id of the task that printed, or null",
+            "stream": "`stdout`, `stderr`, or `raw` (bytes the program wrote straight to the event pipe)",
+        },
     ),
     "error": (
         "The program failed: it did not compile, raised, or broke a sandbox rule.",

@@ -56,17 +56,19 @@ class EventStream:
         out.append(self._make("run.end", status=status, reason=reason, elapsed=self.t))
         return out
 
+    def _raw(self, text):
+        return {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout", "text": text, "task": None,
+                "stream": "raw"}
+
     def _accept(self, data):
         """Checked events for the next bytes from the child; what does not fit the schema becomes
         raw output. Raises events.FrameTooLarge."""
         out = []
         for event in self._decoder.feed(data):
             if type(event) is bytes:  # not even a frame: show the bytes themselves
-                event = {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout",
-                         "text": event.decode("utf-8", "replace"), "task": None, "stream": "raw"}
+                event = self._raw(event.decode("utf-8", "replace"))
             elif event is None or events.problems(event) or not isinstance(event.get("t"), (int, float)):
-                event = {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout",
-                         "text": "(an event the schema does not know)\n", "task": None, "stream": "raw"}
+                event = self._raw("(an event the schema does not know)\n")
             else:
                 self.t = max(self.t, round(float(event["t"]), 6))
                 event["t"] = self.t

@@ -130,10 +130,14 @@ function showOwnCodeAvailability() {
   $("#run").disabled = ownCode() && !note.allowed;
 }
 
+// Loop time of the latest ok run of a scenario, per mode, kept in the browser.
+const elapsedKey = (scenario) => `loopscope:elapsed:${scenario}`;
+const savedElapsed = (scenario) => JSON.parse(localStorage.getItem(elapsedKey(scenario)) || "{}");
+
 function comparison() {
   const request = page.request;
   if (!request) return "";
-  const saved = JSON.parse(localStorage.getItem(`loopscope:elapsed:${request.scenario}`) || "{}");
+  const saved = savedElapsed(request.scenario);
   const part = (name) => (saved[name] === undefined ? `${name}: not run yet` : `${name}: ${saved[name]} s`);
   return `Loop time of the latest runs — ${part("non-blocking")} · ${part("blocking")}`;
 }
@@ -141,10 +145,9 @@ function comparison() {
 function remember(end) {
   const request = page.request;
   if (!request || end.status !== "ok") return;
-  const key = `loopscope:elapsed:${request.scenario}`;
-  const saved = JSON.parse(localStorage.getItem(key) || "{}");
+  const saved = savedElapsed(request.scenario);
   saved[request.blocking ? "blocking" : "non-blocking"] = end.elapsed;
-  localStorage.setItem(key, JSON.stringify(saved));
+  localStorage.setItem(elapsedKey(request.scenario), JSON.stringify(saved));
 }
 
 // -- running -------------------------------------------------------------------------------
@@ -166,12 +169,8 @@ function run() {
     return;
   }
   page.request = { scenario: own ? OWN : scenario.id, blocking };
-  page.runId = null;
   page.ignoreUpTo = page.lastRun; // the server finishes any earlier run of this socket first
-  page.trace = createTrace();
-  page.state = initialState();
-  page.summary = null;
-  player.reset();
+  newTrace();
   setSource($("#source"), source);
   if (own) markErrors(page.editor, []);
   setStatus("Starting…");
@@ -317,15 +316,20 @@ async function start() {
   document.body.dataset.ready = "true";
 }
 
-// Replay a saved trace (a list of events) without running anything.
-function load(events) {
+// An empty trace on screen, the player back at its start.
+function newTrace() {
   page.trace = createTrace();
-  addEvents(page.trace, events);
-  page.trace.ended = true;
   page.state = initialState();
   page.summary = null;
   page.runId = null;
   player.reset();
+}
+
+// Replay a saved trace (a list of events) without running anything.
+function load(events) {
+  newTrace();
+  addEvents(page.trace, events);
+  page.trace.ended = true;
   player.finished = true;
   player.setLength(events.length);
   render();

@@ -60,7 +60,7 @@ class Emitter:
                     self._seal()
                     self._items.append({"string": sid, "text": text})
                     self._strings[text] = sid
-                    self._sealed += 1  # not an event, but it takes room in the line like one
+                    self._sealed += 1  # not an event, but it takes room in the batch like one
             self.flush_if_full()
         return sid
 

@@ -34,7 +34,7 @@ class ProgramOutput(io.TextIOBase):
             self.flush_partial()
         self._pending_task = task
         self._pending += text
-        self._tracer.output_pending = self._tracer.untidy = True
+        self._tracer.untidy = True  # flushed once the callback ends, if no newline comes first
         if "\n" in self._pending or len(self._pending) >= _CHUNK:
             head, sep, tail = self._pending.rpartition("\n")
             if len(tail) >= _CHUNK:
@@ -64,7 +64,6 @@ class BothStreams:
     def __init__(self, *streams):
         self._streams = streams
 
-    def flush_partial(self, tracer):
-        tracer.output_pending = False
+    def flush_partial(self):
         for stream in self._streams:
             stream.flush_partial()

@@ -84,8 +84,7 @@ class Tracer:
         self.threshold = threshold
         self.enabled = True
         self.output = None  # set by the child: flushes a task's partial print line
-        self.output_pending = False  # a partial print line waits in self.output
-        self.untidy = False  # output_pending, or futures in self.resolved: tidy up after the callback
+        self.untidy = False  # something to tidy after the callback: a partial print line, self.resolved
         self.sampler_thread = None
         self.running = {}  # thread ident -> record of the handle running there (read by the sampler)
         self.describe = Describer(self)
@@ -209,7 +208,7 @@ class Tracer:
         A closure, so the hook costs no method call of its own: it runs for every callback.
         """
         tracer = self
-        hot, hids, clock, emitter = self._hot, self._hids, self.clock, self.emitter
+        hot, hids, clock = self._hot, self._hids, self.clock
 
         def append(queue, handle):
             _deque_append(queue, handle)
@@ -231,10 +230,7 @@ class Tracer:
                     handle._loopscope = [hid, task, tid, label, _NAN, *AFTER_WHEN]
                     hot(_pack_step_schedule(_STEP_SCHEDULE, clock.peek(), hid, tid, label, source))
                 else:
-                    record, owner = tracer._record(handle, _NAN)
-                    hot(_pack_schedule(_SCHEDULE, clock.peek(), record[HID], _READY, _NAN, record[TID],
-                                       record[LABEL], source, owner))
-                    emitter.flush_if_full()  # e.g. a callback that calls call_soon in a loop
+                    tracer.queued(handle, source)
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
                 tracer.fail("on_ready", exc)
 
@@ -304,8 +300,8 @@ class Tracer:
                 return _plain_run(handle)
             try:
                 record = handle._loopscope
-                if record is None:  # queued before tracing began
-                    record = tracer.adopt(handle)
+                if record is None:  # queued before tracing began: reported now, just before it runs
+                    record = tracer.queued(handle, _CALL_SOON)
                 handle._loopscope = None  # an I/O handle is queued again and again: each time anew
                 hid, tid = record[HID], record[TID]
                 ident = _thread_id()
@@ -354,17 +350,18 @@ class Tracer:
 
         return _run
 
-    def adopt(self, handle):
-        """A record for a handle queued before tracing began (it is about to run)."""
+    def queued(self, handle, source):
+        """Report `handle` entering the ready queue (any callback but a task's step); its record."""
         record, owner = self._record(handle, _NAN)
         self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _READY, _NAN, record[TID], record[LABEL],
-                                 _CALL_SOON, owner))
+                                 source, owner))
+        self.emitter.flush_if_full()  # e.g. a callback that calls call_soon in a loop
         return record
 
     def tidy_after_callback(self):
         self.untidy = False
-        if self.output_pending:
-            self.output.flush_partial(self)
+        if self.output is not None:
+            self.output.flush_partial()
         if self.resolved:
             for key in self.resolved:
                 self.futures.pop(key, None)
