@@ -38,6 +38,9 @@ export function summarise(trace) {
   return { lanes: shown.slice(0, LANES), hidden: Math.max(0, shown.length - LANES), blocks, end: Math.max(end, 0.001) };
 }
 
+// Loop time to an x position across the lanes.
+const scale = (summary, width) => (t) => LEFT + (t / summary.end) * (width - LEFT - 10);
+
 // The lanes are drawn once per summary; each frame only moves the cursor and the veil over the future.
 export function renderTimeline(root, summary, state) {
   const width = Math.max(root.clientWidth, 400);
@@ -46,7 +49,7 @@ export function renderTimeline(root, summary, state) {
     root.summary = summary;
     root.drawnWidth = width;
   }
-  const x = (t) => LEFT + (t / summary.end) * (width - LEFT - 10);
+  const x = scale(summary, width);
   const at = x(state.index < 0 ? 0 : state.t);
   const veil = root.querySelector(".future");
   veil.setAttribute("x", at);
@@ -58,7 +61,7 @@ export function renderTimeline(root, summary, state) {
 
 function draw(summary, width) {
   const height = (summary.lanes.length + 1) * LANE + 20;
-  const x = (t) => LEFT + (t / summary.end) * (width - LEFT - 10);
+  const x = scale(summary, width);
   const svg = node("svg", { width, height, role: "img", "aria-label": "timeline of tasks" });
   for (const block of summary.blocks) {
     svg.append(node("rect", { class: "block", x: x(block.from), y: 0, width: Math.max(2, x(block.to) - x(block.from)), height }));
