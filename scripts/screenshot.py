@@ -1,4 +1,4 @@
-"""Make docs/screenshot.png: a real run of the blocking `tasks` scenario, paused while the loop is blocked.
+"""Make docs/screenshot.png: a real run of the blocking `background-jobs` scenario, paused while the loop is blocked.
 
     .venv/bin/python scripts/screenshot.py
 
