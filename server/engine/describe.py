@@ -149,7 +149,10 @@ class Describer:
         define itself, so that a function of its own never passes for asyncio's — and, for
         a task that waits at the same place again and again (a loop), on the task itself.
         """
-        top = getattr(task, "_loopscope_frame", None)  # once known (see _NOWHERE)
+        try:
+            top = task._loopscope_frame  # once known (see _NOWHERE)
+        except AttributeError:
+            top = None
         if top is not None:
             awaited = top[3].cr_await
             kind = type(awaited)

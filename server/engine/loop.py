@@ -34,7 +34,7 @@ class ReadyQueue(collections.deque):
 
 def _traced_cancel(handle):
     tracer = _TRACER
-    if tracer.enabled and handle._loopscope is not None:
+    if tracer.enabled and getattr(handle, "_loopscope", None) is not None:
         try:
             tracer.on_cancel(handle)
         except Exception as exc:  # noqa: BLE001
@@ -47,15 +47,19 @@ _plain_cancel = internals.Handle.cancel
 
 
 class Handle(internals.Handle):
-    """asyncio's Handle, carrying the tracer's record of it (named alike: reprs read as usual)."""
+    """asyncio's Handle, carrying the tracer's record of it (named alike: reprs read as usual).
 
-    _loopscope = None  # the tracer's record while it is queued or running (see Tracer)
+    A slot, like asyncio's own fields: no per-handle dict, and the record sits in the handle
+    itself, which the loop touches anyway (one memory line less to fetch per callback).
+    """
+
+    __slots__ = ("_loopscope",)  # the tracer's record while it is queued or running (see Tracer)
     _run = _plain_run  # install() puts the tracer's here
     cancel = _traced_cancel
 
 
 class TimerHandle(internals.TimerHandle):
-    _loopscope = None
+    __slots__ = ("_loopscope",)
     _run = _plain_run
     cancel = _traced_cancel
 
@@ -78,13 +82,14 @@ class Task(asyncio.Task):
     Named `Task` so that the program's `repr(task)` reads as in a plain run.
     """
 
-    _loopscope_id = None  # its id in the trace, once announced
-    _loopscope_step = None  # (its id, its step's label), kept by the tracer
-    _loopscope_frame = None  # its coroutine's frame, kept by the tracer while the task runs
+    # Slots (unset until the tracer sets them), so they sit in the task object itself:
+    # its id in the trace, once announced; (that id, its step's label); its coroutine's
+    # frame while it runs (see Describer). The task keeps its `__dict__` for the program.
+    __slots__ = ("_loopscope_id", "_loopscope_step", "_loopscope_frame")
 
     def set_name(self, value):
         super().set_name(value)
-        if self._loopscope_id is not None and _TRACER.enabled:
+        if getattr(self, "_loopscope_id", None) is not None and _TRACER.enabled:
             _TRACER.task_renamed(self)
 
     def cancel(self, msg=None):
@@ -183,7 +188,7 @@ def install(tracer):
     """Make every event loop of this process a traced one, reporting to `tracer`."""
     global _TRACER
     _TRACER = tracer
-    ReadyQueue.append = tracer.ready_append()
+    ReadyQueue.append = tracer.ready_append(TimerHandle)
     Handle._run = TimerHandle._run = tracer.handle_run()
     internals.replace_handle_classes(Handle, TimerHandle)
     internals.patch_work_items(tracer.idle.job_started, tracer.idle.job_finished)

@@ -130,7 +130,7 @@ class Tracer:
         tid = self.task_id(task)
         self._task_labels.pop(tid, None)
         if getattr(task, "_loopscope_step", None) is not None:
-            task._loopscope_step = None
+            del task._loopscope_step
         self.emitter.emit("task.rename", task=tid, name=task.get_name())
 
     def task_labels(self, task, tid):
@@ -202,10 +202,11 @@ class Tracer:
             return record.waiting[0]
         return 0
 
-    def ready_append(self):
+    def ready_append(self, timer_class):
         """The traced ready queue's `append` (see `loop.ReadyQueue`): reports the handle entering it.
 
         A closure, so the hook costs no method call of its own: it runs for every callback.
+        `timer_class` is the loop's timer handle class: the one kind that is due, not new.
         """
         tracer = self
         hot, hids, clock = self._hot, self._hids, self.clock
@@ -215,16 +216,20 @@ class Tracer:
             if not tracer.enabled:
                 return
             try:
-                record = handle._loopscope
-                if record is not None and record[IN_HEAP]:  # a timer became due
-                    tracer.timer_due(handle, record)
-                    return
+                if type(handle) is timer_class:
+                    record = getattr(handle, "_loopscope", None)  # (None: made while tracing was off)
+                    if record is not None and record[IN_HEAP]:  # a timer became due
+                        tracer.timer_due(handle, record)
+                        return
                 ident = _thread_id()
                 source = _CALL_SOON if ident == queue.calm else tracer.source(queue, ident)
                 callback = _callback_of(handle)
                 if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
                     task = callback.__self__
-                    tid, label = getattr(task, "_loopscope_step", None) or tracer.step_of(task)
+                    try:
+                        tid, label = task._loopscope_step
+                    except AttributeError:  # its first step, or its first since a rename
+                        tid, label = tracer.step_of(task)
                     hid = next(hids)
                     # new_record's list, written out (a function call here costs more than the list)
                     handle._loopscope = [hid, task, tid, label, _NAN, *AFTER_WHEN]
@@ -299,8 +304,11 @@ class Tracer:
             if not tracer.enabled:
                 return _plain_run(handle)
             try:
-                record = handle._loopscope
-                if record is None:  # queued before tracing began: reported now, just before it runs
+                try:
+                    record = handle._loopscope
+                except AttributeError:  # queued while tracing was off, or before it began
+                    record = None
+                if record is None:  # (e.g. an I/O handle queued before): reported now, just before it runs
                     record = tracer.queued(handle, _CALL_SOON)
                 handle._loopscope = None  # an I/O handle is queued again and again: each time anew
                 hid, tid = record[HID], record[TID]
