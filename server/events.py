@@ -193,9 +193,12 @@ CODES = {kind: code for code, kind in enumerate(KINDS)}
 # - an object with `t`, `kind` and the fields: one event;
 # - an object `{"string": id, "text": ...}`: defines a string id used by packed events;
 # - an object `{"origin": seconds}` (first): the loop time the run started at.
-# A `P` frame's payload is packed events, one after another, each a code byte, the loop
-# time (`t` is that minus the origin) and its fields as `PACKED` lays them out
-# (little-endian, no padding). Frames keep the order the events happened in.
+# A `P` frame's payload is packed records, one after another (little-endian, no padding):
+# - an event: a code byte, the loop time (`t` is that minus the origin) and its fields as
+#   `PACKED` lays them out;
+# - a string definition (the same as the JSON item): the byte `STRING_CODE`, the id, the
+#   text's length in bytes, the text in UTF-8 (`STRING_HEAD`).
+# Frames keep the order the events happened in.
 # The busiest kinds (several per callback) travel packed: the child builds each with one
 # `struct.pack` call, where turning it into JSON cost several times more than the
 # callback it describes, and sends the bytes as they are (text encodings of them, e.g.
@@ -205,6 +208,10 @@ CODES = {kind: code for code, kind in enumerate(KINDS)}
 FRAME = struct.Struct("<cI")  # frame type, payload length
 JSON_FRAME, PACKED_FRAME = b"J", b"P"
 MAX_FRAME = 8 * 1024 * 1024  # bytes of payload in one frame at most
+
+
+STRING_CODE = 255  # never an event's code
+STRING_HEAD = struct.Struct("<BII")  # STRING_CODE, string id, length of the UTF-8 text that follows
 
 
 def frame(kind, payload):
@@ -334,7 +341,17 @@ class Decoder:
         while pos < end:
             layout = self._layouts.get(data[pos])
             if layout is None:
-                return out + [None]
+                if data[pos] != STRING_CODE or pos + STRING_HEAD.size > end:
+                    return out + [None]
+                _, sid, size = STRING_HEAD.unpack_from(data, pos)
+                pos += STRING_HEAD.size + size
+                if pos > end:
+                    return out + [None]
+                try:
+                    self._strings[sid] = data[pos - size:pos].decode("utf-8", "surrogatepass")
+                except UnicodeDecodeError:
+                    return out + [None]
+                continue
             name, layout_struct, fields, defaults = layout
             if pos + layout_struct.size > end:
                 return out + [None]

@@ -68,7 +68,9 @@ def test_data_the_schema_does_not_know_becomes_raw_output():
     # one "unknown" event, and nothing after it in that frame.
     begin = events.packer("handle.begin").pack(events.CODES["handle.begin"], 1.0, 1, 0)
     undefined_string = events.packer("task.suspend").pack(events.CODES["task.suspend"], 1.0, 1, 2, 999, 0, 0, 0, 0, 0.0)
-    for bad, good in [(b"\xff" + begin + begin, 0), (begin[:-1], 0), (begin + undefined_string + begin, 1)]:
+    string_record = lambda sid, text: events.STRING_HEAD.pack(events.STRING_CODE, sid, len(text)) + text  # noqa: E731
+    for bad, good in [(b"\xfe" + begin + begin, 0), (begin[:-1], 0), (begin + undefined_string + begin, 1),
+                      (begin + string_record(5, b"step")[:-1], 1), (string_record(5, b"\xff\xfe") + begin, 0)]:
         out = stream()._accept(events.frame(events.PACKED_FRAME, bad))
         assert [e["kind"] for e in out] == ["run.start"] + ["handle.begin"] * good + ["stdout"], bad
         assert out[-1]["text"] == "(an event the schema does not know)\n", bad
@@ -90,6 +92,15 @@ def test_frames_may_arrive_in_pieces():
     decoded = [event for byte in range(len(data)) for event in decoder.feed(data[byte:byte + 1])]
     assert [(e["kind"], e["t"]) for e in decoded] == [("loop.idle", 0.0), ("handle.begin", 1.0)]
     assert decoded[1]["handle"] == 4 and decoded[1]["task"] is None
+
+
+def test_strings_are_defined_in_line_with_packed_events():
+    """A string id's text may travel packed, just before the first event that uses it."""
+    text = "wake-up Tâche ✓".encode()
+    suspend = events.packer("task.suspend").pack(events.CODES["task.suspend"], 2.0, 3, 7, 9, 0, 0, 0, 0, math.nan)
+    data = events.STRING_HEAD.pack(events.STRING_CODE, 9, len(text)) + text + suspend
+    decoded = events.Decoder().feed(events.frame(events.PACKED_FRAME, data))
+    assert [(e["kind"], e["awaiting"], e["line"]) for e in decoded] == [("task.suspend", "wake-up Tâche ✓", 7)]
 
 
 def test_packed_events_decode_to_the_documented_objects():

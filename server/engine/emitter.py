@@ -25,6 +25,7 @@ _PACKED = 32 * 1024  # bytes of packed events per batch at most (about a thousan
 _IOV_MAX = 512  # buffers per os.writev, well under every system's limit
 _TEXT = 256 * 1024  # characters of printed text per batch at most
 _perf = time.perf_counter  # the real one (the program's may be virtual)
+_STRING_HEAD = events.STRING_HEAD.pack
 
 
 class Emitter:
@@ -63,10 +64,9 @@ class Emitter:
                 sid = self._strings.get(text)
                 if sid is None:
                     sid = len(self._strings) + 1
-                    self._seal()
-                    self._items.append({"string": sid, "text": text})
+                    encoded = text.encode("utf-8", "surrogatepass")
+                    self.hot(_STRING_HEAD(events.STRING_CODE, sid, len(encoded)) + encoded)
                     self._strings[text] = sid
-                    self._sealed += 1  # not an event, but it takes room in the batch like one
             self.flush_if_full()
         return sid
 

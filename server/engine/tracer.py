@@ -94,7 +94,6 @@ class Tracer:
         self._tids = itertools.count(1)
         self._fids = itertools.count(1)
         self._task_ids = weakref.WeakKeyDictionary()  # tasks that cannot carry an attribute
-        self._task_labels = {}  # task id -> (string id of "step <name>", of "wake-up <name>")
         # id(future) -> FutureRecord, for futures somebody waits on, until they are done.
         # (Plain dicts: weak ones cost more than all the rest of a suspension.)
         self.futures = {}
@@ -128,23 +127,18 @@ class Tracer:
 
     def task_renamed(self, task):
         tid = self.task_id(task)
-        self._task_labels.pop(tid, None)
         if getattr(task, "_loopscope_step", None) is not None:
             del task._loopscope_step
         self.emitter.emit("task.rename", task=tid, name=task.get_name())
 
-    def task_labels(self, task, tid):
-        """String ids of the labels of `task`'s step and wake-up callbacks."""
-        labels = self._task_labels.get(tid)
-        if labels is None:
-            name = task.get_name()
-            labels = self._task_labels[tid] = (self._string(f"step {name}"), self._string(f"wake-up {name}"))
-        return labels
+    def task_label(self, task, role):
+        """String id of the label of `task`'s "step" or "wake-up" callback."""
+        return self._string(f"{role} {task.get_name()}")
 
     def step_of(self, task):
         """(id, string id of its step's label) of `task`; kept on the task when it can carry it."""
         tid = self.task_id(task)
-        step = (tid, self.task_labels(task, tid)[0])
+        step = (tid, self.task_label(task, "step"))
         try:
             task._loopscope_step = step  # forgotten when it is renamed
         except AttributeError:
@@ -186,7 +180,7 @@ class Tracer:
         task, role = internals.task_of_callback(callback)
         if task is not None:
             tid = self.task_id(task)
-            label = self.task_labels(task, tid)[role == "wake-up"]
+            label = self.task_label(task, role)
             owner = 0
         else:
             tid, label = 0, self._string(label_of(callback))
