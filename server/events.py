@@ -285,6 +285,11 @@ class Decoder:
             self._layouts[WIRE_CODES[name]] = (name.partition(":")[0], packer(name), _plan(fields),
                                                WIRE_DEFAULTS.get(name))
 
+    @property
+    def lost(self):
+        """Bytes came that were not a frame: nothing after them can be read as events."""
+        return self._lost
+
     def feed(self, data):
         """The events in the frames `data` completes: dicts, None for each invalid item, and
         bytes for data that is not framed. Raises FrameTooLarge."""

@@ -148,7 +148,12 @@ class EventStream:
             end = self.child_end
             yield from self._end(end["status"] if end["status"] in events.STATUSES else "error", str(end["reason"]))
             return
-        yield from self._end(*_crash_reason(code, run.stderr_text()))
+        status, reason = _crash_reason(code, run.stderr_text())
+        if self._decoder.lost:  # its run.end, if it sent one, is somewhere in the raw output
+            status = "error" if status == "ok" else status
+            reason = ("The program wrote into Loopscope's event pipe, so the trace could not be read from there "
+                      "on (what came is shown as raw output)." + ("" if code == 0 else " " + reason))
+        yield from self._end(status, reason)
 
 
 _TIMES = ("duration", "when", "until", "elapsed")

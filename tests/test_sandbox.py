@@ -159,6 +159,7 @@ def test_bytes_written_straight_to_the_event_pipe_are_shown_as_raw_output():
     raw = [e for e in of_kind(events, "stdout") if e["stream"] == "raw"]
     assert raw and raw[0]["text"].startswith("not an event\n"), events
     assert events[-1]["kind"] == "run.end" and [e["seq"] for e in events] == list(range(len(events)))
+    assert events[-1]["status"] == "error" and "wrote into Loopscope's event pipe" in events[-1]["reason"]
 
 
 def test_a_frame_announcing_too_much_ends_the_run_with_limit():
