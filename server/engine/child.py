@@ -10,6 +10,7 @@ for diagnosing crashes.
 import base64
 import gc
 import json
+import linecache
 import os
 import sys
 import threading
@@ -78,6 +79,8 @@ def execute(source, filename, tracer):
         tracer.emitter.emit("error", message=message, line=line, traceback=text)
         where = f" on line {line}" if line else ""
         return "error", f"The program does not compile{where}: {message}"
+    # Tracebacks quote the program's lines, as in a plain run (its file is not on the sandbox's disk).
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     module = types.ModuleType("__main__")
     module.__file__ = filename
     sys.modules["__main__"] = module

@@ -64,6 +64,9 @@ def _audit(event, args):
     if event in _PROCESS_EVENTS:
         raise PermissionError(PREFIX + "starting or replacing a process is not allowed here")
     if event in _SIGNAL_EVENTS:
+        if event == "os.kill" and args[0] == os.getpid():
+            raise PermissionError(PREFIX + "os.kill is not allowed here; to signal this program itself, "
+                                  "use signal.raise_signal()")
         raise PermissionError(PREFIX + "sending signals to processes is not allowed here")
     if event in ("socket.connect", "socket.sendto"):
         address = args[1]
