@@ -22,6 +22,11 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=st
 
 BATCH = 1024  # events per batch, about (at most twice that)
 _PACKED = 32 * 1024  # bytes of packed events per batch at most (about a thousand events)
+# The packed buffer starts with this many bytes that are never sent: with them, taking the
+# events out never shrinks the buffer's memory (CPython frees a bytearray's spare room once
+# it is less than half full), so it does not grow back by reallocating, which moved and
+# copied it over and over. Events between two checks of the batch size take less.
+_FLOOR = 1024 * 1024
 _IOV_MAX = 512  # buffers per os.writev, well under every system's limit
 _TEXT = 256 * 1024  # characters of printed text per batch at most
 _perf = time.perf_counter  # the real one (the program's may be virtual)
@@ -36,7 +41,7 @@ class Emitter:
         # from several threads (call_soon_threadsafe, worker prints) are atomic and keep their
         # order. The tracer's busiest hooks extend it directly; its length is checked (_PACKED)
         # on the tracer's colder paths and once per loop iteration.
-        self.pending = bytearray()
+        self.pending = bytearray(_FLOOR)
         self.hot = self.pending.extend
         self._items = [{"origin": float(clock.origin)}]
         self._sealed = 0  # dicts in self._items
@@ -71,7 +76,7 @@ class Emitter:
         return sid
 
     def flush_if_full(self):
-        if len(self.pending) + self._sealed_bytes >= _PACKED or self._sealed >= BATCH or self._text >= _TEXT:
+        if len(self.pending) + self._sealed_bytes >= _FLOOR + _PACKED or self._sealed >= BATCH or self._text >= _TEXT:
             self.flush()
 
     def emit(self, kind, **fields):
@@ -91,9 +96,10 @@ class Emitter:
     def _seal(self):
         """Packed events so far become one item, keeping their place among the others."""
         packed = self.pending
-        if packed:
-            chunk = bytes(packed)
-            del packed[:len(chunk)]  # others may have appended meanwhile: only what was taken goes
+        end = len(packed)
+        if end > _FLOOR:
+            chunk = packed[_FLOOR:end]
+            del packed[_FLOOR:end]  # others may have appended meanwhile: only what was taken goes
             self._items.append(chunk)
             self._sealed_bytes += len(chunk)
 
@@ -115,7 +121,7 @@ class Emitter:
             self._text = 0
             frames, objects = [], []
             for item in items:
-                if type(item) is bytes:
+                if type(item) is bytearray:
                     if objects:
                         frames.append(_json_frame(objects))
                         objects = []
