@@ -143,6 +143,19 @@ def test_a_program_may_signal_itself_the_way_that_stays_inside():
     assert "use signal.raise_signal()" in errors(events)[0] and events[-1]["status"] == "error"
 
 
+def test_the_child_finds_the_engine_compiled():
+    """Starting a run writes the engine's bytecode (the child only reads it: quicker starts)."""
+    import importlib.util
+
+    compiled = {module: Path(importlib.util.cache_from_source(str(sandbox.PROJECT_ROOT / module)))
+                for module in ("server/events.py", "server/engine/tracer.py", "server/engine/record.py")}
+    compiled["server/engine/record.py"].unlink(missing_ok=True)
+    sandbox._compile_engine.cache_clear()  # as in a new server process
+    sandbox.command(sandbox.detect(), sandbox.Limits())
+    for module, path in compiled.items():
+        assert path.exists() and path.stat().st_mtime >= (sandbox.PROJECT_ROOT / module).stat().st_mtime, module
+
+
 def test_the_environment_is_empty():
     events = trace("import os\nprint(sorted(os.environ))\nprint(os.getuid())\n")
     names, uid = stdout_of(events).splitlines()
