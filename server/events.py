@@ -223,6 +223,8 @@ ENUMS = {
     "queue": ("ready", "timers"),
     "source": ("call_soon", "threadsafe", "timer", "io", "call_at"),
     "waiter": ("none", "task", "timer", "future", "thread", "io"),
+    "state": ("result", "exception", "cancelled"),
+    "bool": (False, True),
 }
 # kind -> its fields as (name, type): "i" int (0 = null), "f" float (NaN = null), "s" a
 # string id, or an `ENUMS` name (sent as its index). "waiter.x" fields make up the
@@ -236,6 +238,9 @@ PACKED = {
     "task.suspend": (("task", "i"), ("line", "i"), ("awaiting", "s"), ("waiter.kind", "waiter"),
                      ("waiter.task", "i"), ("waiter.future", "i"), ("waiter.handle", "i"), ("waiter.when", "f")),
     "loop.iteration": (("n", "i"),),
+    # once per task, but a program may make thousands: JSON for each cost a callback's worth
+    "task.new": (("task", "i"), ("name", "s"), ("coro", "s"), ("parent", "i"), ("line", "i"), ("internal", "bool")),
+    "task.done": (("task", "i"), ("state", "state"), ("detail", "s"), ("line", "i")),
     "loop.idle": (("until", "f"),),
     # Wire only. "a+b": a task step that ended at an `await` (most callbacks) is two events,
     # sent as one. "kind:variant": the usual case of a kind, without the fields that

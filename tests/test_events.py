@@ -135,6 +135,24 @@ def test_packed_events_decode_to_the_documented_objects():
     assert decoded[3]["duration"] == 0.5 and decoded[3]["handle"] == 7 and decoded[3]["task"] == 1
 
 
+def test_packed_task_events_carry_nulls_and_flags():
+    from server.engine.clock import VirtualClock
+    from server.engine.emitter import Emitter
+
+    read, write = os.pipe()
+    emitter = Emitter(write, VirtualClock())
+    emitter.line(events.CODES["task.new"], 4, emitter.string("shutdown"), emitter.string("f"), 0, 0, True)
+    emitter.line(events.CODES["task.done"], 4, events.enum_index("state", "cancelled"), emitter.string("bye"), 0)
+    emitter.flush()
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        new, done = events.Decoder().feed(pipe.read())
+    assert {k: new[k] for k in ("task", "name", "coro", "parent", "line", "internal")} == {
+        "task": 4, "name": "shutdown", "coro": "f", "parent": None, "line": None, "internal": True}
+    assert (done["state"], done["detail"], done["line"]) == ("cancelled", "bye", None)
+    assert events.problems(new) == [] and events.problems(done) == []
+
+
 def test_the_emitter_sends_batches_while_the_program_runs(tmp_path):
     """Events leave in batches of about a thousand, whatever mix of kinds they are: not all at the end."""
     from server.engine.clock import VirtualClock

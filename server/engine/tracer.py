@@ -47,6 +47,7 @@ _deque_append = collections.deque.append
 _NAN = float("nan")
 
 _SCHEDULE, _CANCEL, _ITERATION = CODES["handle.schedule"], CODES["handle.cancel"], CODES["loop.iteration"]
+_TASK_NEW, _TASK_DONE = CODES["task.new"], CODES["task.done"]
 _BEGIN, _END, _SUSPEND = CODES["handle.begin"], CODES["handle.end"], CODES["task.suspend"]
 _SUSPENDED = WIRE_CODES["task.suspend+handle.end"]
 _SUSPENDED_IDLE, _STEP_SCHEDULE = WIRE_CODES["task.suspend+handle.end:no-waiter"], WIRE_CODES["handle.schedule:step"]
@@ -119,10 +120,9 @@ class Tracer:
             self._task_ids[task] = tid
         coro = task.get_coro()
         coro_name = getattr(coro, "__qualname__", None) or type(coro).__name__
-        self.emitter.emit(
-            "task.new", task=tid, name=task.get_name(), coro=coro_name, parent=self.current_task_id(),
-            line=self.user_line_here(), internal=coro_name in INTERNAL_COROS,
-        )
+        string = self._string
+        self.emitter.line(_TASK_NEW, tid, string(task.get_name()), string(coro_name), self.current_task_id() or 0,
+                          self.user_line_here() or 0, coro_name in INTERNAL_COROS)
         return tid
 
     def task_renamed(self, task):
@@ -390,7 +390,7 @@ class Tracer:
         if getattr(task, "_loopscope_frame", None) is not None:
             task._loopscope_frame = None  # its frame (see Describer) may go now
         state, detail, line = outcome(task, self.filename)
-        self.emitter.emit("task.done", task=tid, state=state, detail=detail, line=line)
+        self.emitter.line(_TASK_DONE, tid, enum_index("state", state), self._string(detail), line or 0)
 
     def _blocked(self, record, duration):
         sleep, samples = record[SLEEP], record[SAMPLES]
