@@ -39,10 +39,25 @@ _NAN = float("nan")
 _SLEEP = "asyncio.sleep()"
 _waiter_of = internals.waiter_of
 _IO_MODULES = ("asyncio.streams", "asyncio.selector_events", "asyncio.base_events")
-# What a task keeps while it runs, as `task._loopscope_frame`: [its coroutine's frame, that
-# frame's code, the code's id, the coroutine, then where it waited last, when that can be
-# remembered: the instruction, the awaited object's type, its name, the site found].
-_NOWHERE = (None, None, None, None)  # those last four, before it waited anywhere
+# What a task keeps while it runs, as attributes (slots of `loop.Task`: they sit in the task
+# object, which the loop touches anyway, so reading them fetches little memory): its
+# coroutine's frame, that frame's code, the coroutine, and where it waited last, when that
+# can be remembered: the instruction, the awaited object's type, its name, the site found.
+
+
+def _keep_frame(task, frame, coro):
+    """Remember `task`'s own frame (False when the task cannot carry attributes)."""
+    try:
+        task._loopscope_frame, task._loopscope_code, task._loopscope_coro = frame, frame.f_code, coro
+        task._loopscope_awaited = None  # it has waited nowhere yet
+    except AttributeError:
+        return False
+    return True
+
+
+def _remember(task, lasti, kind, name, site):
+    task._loopscope_lasti, task._loopscope_awaited, task._loopscope_name, task._loopscope_site = (
+        lasti, kind, name, site)
 
 
 def readable(value, limit=200):
@@ -150,35 +165,33 @@ class Describer:
         a task that waits at the same place again and again (a loop), on the task itself.
         """
         try:
-            top = task._loopscope_frame  # once known (see _NOWHERE)
-        except AttributeError:
-            top = None
-        if top is not None:
-            awaited = top[3].cr_await
-            kind = type(awaited)
-            if kind is top[5] and top[0].f_lasti == top[4] and awaited.__qualname__ == top[6]:
-                return top[7]
-            if kind is CoroutineType or kind is GeneratorType:
-                # keyed by the code's id (hashing a code object costs more than all the rest)
-                key = (top[2], top[0].f_lasti, kind, awaited.__qualname__)
-                site = self._sites.get(key)
-                if site is not None and site[4] is top[1]:
-                    top[4:] = key[1:] + (site,)
-                    return site
-        return self._walk(task, task.get_coro(), top)
+            coro = task._loopscope_coro
+            awaited = coro.cr_await
+        except AttributeError:  # its frame is not known yet (or it is done)
+            return self._walk(task, task.get_coro(), False)
+        kind = type(awaited)
+        if (kind is task._loopscope_awaited and task._loopscope_frame.f_lasti == task._loopscope_lasti
+                and awaited.__qualname__ == task._loopscope_name):
+            return task._loopscope_site
+        if kind is CoroutineType or kind is GeneratorType:
+            # keyed by the code's id (hashing a code object costs more than all the rest)
+            code = task._loopscope_code
+            key = (id(code), task._loopscope_frame.f_lasti, kind, awaited.__qualname__)
+            site = self._sites.get(key)
+            if site is not None and site[4] is code:
+                _remember(task, *key[1:], site)
+                return site
+        return self._walk(task, coro, True)
 
-    def _walk(self, task, coro, top):
+    def _walk(self, task, coro, kept):
+        """`where`, the long way; `kept`: `task` carries its frame already."""
         program = self._tracer.program_globals
-        if top is None:
-            frame, awaited = _frame_of(coro)
-            if frame is not None and type(coro) is CoroutineType:
-                top = [frame, frame.f_code, id(frame.f_code), coro, *_NOWHERE]
-                try:
-                    task._loopscope_frame = top  # dropped when the task is done
-                except AttributeError:
-                    pass
+        if kept:
+            frame, awaited = task._loopscope_frame, _awaited(coro)
         else:
-            frame, awaited = top[0], _awaited(coro)
+            frame, awaited = _frame_of(coro)
+            kept = frame is not None and type(coro) is CoroutineType and _keep_frame(task, frame, coro)
+        top_code = task._loopscope_code if kept else None  # (f_code would raise an audit event)
         line = first = public = None
         depth, in_asyncio = 0, False
         for depth in range(100):  # the chain of awaits, from the task's coroutine down
@@ -203,14 +216,14 @@ class Describer:
         said = _callee_text(*callee)
         # the 4th: the string id of what it awaits when it waits for no future (e.g. sleep(0))
         site = (line, said, callee[0].f_globals.get("__name__", "") in _IO_MODULES,
-                self._string("asyncio.sleep(0)" if said == _SLEEP else said), top and top[1])
+                self._string("asyncio.sleep(0)" if said == _SLEEP else said), top_code)
         name = callee[1]
-        if (depth == 1 and in_asyncio and line is not None and top is not None and name != "to_thread"
+        if (depth == 1 and in_asyncio and line is not None and kept and name != "to_thread"
                 and name not in self._program_names):
             # the program's frame awaits an asyncio call directly: the same next time
-            key = (top[2], top[0].f_lasti, type(coro), name)
+            key = (id(top_code), task._loopscope_frame.f_lasti, type(coro), name)
             self._sites[key] = site
-            top[4:] = key[1:] + (site,)
+            _remember(task, *key[1:], site)
         return site
 
     def line_of(self, task):

@@ -82,10 +82,11 @@ class Task(asyncio.Task):
     Named `Task` so that the program's `repr(task)` reads as in a plain run.
     """
 
-    # Slots (unset until the tracer sets them), so they sit in the task object itself:
-    # its id in the trace, once announced; (that id, its step's label); its coroutine's
-    # frame while it runs (see Describer). The task keeps its `__dict__` for the program.
-    __slots__ = ("_loopscope_id", "_loopscope_step", "_loopscope_frame")
+    # Slots (unset until the tracer sets them), so they sit in the task object itself: its
+    # id in the trace, once announced; the string id of its step's label; and what
+    # `Describer.where` keeps while it runs. The task keeps its `__dict__` for the program.
+    __slots__ = ("_loopscope_id", "_loopscope_label", "_loopscope_frame", "_loopscope_code", "_loopscope_coro",
+                 "_loopscope_lasti", "_loopscope_awaited", "_loopscope_name", "_loopscope_site")
 
     def set_name(self, value):
         super().set_name(value)

@@ -127,23 +127,22 @@ class Tracer:
 
     def task_renamed(self, task):
         tid = self.task_id(task)
-        if getattr(task, "_loopscope_step", None) is not None:
-            del task._loopscope_step
+        if getattr(task, "_loopscope_label", None) is not None:
+            task._loopscope_label = None  # made anew at its next step
         self.emitter.emit("task.rename", task=tid, name=task.get_name())
 
     def task_label(self, task, role):
         """String id of the label of `task`'s "step" or "wake-up" callback."""
         return self._string(f"{role} {task.get_name()}")
 
-    def step_of(self, task):
-        """(id, string id of its step's label) of `task`; kept on the task when it can carry it."""
-        tid = self.task_id(task)
-        step = (tid, self.task_label(task, "step"))
+    def step_label(self, task):
+        """String id of `task`'s step's label; kept on the task when it can carry it."""
+        label = self.task_label(task, "step")
         try:
-            task._loopscope_step = step  # forgotten when it is renamed
+            task._loopscope_label = label  # forgotten when it is renamed
         except AttributeError:
             pass
-        return step
+        return label
 
     def future_record(self, future):
         record = self.futures.get(id(future))
@@ -221,9 +220,11 @@ class Tracer:
                 if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
                     task = callback.__self__
                     try:
-                        tid, label = task._loopscope_step
-                    except AttributeError:  # its first step, or its first since a rename
-                        tid, label = tracer.step_of(task)
+                        tid, label = task._loopscope_id, task._loopscope_label
+                    except AttributeError:  # its first step
+                        tid, label = tracer.task_id(task), None
+                    if label is None:  # (also: its first step since it was renamed)
+                        label = tracer.step_label(task)
                     hid = next(hids)
                     # new_record's list, written out (a function call here costs more than the list)
                     handle._loopscope = [hid, task, tid, label, _NAN, *AFTER_WHEN]
@@ -388,7 +389,7 @@ class Tracer:
 
     def _task_done(self, task, tid):
         if getattr(task, "_loopscope_frame", None) is not None:
-            task._loopscope_frame = None  # its frame (see Describer) may go now
+            task._loopscope_frame = task._loopscope_coro = None  # its frame (see Describer) may go now
         state, detail, line = outcome(task, self.filename)
         self.emitter.line(_TASK_DONE, tid, enum_index("state", state), self._string(detail), line or 0)
 
