@@ -214,3 +214,23 @@ def test_a_renamed_task_has_its_steps_labelled_with_the_new_name():
     labels = [e["label"] for e in of_kind(events, "handle.schedule") if e["task"] == new["task"]]
     # asyncio.create_task(name=...) names the task only after its first step was scheduled (3.11)
     assert labels == [f"step {new['name']}", "step first", "step renamed", "wake-up renamed"]
+
+
+def test_a_task_from_the_programs_own_factory_is_seen_renamed_too():
+    """asyncio's own Task reports no renames: the tracer notices the new name at the task's next step."""
+    source = (
+        "import asyncio\n"
+        "async def worker():\n"
+        "    asyncio.current_task().set_name('renamed')\n"
+        "    await asyncio.sleep(0)\n"
+        "async def main():\n"
+        "    asyncio.get_running_loop().set_task_factory(lambda loop, coro, **kw: asyncio.Task(coro, loop=loop, **kw))\n"
+        "    await asyncio.create_task(worker(), name='first')\n"
+        "asyncio.run(main())\n"
+    )
+    events = trace(source)
+    [new] = [e for e in of_kind(events, "task.new") if e["coro"] == "worker"]
+    assert [e["name"] for e in of_kind(events, "task.rename") if e["task"] == new["task"]] == ["renamed"]
+    labels = [e["label"] for e in of_kind(events, "handle.schedule") if e["task"] == new["task"]]
+    # (3.11 names it 'first' after creating it, before it ran: only the name it had at a step is seen)
+    assert labels == [f"step {new['name']}", "step renamed"]

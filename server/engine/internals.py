@@ -1,7 +1,7 @@
 """Every use of asyncio's (and concurrent.futures') private attributes, in one place.
 
-Checked on CPython 3.11.7, 3.12.1 and 3.13.0 (tests/test_versions.py runs the
-tracer under each of them when present):
+Checked on CPython 3.11.7, 3.12.1 and 3.13.0 (`tests/test_tracer.py` traces programs
+under every 3.11+ interpreter it finds and compares their output with plain runs):
 - `loop._ready` is the ready deque; `_run_once`, `_call_soon`, `_add_callback`
   and 3.13's `call_soon_threadsafe` all enter it through `.append`;
 - `loop._scheduled` is the timer heap (`TimerHandle._when`); `loop._thread_id`

@@ -189,6 +189,7 @@ def install(tracer):
     """Make every event loop of this process a traced one, reporting to `tracer`."""
     global _TRACER
     _TRACER = tracer
+    tracer.task_class = Task
     ReadyQueue.append = tracer.ready_append(TimerHandle)
     Handle._run = TimerHandle._run = tracer.handle_run()
     internals.replace_handle_classes(Handle, TimerHandle)

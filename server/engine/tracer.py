@@ -89,6 +89,8 @@ class Tracer:
         self.sampler_thread = None
         self.running = {}  # thread ident -> record of the handle running there (read by the sampler)
         self.describe = Describer(self)
+        self.task_class = None  # loop.Task (set by loop.install): reports its renames as they happen
+        self._names = {}  # task id -> its name as last reported, for tasks of other classes
         self.idle = Idle(self)
         self._hot, self._string = emitter.hot, emitter.string
         self._hids = itertools.count(1)
@@ -120,8 +122,11 @@ class Tracer:
             self._task_ids[task] = tid
         coro = task.get_coro()
         coro_name = getattr(coro, "__qualname__", None) or type(coro).__name__
+        name = task.get_name()
+        if type(task) is not self.task_class:
+            self._names[tid] = name
         string = self._string
-        self.emitter.line(_TASK_NEW, tid, string(task.get_name()), string(coro_name), self.current_task_id() or 0,
+        self.emitter.line(_TASK_NEW, tid, string(name), string(coro_name), self.current_task_id() or 0,
                           self.user_line_here() or 0, coro_name in INTERNAL_COROS)
         return tid
 
@@ -133,15 +138,20 @@ class Tracer:
 
     def task_label(self, task, role):
         """String id of the label of `task`'s "step" or "wake-up" callback."""
-        return self._string(f"{role} {task.get_name()}")
+        name = task.get_name()
+        if type(task) is not self.task_class:  # e.g. from the program's own task factory
+            tid = self.task_id(task)
+            if self._names.get(tid, name) != name:  # renamed: nothing else tells
+                self.emitter.emit("task.rename", task=tid, name=name)
+            self._names[tid] = name
+        return self._string(f"{role} {name}")
 
     def step_label(self, task):
-        """String id of `task`'s step's label; kept on the task when it can carry it."""
+        """String id of `task`'s step's label; kept on a `task_class` task (forgotten when it is
+        renamed), made for each step of any other (which is how their renames are noticed)."""
         label = self.task_label(task, "step")
-        try:
-            task._loopscope_label = label  # forgotten when it is renamed
-        except AttributeError:
-            pass
+        if type(task) is self.task_class:
+            task._loopscope_label = label
         return label
 
     def future_record(self, future):
@@ -390,6 +400,7 @@ class Tracer:
     def _task_done(self, task, tid):
         if getattr(task, "_loopscope_frame", None) is not None:
             task._loopscope_frame = task._loopscope_coro = None  # its frame (see Describer) may go now
+        self._names.pop(tid, None)
         state, detail, line = outcome(task, self.filename)
         self.emitter.line(_TASK_DONE, tid, enum_index("state", state), self._string(detail), line or 0)
 
