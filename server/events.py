@@ -273,6 +273,10 @@ class FrameTooLarge(ValueError):
     """A frame longer than `MAX_FRAME`: the child is not sending events (or far too many at once)."""
 
 
+class TooManyEvents(ValueError):
+    """A frame of JSON with more objects than the run may still send (it is not read at all)."""
+
+
 class Decoder:
     """Turns the child's frames back into events; keeps the string ids of one run.
 
@@ -295,9 +299,15 @@ class Decoder:
         """Bytes came that were not a frame: nothing after them can be read as events."""
         return self._lost
 
-    def feed(self, data):
+    def feed(self, data, limit=None):
         """The events in the frames `data` completes: dicts, None for each invalid item, and
-        bytes for data that is not framed. Raises FrameTooLarge."""
+        bytes for data that is not framed. Raises FrameTooLarge.
+
+        With a `limit`, decoding stops once there are more than `limit` items (the run is
+        over then): a hostile child's frame of packed events decodes to its first few, and one
+        of JSON with too many objects raises TooManyEvents, instead of taking the runner's
+        time and memory for up to `MAX_FRAME` bytes' worth of events."""
+        budget = math.inf if limit is None else limit + 1
         if self._lost:
             return [bytes(data)] if data else []
         buffer = self._buffer
@@ -317,14 +327,28 @@ class Decoder:
                 break
             payload = bytes(buffer[start:start + size])
             pos = start + size
-            out.extend(self._decode_json(payload) if kind == JSON_FRAME else self._unpack(payload))
+            left = budget - len(out)
+            out.extend(self._decode_json(payload, left) if kind == JSON_FRAME else self._unpack(payload, left))
+            if len(out) >= budget:
+                break
         del buffer[:pos]
         return out
 
-    def _decode_json(self, payload):
+    def _decode_json(self, payload, limit):
+        objects = 0
+
+        def counted(obj):  # (an event has at most one object inside it, its waiter)
+            nonlocal objects
+            objects += 1
+            if objects > 2 * limit + 1:
+                raise TooManyEvents(f"more than {limit:,} events in one frame")
+            return obj
+
         try:
-            batch = json.loads(payload)
-        except ValueError:
+            batch = json.loads(payload, object_hook=counted if limit < math.inf else None)
+        except ValueError as exc:
+            if isinstance(exc, TooManyEvents):
+                raise
             return [None]
         if not isinstance(batch, list):
             return [None]
@@ -346,9 +370,9 @@ class Decoder:
                 out.append({"v": VERSION, "seq": 0, **item})
         return out
 
-    def _unpack(self, data):
+    def _unpack(self, data, limit):
         out, pos, end = [], 0, len(data)
-        while pos < end:
+        while pos < end and len(out) < limit:
             layout = self._layouts.get(data[pos])
             if layout is None:
                 if data[pos] != STRING_CODE or pos + STRING_HEAD.size > end:

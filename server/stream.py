@@ -16,6 +16,7 @@ import time
 from . import events
 
 _TICK = 0.1  # seconds between checks of stop requests and deadlines
+_TOO_MANY = "The program produced more than {:,} events (the run's limit), so it was stopped."
 
 
 class EventStream:
@@ -62,9 +63,10 @@ class EventStream:
 
     def _accept(self, data):
         """Checked events for the next bytes from the child; what does not fit the schema becomes
-        raw output. Raises events.FrameTooLarge."""
+        raw output; no more than the run's event limit lets through (one more, which ends it).
+        Raises events.FrameTooLarge and events.TooManyEvents."""
         out = []
-        for event in self._decoder.feed(data):
+        for event in self._decoder.feed(data, self.run.limits.events - self.seq):
             if type(event) is bytes:  # not even a frame: show the bytes themselves
                 event = self._raw(event.decode("utf-8", "replace"))
             elif event is None or events.problems(event) or not isinstance(event.get("t"), (int, float)):
@@ -125,11 +127,15 @@ class EventStream:
                 yield from self._end("limit", f"The program sent more than {events.MAX_FRAME // 2**20} MiB of "
                                      "events at once, so it was stopped.")
                 return
+            except events.TooManyEvents:
+                run._kill()
+                yield from self._end("limit", _TOO_MANY.format(limits.events))
+                return
             for event in accepted:
                 if event["seq"] >= limits.events:
                     run._kill()
-                    yield from self._end("limit", f"The program produced more than {limits.events:,} events "
-                                         "(the run's limit), so it was stopped.")
+                    self.seq = event["seq"]  # the events numbered after it are dropped with it
+                    yield from self._end("limit", _TOO_MANY.format(limits.events))
                     return
                 yield event
             if self.pauses:

@@ -50,10 +50,12 @@ def test_data_the_schema_does_not_know_becomes_raw_output():
     from types import SimpleNamespace
 
     from server.runner import Options, Program
+    from server.sandbox import Limits
     from server.stream import EventStream
 
     def stream():
-        run = SimpleNamespace(count=0, program=Program("pass", "main.py", "main.py"), options=Options())
+        run = SimpleNamespace(count=0, program=Program("pass", "main.py", "main.py"), options=Options(),
+                              limits=Limits())
         return EventStream(run, pauses=False)
 
     json_frame = lambda text: events.frame(events.JSON_FRAME, text)  # noqa: E731
@@ -83,6 +85,11 @@ def test_data_the_schema_does_not_know_becomes_raw_output():
     # A frame announcing more than the limit ends the run (the runner says so), before it is read.
     with pytest.raises(events.FrameTooLarge):
         stream()._accept(events.FRAME.pack(events.JSON_FRAME, events.MAX_FRAME + 1))
+    # No more events are decoded than the run may still send (and one to say it is over).
+    packed = events.frame(events.PACKED_FRAME, begin * (Limits().events * 3))
+    assert [e["seq"] for e in stream()._accept(packed)] == list(range(Limits().events + 2))  # run.start too
+    with pytest.raises(events.TooManyEvents):
+        stream()._accept(json_frame(b"[" + b",".join([b"{}"] * (Limits().events * 3)) + b"]"))
 
 
 def test_frames_may_arrive_in_pieces():

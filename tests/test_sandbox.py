@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import of_kind, stdout_of, trace
+from server import events as events_module
 from server import sandbox
 
 pytestmark = pytest.mark.usefixtures("no_leftovers")
@@ -197,6 +198,21 @@ def test_a_frame_announcing_too_much_ends_the_run_with_limit():
     events = trace(_EVENT_PIPE + "import struct\nos.write(pipe, struct.pack('<cI', b'J', 2**31))\n"
                    "import time\ntime.sleep(60)\n", timeout=5)
     assert events[-1]["status"] == "limit" and "MiB of events at once" in events[-1]["reason"]
+
+
+def test_a_flood_of_forged_events_ends_at_the_event_limit():
+    """Frames packed with 3 x 8 MiB of events: the runner decodes no more than the limit lets through."""
+    from server.runner import Options, Program, Run
+
+    flood = (_EVENT_PIPE + "import struct\n"
+             f"record = struct.pack('<BdII', {events_module.CODES['handle.begin']}, 1.0, 1, 0)\n"
+             "payload = record * (8 * 1024 * 1024 // len(record) - 1)\n"
+             "for _ in range(3):\n"
+             "    os.write(pipe, struct.pack('<cI', b'P', len(payload)) + payload)\n")
+    limits = sandbox.Limits(events=1000)
+    got = list(Run(Program(flood, "main.py", "main.py"), Options(), limits=limits).events())
+    assert got[-1]["status"] == "limit" and "more than 1,000 events" in got[-1]["reason"]
+    assert [e["seq"] for e in got] == list(range(len(got))) and len(got) <= 1002
 
 
 def test_thread_bomb_is_contained():
