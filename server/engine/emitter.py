@@ -20,7 +20,7 @@ from .. import events
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
-BATCH = 1024  # events per batch, about (at most twice that)
+BATCH = 1024  # events sent as JSON per batch at most (packed ones are counted in bytes: _PACKED)
 _PACKED = 32 * 1024  # bytes of packed events per batch at most (about a thousand events)
 # The packed buffer starts with this many bytes that are never sent: with them, taking the
 # events out never shrinks the buffer's memory (CPython frees a bytearray's spare room once

@@ -311,9 +311,9 @@ class Tracer:
             try:
                 try:
                     record = handle._loopscope
-                except AttributeError:  # queued while tracing was off, or before it began
+                except AttributeError:  # a slot never set
                     record = None
-                if record is None:  # (e.g. an I/O handle queued before): reported now, just before it runs
+                if record is None:  # never reported (e.g. queued before tracing began): now, just before it runs
                     record = tracer.queued(handle, _CALL_SOON)
                 handle._loopscope = None  # an I/O handle is queued again and again: each time anew
                 hid, tid = record[HID], record[TID]
