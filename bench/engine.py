@@ -45,14 +45,10 @@ def plain_seconds(source):
     return float(done.stdout)
 
 
-def _bootstrap():
-    return f"import sys; sys.path.insert(0, {str(ROOT)!r}); from server.engine.child import main; main()"
-
-
 def traced_seconds(source):
     """The same program under the tracer (no sandbox: this measures the tracer alone), events to a pipe."""
     config = json.dumps({"source": source, "filename": "bench.py", "target": "bench", "clock": "real"})
-    done = subprocess.run([sys.executable, "-S", "-B", "-c", _bootstrap()], input=config.encode(),
+    done = subprocess.run([sys.executable, "-S", "-B", "-c", sandbox.bootstrap(str(ROOT))], input=config.encode(),
                           capture_output=True, check=True)
     trace = events.Decoder().feed(done.stdout)
     printed = [event["text"] for event in trace if event["kind"] == "stdout"]
@@ -95,7 +91,7 @@ def instructions_per_callback():
         source = WORKLOAD.replace("TASKS", "100").replace("STEPS", str(steps))
         config = json.dumps({"source": source, "filename": "bench.py", "target": "bench", "clock": "real"})
         counts["plain", steps] = _instructions([python, "-c", source])
-        counts["traced", steps] = _instructions([python, "-S", "-B", "-c", _bootstrap()], stdin=config)
+        counts["traced", steps] = _instructions([python, "-S", "-B", "-c", sandbox.bootstrap(str(ROOT))], stdin=config)
     callbacks = 100 * 100
     plain = (counts["plain", 100] - counts["plain", 0]) / callbacks
     traced = (counts["traced", 100] - counts["traced", 0]) / callbacks

@@ -130,7 +130,8 @@ def _prlimit(limits, as_root):
     return args + ["--"]
 
 
-def _bootstrap(root):
+def bootstrap(root):
+    """The `python -c` code that starts the engine's child from the checkout at `root`."""
     return f"import sys; sys.path.insert(0, {root!r}); from server.engine.child import main; main()"
 
 
@@ -151,7 +152,7 @@ def command(support, limits):
     python = _interpreter()
     flags = [python, "-S", "-B", "-P"]
     if not support.bwrap:
-        return _prlimit(limits, as_root) + flags + ["-c", _bootstrap(str(PROJECT_ROOT))], None, tempfile.gettempdir()
+        return _prlimit(limits, as_root) + flags + ["-c", bootstrap(str(PROJECT_ROOT))], None, tempfile.gettempdir()
     argv = _prlimit(limits, as_root) + [support.bwrap, "--die-with-parent", "--new-session", "--clearenv"]
     if as_root:
         # Root keeps only what the child needs to drop to its uid; no user namespace is needed.
@@ -174,7 +175,7 @@ def command(support, limits):
              "--chdir", "/tmp"]
     for key, value in _ENV.items():
         argv += ["--setenv", key, value]
-    argv += ["--"] + flags + ["-c", _bootstrap(INSIDE_ROOT)]
+    argv += ["--"] + flags + ["-c", bootstrap(INSIDE_ROOT)]
     return argv, (run_uid(), NOGROUP) if as_root else None, None
 
 

@@ -197,6 +197,12 @@ def test_a_loop_run_from_another_thread_tells_threadsafe_calls_apart():
     assert stdout_of(events) == "here\nhere\nthere\n"
 
 
+def worker_labels(events):
+    """The `worker` task's task.new, and the labels its callbacks entered the ready queue with."""
+    [new] = [e for e in of_kind(events, "task.new") if e["coro"] == "worker"]
+    return new, [e["label"] for e in of_kind(events, "handle.schedule") if e["task"] == new["task"]]
+
+
 def test_a_renamed_task_has_its_steps_labelled_with_the_new_name():
     source = (
         "import asyncio\n"
@@ -210,8 +216,7 @@ def test_a_renamed_task_has_its_steps_labelled_with_the_new_name():
         "asyncio.run(main())\n"
     )
     events = trace(source)
-    [new] = [e for e in of_kind(events, "task.new") if e["coro"] == "worker"]
-    labels = [e["label"] for e in of_kind(events, "handle.schedule") if e["task"] == new["task"]]
+    new, labels = worker_labels(events)
     # asyncio.create_task(name=...) names the task only after its first step was scheduled (3.11)
     assert labels == [f"step {new['name']}", "step first", "step renamed", "wake-up renamed"]
 
@@ -229,8 +234,7 @@ def test_a_task_from_the_programs_own_factory_is_seen_renamed_too():
         "asyncio.run(main())\n"
     )
     events = trace(source)
-    [new] = [e for e in of_kind(events, "task.new") if e["coro"] == "worker"]
+    new, labels = worker_labels(events)
     assert [e["name"] for e in of_kind(events, "task.rename") if e["task"] == new["task"]] == ["renamed"]
-    labels = [e["label"] for e in of_kind(events, "handle.schedule") if e["task"] == new["task"]]
     # (3.11 names it 'first' after creating it, before it ran: only the name it had at a step is seen)
     assert labels == [f"step {new['name']}", "step renamed"]

@@ -131,13 +131,13 @@ class Tracer:
         return tid
 
     def task_renamed(self, task):
-        tid = self.task_id(task)
-        if getattr(task, "_loopscope_label", None) is not None:
-            task._loopscope_label = None  # made anew at its next step
-        self.emitter.emit("task.rename", task=tid, name=task.get_name())
+        """A `task_class` task was renamed (it says so itself)."""
+        task._loopscope_label = None  # made anew at its next step
+        self.emitter.emit("task.rename", task=self.task_id(task), name=task.get_name())
 
     def task_label(self, task, role):
-        """String id of the label of `task`'s "step" or "wake-up" callback."""
+        """String id of the label of `task`'s "step" or "wake-up" callback. For a task that does
+        not report its renames (not a `task_class` one), this is where a new name is noticed."""
         name = task.get_name()
         if type(task) is not self.task_class:  # e.g. from the program's own task factory
             tid = self.task_id(task)
