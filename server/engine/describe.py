@@ -56,6 +56,8 @@ def _keep_frame(task, frame, coro):
 
 
 def _remember(task, lasti, kind, name, site):
+    """`task` waits at `site` while its own frame is at instruction `lasti`, awaiting an object of
+    type `kind` whose `__qualname__` is `name` (read back by `Tracer.handle_run`)."""
     task._loopscope_lasti, task._loopscope_awaited, task._loopscope_name, task._loopscope_site = (
         lasti, kind, name, site)
 
@@ -162,7 +164,9 @@ class Describer:
         the usual case, a program frame awaiting such a call directly, is remembered per
         (code, instruction, awaited function's name) — for names the program does not
         define itself, so that a function of its own never passes for asyncio's — and, for
-        a task that waits at the same place again and again (a loop), on the task itself.
+        a task that waits at the same place again and again (a loop), on the task itself
+        (`_remember`). That last memory is checked before this is called, on the tracer's
+        busiest path (`Tracer.handle_run`), where a call costs more than the check.
         """
         try:
             coro = task._loopscope_coro
@@ -170,9 +174,6 @@ class Describer:
         except AttributeError:  # its frame is not known yet (or it is done)
             return self._walk(task, task.get_coro(), False)
         kind = type(awaited)
-        if (kind is task._loopscope_awaited and task._loopscope_frame.f_lasti == task._loopscope_lasti
-                and awaited.__qualname__ == task._loopscope_name):
-            return task._loopscope_site
         if kind is CoroutineType or kind is GeneratorType:
             # keyed by the code's id (hashing a code object costs more than all the rest)
             code = task._loopscope_code

@@ -24,7 +24,6 @@ from . import internals
 from .describe import Describer, label_of, outcome
 from .idle import Idle
 from .record import (
-    AFTER_WHEN,
     HID,
     IN_HEAP,
     LABEL,
@@ -45,6 +44,7 @@ _waiter_of = internals.waiter_of
 _plain_run = internals.plain_run
 _deque_append = collections.deque.append
 _NAN = float("nan")
+_task_done = asyncio.Task.done  # (called as a function: Python 3.11 speeds that up, not `task.done()`)
 
 _SCHEDULE, _CANCEL, _ITERATION = CODES["handle.schedule"], CODES["handle.cancel"], CODES["loop.iteration"]
 _TASK_NEW, _TASK_DONE = CODES["task.new"], CODES["task.done"]
@@ -237,8 +237,9 @@ class Tracer:
                         label = tracer.step_label(task)
                     hid = next(hids)
                     # new_record's list, written out (a function call here costs more than the list)
-                    handle._loopscope = [hid, task, tid, label, _NAN, *AFTER_WHEN]
-                    hot(_pack_step_schedule(_STEP_SCHEDULE, clock.peek(), hid, tid, label, source))
+                    handle._loopscope = [hid, task, tid, label, _NAN, False, 0.0, None, None]
+                    peek = clock.peek  # (read, then called: `clock.peek()` is not sped up)
+                    hot(_pack_step_schedule(_STEP_SCHEDULE, peek(), hid, tid, label, source))
                 else:
                     tracer.queued(handle, source)
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
@@ -320,7 +321,8 @@ class Tracer:
                 ident = _thread_id()
                 outer = running.get(ident)  # a callback this one runs inside of (a loop run by hand)
                 running[ident] = record
-                begin = clock.peek()
+                peek = clock.peek
+                begin = peek()
                 hot(_pack_begin(_BEGIN, begin, hid, tid))
                 spent = emitter.spent
                 record[R0] = _real_perf()  # (also read by the sampler)
@@ -337,7 +339,8 @@ class Tracer:
                             real = _real_perf() - record[R0] - (emitter.spent - spent)
                             if real > threshold:
                                 clock.advance(real)
-                        end = clock.peek()
+                        peek = clock.peek
+                        end = peek()
                         duration = end - begin
                         if outer is None:
                             del running[ident]
@@ -346,9 +349,18 @@ class Tracer:
                         if tracer.untidy:
                             tracer.tidy_after_callback()
                         task = record[TASK]
-                        if task is not None and duration < threshold and not task.done():
+                        if task is not None and duration < threshold and not _task_done(task):
                             # the usual end of a step: one packed record for both events
-                            site = where(task)
+                            try:  # where it waits: the same place as last time? (see Describer.where)
+                                awaited = task._loopscope_coro.cr_await
+                                if (type(awaited) is task._loopscope_awaited
+                                        and task._loopscope_frame.f_lasti == task._loopscope_lasti
+                                        and awaited.__qualname__ == task._loopscope_name):
+                                    site = task._loopscope_site
+                                else:
+                                    site = where(task)
+                            except AttributeError:  # nothing remembered (its frame is not kept)
+                                site = where(task)
                             waiter = _waiter_of(task)
                             if waiter is None:  # e.g. asyncio.sleep(0): nothing to name but the site
                                 hot(_pack_suspended_idle(_SUSPENDED_IDLE, end, hid, tid, duration, site[0] or 0,
