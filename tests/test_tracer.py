@@ -134,7 +134,8 @@ def test_eager_task_factory_is_refused_plainly(python):
 
 
 @pytest.mark.parametrize("python", list(PYTHONS))
-@pytest.mark.parametrize("program", ["taskgroup.py", "queue_workers.py", "timeouts.py", "tcp_echo.py"])
+@pytest.mark.parametrize("program", ["taskgroup.py", "queue_workers.py", "timeouts.py", "tcp_echo.py",
+                                     "cancelled_timers.py"])
 def test_tracer_is_faithful_on_every_installed_python(python, program):
     """The private attributes in engine/internals.py hold on each version we can find here (3.11+)."""
     path = PROGRAMS / program
@@ -195,6 +196,77 @@ def test_a_loop_run_from_another_thread_tells_threadsafe_calls_apart():
                if e["label"] in ("here", "there")]
     assert sources == [("here", "call_soon"), ("here", "call_soon"), ("there", "threadsafe")]
     assert stdout_of(events) == "here\nhere\nthere\n"
+
+
+# What Python 3.14 changed (gh-128340), which no interpreter here has: call_soon_threadsafe makes
+# its handles of a Handle subclass of their own, with a lock around cancelling and running.
+THREADSAFE_HANDLE_OF_3_14 = """
+import asyncio, threading
+from asyncio import base_events, events
+
+class _ThreadSafeHandle(events.Handle):
+    __slots__ = ("_lock",)
+
+    def __init__(self, callback, args, loop, context=None):
+        super().__init__(callback, args, loop, context)
+        self._lock = threading.RLock()
+
+    def cancel(self):
+        with self._lock:
+            return super().cancel()
+
+    def cancelled(self):
+        with self._lock:
+            return super().cancelled()
+
+    def _run(self):
+        with self._lock:
+            if self._cancelled:
+                return None
+            return super()._run()
+
+def call_soon_threadsafe(self, callback, *args, context=None):
+    self._check_closed()
+    handle = events._ThreadSafeHandle(callback, args, self, context)
+    self._ready.append(handle)
+    self._write_to_self()
+    return handle
+
+events._ThreadSafeHandle = _ThreadSafeHandle
+base_events.BaseEventLoop.call_soon_threadsafe = call_soon_threadsafe
+"""
+
+
+def test_threadsafe_calls_are_traced_where_asyncio_gives_them_a_handle_class_of_their_own():
+    path = PROGRAMS / "threadsafe.py"
+    events = run_engine_unsandboxed(path.read_text(), path.name, prelude=THREADSAFE_HANDLE_OF_3_14)
+    assert not of_kind(events, "error")
+    assert stdout_of(events) == plain_run(path)
+    scheduled = {e["handle"]: e["label"] for e in of_kind(events, "handle.schedule") if e["source"] == "threadsafe"}
+    assert sorted(scheduled.values()) == ["Future.set_result"] + ["print"] * 3
+    ran = [e["handle"] for e in of_kind(events, "handle.end") if e["handle"] in scheduled]
+    assert sorted(ran) == sorted(scheduled)
+
+
+def test_a_cancelled_threadsafe_call_is_reported_and_never_runs_there_either():
+    source = (
+        "import asyncio, threading\n"
+        "async def main():\n"
+        "    loop = asyncio.get_running_loop()\n"
+        "    handles = []\n"
+        "    thread = threading.Thread(target=lambda: handles.append(loop.call_soon_threadsafe(print, 'no')))\n"
+        "    thread.start()\n"
+        "    thread.join()\n"
+        "    handles[0].cancel()\n"
+        "    await asyncio.sleep(0)\n"
+        "    print('cancelled:', handles[0].cancelled())\n"
+        "asyncio.run(main())\n"
+    )
+    events = run_engine_unsandboxed(source, prelude=THREADSAFE_HANDLE_OF_3_14)
+    assert not of_kind(events, "error")
+    assert stdout_of(events) == "cancelled: True\n"
+    [scheduled] = [e for e in of_kind(events, "handle.schedule") if e["label"] == "print"]
+    assert [e["handle"] for e in of_kind(events, "handle.cancel")] == [scheduled["handle"]]
 
 
 def worker_labels(events):

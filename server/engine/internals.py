@@ -8,7 +8,10 @@ under every 3.11+ interpreter it finds and compares their output with plain runs
   is the thread running the loop;
 - `Handle._callback` / `_args` are what runs, `Handle._run` is the one place
   every callback (I/O ones included) is executed; the loops make every handle
-  through the module attributes `asyncio.events.Handle` / `TimerHandle`;
+  through the module attributes `asyncio.events.Handle` / `TimerHandle` and,
+  from 3.14 on (gh-128340; read from the CPython source, no 3.14 here to run),
+  `call_soon_threadsafe` through `asyncio.events._ThreadSafeHandle`, a Handle
+  subclass with a lock around `cancel` and `_run`;
 - a task step or wake-up callback's `__self__` is its task (the C
   `TaskStepMethWrapper` and the `task_wakeup` builtin carry it too);
   `STEP_WRAPPER` is the C task's step callback type;
@@ -26,13 +29,17 @@ from asyncio import events as _events
 
 Handle = _events.Handle
 TimerHandle = _events.TimerHandle
+ThreadSafeHandle = getattr(_events, "_ThreadSafeHandle", None)  # None before 3.14
 plain_run = Handle._run  # asyncio's own Handle._run, which the traced one wraps
 
 
-def replace_handle_classes(handle_class, timer_class):
-    """Make the loops create `handle_class` / `timer_class` (subclasses) from now on."""
+def replace_handle_classes(handle_class, timer_class, threadsafe_class=None):
+    """Make the loops create `handle_class` / `timer_class` / `threadsafe_class` (subclasses of
+    the three above) from now on."""
     _events.Handle = handle_class
     _events.TimerHandle = timer_class
+    if threadsafe_class is not None:
+        _events._ThreadSafeHandle = threadsafe_class
 
 
 # C-level getters: these run for every callback, where a Python function call shows.

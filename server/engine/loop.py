@@ -32,18 +32,20 @@ class ReadyQueue(collections.deque):
         self._loop = loop
 
 
-def _traced_cancel(handle):
-    tracer = _TRACER
-    if tracer.enabled and getattr(handle, "_loopscope", None) is not None:
-        try:
-            tracer.on_cancel(handle)
-        except Exception as exc:  # noqa: BLE001
-            tracer.fail("cancel", exc)
-    _plain_cancel(handle)
+def _traced_cancel(plain_cancel):
+    """A handle class's `cancel`: reports the cancel, then does all that `plain_cancel` does
+    (a timer's also tells its loop, which purges cancelled timers from its heap)."""
 
+    def cancel(handle):
+        tracer = _TRACER
+        if tracer.enabled and getattr(handle, "_loopscope", None) is not None:
+            try:
+                tracer.on_cancel(handle)
+            except Exception as exc:  # noqa: BLE001
+                tracer.fail("cancel", exc)
+        plain_cancel(handle)
 
-_plain_run = internals.plain_run
-_plain_cancel = internals.Handle.cancel
+    return cancel
 
 
 class Handle(internals.Handle):
@@ -54,14 +56,23 @@ class Handle(internals.Handle):
     """
 
     __slots__ = ("_loopscope",)  # the tracer's record while it is queued or running (see Tracer)
-    _run = _plain_run  # install() puts the tracer's here
-    cancel = _traced_cancel
+    _run = internals.plain_run  # install() puts the tracer's here
+    cancel = _traced_cancel(internals.Handle.cancel)
 
 
 class TimerHandle(internals.TimerHandle):
     __slots__ = ("_loopscope",)
-    _run = _plain_run
-    cancel = _traced_cancel
+    _run = internals.plain_run
+    cancel = _traced_cancel(internals.TimerHandle.cancel)
+
+
+ThreadSafeHandle = None  # call_soon_threadsafe's, where asyncio has its own class for them (3.14+)
+if internals.ThreadSafeHandle is not None:
+
+    class ThreadSafeHandle(internals.ThreadSafeHandle):
+        __slots__ = ("_loopscope",)
+        _run = internals.ThreadSafeHandle._run  # (takes its lock; install() wraps it)
+        cancel = _traced_cancel(internals.ThreadSafeHandle.cancel)
 
 
 class TracingSelector(selectors.DefaultSelector):
@@ -191,8 +202,10 @@ def install(tracer):
     _TRACER = tracer
     tracer.task_class = Task
     ReadyQueue.append = tracer.ready_append(TimerHandle)
-    Handle._run = TimerHandle._run = tracer.handle_run()
-    internals.replace_handle_classes(Handle, TimerHandle)
+    Handle._run = TimerHandle._run = tracer.handle_run(internals.plain_run)
+    if ThreadSafeHandle is not None:
+        ThreadSafeHandle._run = tracer.handle_run(internals.ThreadSafeHandle._run)
+    internals.replace_handle_classes(Handle, TimerHandle, ThreadSafeHandle)
     internals.patch_work_items(tracer.idle.job_started, tracer.idle.job_finished)
     unix_events._UnixDefaultEventLoopPolicy._loop_factory = TracingEventLoop
     unix_events.SelectorEventLoop = TracingEventLoop

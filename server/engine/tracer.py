@@ -41,7 +41,6 @@ _thread_id = threading.get_ident
 _callback_of, _args_of, _loop_thread = internals.callback_of, internals.args_of, internals.loop_thread
 _STEP_WRAPPER = internals.STEP_WRAPPER
 _waiter_of = internals.waiter_of
-_plain_run = internals.plain_run
 _deque_append = collections.deque.append
 _NAN = float("nan")
 _task_done = asyncio.Task.done  # (called as a function: Python 3.11 speeds that up, not `task.done()`)
@@ -295,9 +294,10 @@ class Tracer:
 
     # -- running a callback -------------------------------------------------------------
 
-    def handle_run(self):
-        """The traced handles' `Handle._run` (see `loop.Handle`): runs one callback, reporting
-        its begin, its end and what its task did.
+    def handle_run(self, plain_run):
+        """The traced handles' `Handle._run` (see `loop.Handle`): runs one callback with
+        `plain_run` (asyncio's `_run` of the class), reporting its begin, its end and what its
+        task did.
 
         One closure, with few calls of its own on the usual path: it runs for every callback,
         and each Python call here cost a noticeable share of the callback it traces.
@@ -308,7 +308,7 @@ class Tracer:
 
         def _run(handle):
             if not tracer.enabled:
-                return _plain_run(handle)
+                return plain_run(handle)
             try:
                 try:
                     record = handle._loopscope
@@ -328,9 +328,9 @@ class Tracer:
                 record[R0] = _real_perf()  # (also read by the sampler)
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
                 tracer.fail("before_handle", exc)
-                return _plain_run(handle)
+                return plain_run(handle)
             try:
-                _plain_run(handle)
+                plain_run(handle)
             finally:
                 if tracer.enabled:
                     try:
