@@ -25,6 +25,7 @@ class Program:
     filename: str  # the name its lines and tracebacks refer to, e.g. "tasks.py"
     target: str  # what run.start reports: a scenario id or the file's name
     trusted: bool = False  # a scenario of ours (may run with a reduced sandbox)
+    argv0: str = ""  # the program's sys.argv[0] (default: filename); a file's path as the CLI was given it
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Run:
         argv, drop_to, cwd = sandbox.command(self.support, self.limits)
         config = {
             "source": program.source, "filename": program.filename, "target": program.target,
+            "argv0": program.argv0 or program.filename,
             "blocking": options.blocking, "blocking_sleep": options.blocking_sleep, "clock": options.clock,
             "threshold": options.threshold, "drop_to": drop_to,
             "seccomp": base64.b64encode(self.support.seccomp).decode() if self.support.seccomp else None,

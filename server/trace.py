@@ -57,7 +57,9 @@ def program_for(target, blocking):
         source = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{target} is not UTF-8 text") from None
-    return Program(source, path.name, path.name), blocking
+    # Its code is known by the name `python TARGET` gives it (in reprs and tracebacks): the
+    # path made absolute by prefixing the working directory, nothing else.
+    return Program(source, os.path.join(os.getcwd(), target), path.name, argv0=target), blocking
 
 
 def main(argv=None):

@@ -1,6 +1,7 @@
 """The trace CLI: a contract other tools depend on."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -36,9 +37,26 @@ def test_file_target_runs_in_the_sandbox(tmp_path, no_leftovers):
     done = cli(str(program), "--clock", "real", "--timeout", "5")
     events = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0
-    assert events[0]["file"] == "mine.py" and events[0]["clock"] == "real"
+    assert events[0]["file"] == str(program) and events[0]["target"] == "mine.py" and events[0]["clock"] == "real"
     assert [e["text"] for e in events if e["kind"] == "stdout"] == ["hi\n"]
     assert 0.5 <= events[-1]["elapsed"] < 5
+
+
+def test_a_file_is_known_by_the_name_python_gives_it(tmp_path, no_leftovers):
+    """`python mine.py` calls it by its absolute path: in __file__, sys.argv, reprs and tracebacks."""
+    (tmp_path / "mine.py").write_text(
+        "import asyncio, sys\n"
+        "async def main():\n"
+        "    print(__file__, sys.argv)\n"
+        "    print(asyncio.current_task())\n"
+        "asyncio.run(main())\n"
+    )
+    plain = subprocess.run([sys.executable, "mine.py"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-m", "server.trace", "mine.py"], cwd=tmp_path, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert "".join(e["text"] for e in events if e["kind"] == "stdout") == plain.stdout
+    assert str(tmp_path / "mine.py") in plain.stdout
 
 
 def test_program_errors_still_exit_zero(tmp_path, no_leftovers):

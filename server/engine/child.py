@@ -60,6 +60,7 @@ def run(config, event_fd):
     sampler.start(tracer)
     if config.get("audit", True):
         install_audit_hook()
+    sys.argv = [config.get("argv0") or filename]  # as `python FILE` sets it
     status, reason = execute(config["source"], filename, tracer)
     _finish_like_python(stdout, stderr)
     tracer.enabled = False

@@ -196,6 +196,16 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
         super().call_exception_handler(context)
 
 
+# The program may print these classes or their instances: they read as asyncio's own.
+for _class, _module in ((Handle, "asyncio.events"), (TimerHandle, "asyncio.events"), (Task, "_asyncio"),
+                        (TracingEventLoop, "asyncio.unix_events")):
+    _class.__module__ = _module
+TracingEventLoop.__name__ = TracingEventLoop.__qualname__ = unix_events._UnixSelectorEventLoop.__name__
+if ThreadSafeHandle is not None:
+    ThreadSafeHandle.__module__ = "asyncio.events"
+    ThreadSafeHandle.__name__ = ThreadSafeHandle.__qualname__ = internals.ThreadSafeHandle.__name__
+
+
 def install(tracer):
     """Make every event loop of this process a traced one, reporting to `tracer`."""
     global _TRACER

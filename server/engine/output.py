@@ -1,5 +1,6 @@
 """The program's `sys.stdout` / `sys.stderr`: every line becomes a `stdout` event, tagged with the task that printed it."""
 
+import codecs
 import io
 
 _CHUNK = 8192  # longer lines are split: one huge print must not make one huge event
@@ -11,6 +12,7 @@ class ProgramOutput(io.TextIOBase):
         self._stream = stream
         self._pending = ""
         self._pending_task = None
+        self.buffer = _BytesOutput(self)  # sys.stdout.buffer.write(b"...") works as in a plain run
 
     @property
     def encoding(self):
@@ -56,6 +58,30 @@ class ProgramOutput(io.TextIOBase):
         for line in text.splitlines(keepends=True):
             for start in range(0, len(line), _CHUNK):
                 emit("stdout", text=line[start:start + _CHUNK], task=task, stream=self._stream)
+
+
+class _BytesOutput(io.BufferedIOBase):
+    """The `buffer` under a ProgramOutput: bytes written are UTF-8 text (a character split
+    between two writes is joined; undecodable bytes read as U+FFFD)."""
+
+    def __init__(self, text):
+        self._text = text
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        if isinstance(data, str):
+            raise TypeError(f"a bytes-like object is required, not '{type(data).__name__}'")
+        data = memoryview(data).cast("B")
+        text = self._decoder.decode(data)
+        if text:
+            self._text.write(text)
+        return len(data)
+
+    def flush(self):
+        self._text.flush()
 
 
 class BothStreams:
