@@ -9,6 +9,7 @@ order, as the plain one.
 import asyncio
 import collections
 import selectors
+import threading
 import time
 from asyncio import unix_events
 
@@ -22,14 +23,17 @@ class ReadyQueue(collections.deque):
     """The ready deque: every way into it (call_soon, threadsafe, due timers, I/O) is `append`,
     which `install` makes the tracer's (`Tracer.ready_append`)."""
 
-    # The thread whose appends are plain `call_soon`s: the loop's own, while it is not
-    # handling I/O (`Tracer.source` sets it, the loop clears it). Saves the tracer
-    # working that out for every callback.
-    calm = None
+    # Slots: the tracer reads them for every callback (and Python 3.11 reads a slot fastest).
+    __slots__ = ("_loop", "calm", "running")
 
     def __init__(self, items, loop):
         super().__init__(items)
         self._loop = loop
+        # The thread whose appends are plain `call_soon`s: the loop's own, while it is not
+        # handling I/O (`Tracer.source` sets it, the loop clears it). Saves the tracer
+        # working that out for every callback.
+        self.calm = None
+        self.running = None  # the record of the loop's callback that runs now (see Tracer.handle_run)
 
 
 def _traced_cancel(plain_cancel):
@@ -121,6 +125,7 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
         super().__init__(selector)
         self._loopscope = _TRACER
         self._loopscope_queue = internals.replace_ready_queue(self, lambda items: ReadyQueue(items, self))
+        self._loopscope_delay = None  # the delay of the call_later running now (asyncio.sleep's, shown as is)
         if _TRACER.clock.name == "virtual":
             # A real loop polls epoll in whole milliseconds and wakes a little late, so
             # timers due within about a millisecond of each other fire in the same
@@ -129,8 +134,6 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
 
     def time(self):
         return self._loopscope.clock.now()
-
-    _loopscope_delay = None  # the delay of the call_later running now (asyncio.sleep's, shown as is)
 
     def call_later(self, delay, callback, *args, context=None):
         self._loopscope_delay = delay
@@ -144,7 +147,7 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
         tracer = self._loopscope
         if tracer.enabled:
             try:
-                tracer.on_timer(timer, self._loopscope_delay)
+                tracer.on_timer(timer, self._loopscope_delay, self._loopscope_queue)
             except Exception as exc:  # noqa: BLE001
                 tracer.fail("call_at", exc)
         return timer
@@ -171,8 +174,18 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
         return future
 
     def run_forever(self):
-        self._loopscope_queue.calm = None  # which thread runs the loop is found again
-        super().run_forever()
+        queue = self._loopscope_queue
+        queue.calm = None  # which thread runs the loop is found again
+        queues, ident = self._loopscope.loop_queues, threading.get_ident()
+        outer = queues.get(ident)  # (a loop run inside another's callback, where a program allows that)
+        queues[ident] = queue
+        try:
+            super().run_forever()
+        finally:
+            if outer is None:
+                del queues[ident]
+            else:
+                queues[ident] = outer
 
     def _process_events(self, event_list):
         self._loopscope_queue.calm = None

@@ -1,7 +1,7 @@
 """What the tracer keeps about one handle, from the moment it is queued until its run ends.
 
 It hangs on the handle itself (`handle._loopscope`) and, while the callback
-runs, in `Tracer.running`. A list rather than an object: one is made for every
+runs, on its loop's ready queue (`loop.ReadyQueue.running`). A list rather than an object: one is made for every
 callback, and building a class instance cost more than the rest of the
 bookkeeping together.
 """
@@ -15,8 +15,9 @@ IN_HEAP = 5  # a timer still waiting in the heap
 R0 = 6  # while it runs: real time at its begin
 SLEEP = 7  # ... its time.sleep calls: (total, longest, line of the longest), or None
 SAMPLES = 8  # ... the sampler's {line: count}, or None
+QUEUE = 9  # the ready queue it entered (its loop's), whose `running` it is while it runs
 
 
-def new_record(hid, task, tid, label, when):
+def new_record(hid, task, tid, label, when, queue):
     # (Tracer.ready_append writes this list out for task steps: keep the two alike.)
-    return [hid, task, tid, label, when, False, 0.0, None, None]
+    return [hid, task, tid, label, when, False, 0.0, None, None, queue]

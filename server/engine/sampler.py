@@ -37,8 +37,9 @@ def _sample_forever(tracer):
             tracer.emitter.flush()  # a live view gets events within one interval
         now = _real_perf()
         frames = None
-        for ident, record in list(tracer.running.items()):
-            if now - record[R0] < AFTER:
+        for ident, queue in list(tracer.loop_queues.items()):
+            record = queue.running
+            if record is None or now - record[R0] < AFTER:
                 continue
             if frames is None:
                 frames = sys._current_frames()

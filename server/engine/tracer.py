@@ -27,6 +27,7 @@ from .record import (
     HID,
     IN_HEAP,
     LABEL,
+    QUEUE,
     R0,
     SAMPLES,
     SLEEP,
@@ -63,6 +64,15 @@ _CALL_SOON, _THREADSAFE, _FROM_TIMER, _IO, _CALL_AT = (
 INTERNAL_COROS = {"BaseEventLoop.shutdown_asyncgens", "BaseEventLoop.shutdown_default_executor"}
 
 
+class _Unlisted:
+    """Stands in for the ready queue of a handle run by a loop that is not Loopscope's."""
+
+    __slots__ = ("running",)
+
+    def __init__(self):
+        self.running = None
+
+
 class FutureRecord:
     __slots__ = ("fid", "future", "waiting", "timer", "delay", "thread")
 
@@ -86,7 +96,9 @@ class Tracer:
         self.output = None  # set by the child: flushes a task's partial print line
         self.untidy = False  # something to tidy after the callback: a partial print line, self.resolved
         self.sampler_thread = None
-        self.running = {}  # thread ident -> record of the handle running there (read by the sampler)
+        # thread ident -> the ready queue (loop.ReadyQueue) of the loop running there, whose
+        # `running` is the record of the callback running now (read by the sampler)
+        self.loop_queues = {}
         self.describe = Describer(self)
         self.task_class = None  # loop.Task (set by loop.install): reports its renames as they happen
         self._names = {}  # task id -> its name as last reported, for tasks of other classes
@@ -160,10 +172,12 @@ class Tracer:
         return record
 
     def current_record(self):
-        return self.running.get(_thread_id())
+        """The record of the callback running on this thread, or None."""
+        queue = self.loop_queues.get(_thread_id())
+        return None if queue is None else queue.running
 
     def current_task_id(self):
-        record = self.running.get(_thread_id())
+        record = self.current_record()
         return record[TID] or None if record is not None else None
 
     def user_line_here(self):
@@ -178,8 +192,9 @@ class Tracer:
 
     # -- queues ----------------------------------------------------------------------
 
-    def _record(self, handle, when):
-        """A new record for `handle`, just queued: (record, owner task id or 0)."""
+    def _record(self, handle, when, queue):
+        """A new record for `handle`, just queued (or put in the heap) in `queue`'s loop:
+        (record, owner task id or 0)."""
         callback = _callback_of(handle)
         args = _args_of(handle)
         future = args[0] if args and asyncio.isfuture(args[0]) else None
@@ -193,7 +208,7 @@ class Tracer:
         else:
             tid, label = 0, self._string(label_of(callback))
             owner = self._owner(future) if future is not None else 0
-        record = new_record(next(self._hids), task, tid, label, when)
+        record = new_record(next(self._hids), task, tid, label, when, queue)
         handle._loopscope = record
         return record, owner
 
@@ -236,11 +251,11 @@ class Tracer:
                         label = tracer.step_label(task)
                     hid = next(hids)
                     # new_record's list, written out (a function call here costs more than the list)
-                    handle._loopscope = [hid, task, tid, label, _NAN, False, 0.0, None, None]
+                    handle._loopscope = [hid, task, tid, label, _NAN, False, 0.0, None, None, queue]
                     peek = clock.peek  # (read, then called: `clock.peek()` is not sped up)
                     hot(_pack_step_schedule(_STEP_SCHEDULE, peek(), hid, tid, label, source))
                 else:
-                    tracer.queued(handle, source)
+                    tracer.queued(handle, source, queue)
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
                 tracer.fail("on_ready", exc)
 
@@ -264,9 +279,9 @@ class Tracer:
         self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _READY, record[WHEN], record[TID],
                                  record[LABEL], _FROM_TIMER, owner))
 
-    def on_timer(self, timer, delay):
+    def on_timer(self, timer, delay, queue):
         when = self.clock.since_start(internals.when_of(timer))
-        record, _ = self._record(timer, when)
+        record, _ = self._record(timer, when, queue)
         record[IN_HEAP] = True
         args = _args_of(timer)
         if args and asyncio.isfuture(args[0]):
@@ -303,7 +318,7 @@ class Tracer:
         and each Python call here cost a noticeable share of the callback it traces.
         """
         tracer = self
-        hot, running, clock, describe = self._hot, self.running, self.clock, self.describe
+        hot, clock, describe = self._hot, self.clock, self.describe
         emitter, where, threshold = self.emitter, self.describe.where, self.threshold
 
         def _run(handle):
@@ -315,12 +330,12 @@ class Tracer:
                 except AttributeError:  # a slot never set
                     record = None
                 if record is None:  # never reported (e.g. queued before tracing began): now, just before it runs
-                    record = tracer.queued(handle, _CALL_SOON)
+                    record = tracer.queued(handle, _CALL_SOON, None)
                 handle._loopscope = None  # an I/O handle is queued again and again: each time anew
                 hid, tid = record[HID], record[TID]
-                ident = _thread_id()
-                outer = running.get(ident)  # a callback this one runs inside of (a loop run by hand)
-                running[ident] = record
+                queue = record[QUEUE]
+                outer = queue.running  # a callback this one runs inside of (a loop run by hand)
+                queue.running = record
                 peek = clock.peek
                 begin = peek()
                 hot(_pack_begin(_BEGIN, begin, hid, tid))
@@ -342,10 +357,7 @@ class Tracer:
                         peek = clock.peek
                         end = peek()
                         duration = end - begin
-                        if outer is None:
-                            del running[ident]
-                        else:
-                            running[ident] = outer
+                        queue.running = outer
                         if tracer.untidy:
                             tracer.tidy_after_callback()
                         task = record[TASK]
@@ -375,9 +387,12 @@ class Tracer:
 
         return _run
 
-    def queued(self, handle, source):
-        """Report `handle` entering the ready queue (any callback but a task's step); its record."""
-        record, owner = self._record(handle, _NAN)
+    def queued(self, handle, source, queue):
+        """Report `handle` entering the ready queue `queue` (any callback but a task's step);
+        its record. `queue` None: the one of the loop running on this thread, if any."""
+        if queue is None:
+            queue = self.loop_queues.get(_thread_id()) or _Unlisted()
+        record, owner = self._record(handle, _NAN, queue)
         self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _READY, _NAN, record[TID], record[LABEL],
                                  source, owner))
         self.emitter.flush_if_full()  # e.g. a callback that calls call_soon in a loop
