@@ -28,6 +28,63 @@ def test_cpu_bound_blocking_names_the_busy_line_and_is_charged_to_loop_time():
     assert events[-1]["elapsed"] >= blocked["duration"]
 
 
+def test_a_busy_wait_on_the_clock_waits_as_long_as_in_a_plain_run(tmp_path):
+    """`while time.perf_counter() < end` once took a million virtual nanosecond steps (a
+    second of real time for each millisecond waited), all charged to loop time."""
+    path = tmp_path / "spin.py"
+    path.write_text(
+        "import asyncio, time\n"
+        "async def ticker():\n"
+        "    for i in range(3):\n"
+        "        print('tick', i)\n"
+        "        await asyncio.sleep(0.02)\n"
+        "async def spinner():\n"
+        "    for i in range(3):\n"
+        "        end = time.perf_counter() + 0.015\n"
+        "        while time.perf_counter() < end:\n"
+        "            pass\n"
+        "        print('spun', i)\n"
+        "        await asyncio.sleep(0)\n"
+        "async def main():\n"
+        "    start = time.monotonic()\n"
+        "    await asyncio.gather(ticker(), spinner())\n"
+        "    print('about', round(time.monotonic() - start, 1), 's')\n"
+        "asyncio.run(main())\n"
+    )
+    events = trace(path.read_text())
+    assert stdout_of(events) == plain_run(path)
+    spins = [e["duration"] for e in of_kind(events, "handle.end") if e["duration"] >= 0.01]
+    assert len(spins) == 3 and all(0.015 <= d < 0.5 for d in spins)
+    assert events[-1]["elapsed"] < 1
+
+
+def test_a_callback_that_computes_for_milliseconds_lets_timers_fall_due_meanwhile(tmp_path):
+    path = tmp_path / "crunch.py"
+    path.write_text(
+        "import asyncio\n"
+        "def crunch():\n"
+        "    return sum(i * i for i in range(1_000_000))\n"
+        "async def ticker():\n"
+        "    print('tick')\n"
+        "    await asyncio.sleep(0.001)\n"
+        "    print('tock')\n"
+        "async def cruncher():\n"
+        "    for i in range(5):\n"
+        "        crunch()\n"
+        "        print('crunched', i)\n"
+        "        await asyncio.sleep(0)\n"
+        "async def main():\n"
+        "    await asyncio.gather(ticker(), cruncher())\n"
+        "asyncio.run(main())\n"
+    )
+    events = trace(path.read_text())
+    # The 1 ms timer is due once the first crunch has taken its milliseconds, so its task goes
+    # on before the cruncher is done (when computing was free in loop time, only after).
+    assert stdout_of(events) == plain_run(path) == "tick\n" + "".join(
+        f"crunched {i}\n" for i in range(3)) + "tock\ncrunched 3\ncrunched 4\n"
+    assert events[-1]["elapsed"] >= 0.025
+
+
 def test_short_callbacks_are_not_blocking():
     events = trace("import asyncio\nasync def main():\n    sum(range(1000))\nasyncio.run(main())\n")
     assert of_kind(events, "loop.blocked") == []

@@ -5,10 +5,17 @@ loop has nothing to do, so a program that sleeps for minutes is traced in
 milliseconds and the trace is the same on every run. It moves only when:
 - the loop is idle and nothing outside it is working: it jumps to the next timer;
 - code on the loop's thread calls `time.sleep(s)`: it moves by `s`, at once;
-- a callback computes for longer than the blocking threshold: it is charged the
-  measured duration (so CPU-bound blocking shows up in loop time);
+- a callback computes for 5 ms or more (`tracer.CHARGE_AFTER`): it is charged the
+  measured duration (so CPU-bound work shows up in loop time, and timers fall due
+  meanwhile as in a real run);
+- the program waits on its own clock (see below);
 - threads are working (executor jobs, user threads): it follows the wall clock
   1:1, because their results must arrive in the same order as in a real run.
+
+A program that reads its clock over and over within one callback (a busy wait,
+`while time.perf_counter() < end`) is waiting for real time to pass: after
+`SPIN_READS` reads, time flows with the wall clock until that callback ends, so
+the wait takes as long as in a plain run (not a million nanosecond steps).
 
 Like a real clock it never returns the same value twice: each read moves it on
 by one nanosecond. Timers set one after another therefore fall due in the order
@@ -25,6 +32,7 @@ import time
 
 _real_monotonic = time.monotonic
 TICK = 1e-9  # seconds each read of the virtual clock moves it on
+SPIN_READS = 1000  # the program's reads within one callback past which it is taken to wait on the clock
 
 
 class VirtualClock:
@@ -41,6 +49,8 @@ class VirtualClock:
         self.frozen = True  # not following the wall clock (an attribute: read for every callback)
         self._base = 0.0  # time when following began
         self._anchor = 0.0  # real time when following began
+        self.reads = 0  # the program's reads since the current callback began (the tracer resets it)
+        self.spun = False  # following the wall clock because the program waits on it (see read)
 
     def now(self):
         """Loop time. Also what the program's `time.monotonic()` returns."""
@@ -49,6 +59,21 @@ class VirtualClock:
             cell[0] += TICK
             return cell[0]
         return self._base + (_real_monotonic() - self._anchor)
+
+    def read(self):
+        """The program's `time.monotonic()`, `time.perf_counter()`, ...: `now()`, except that a
+        program spinning on the clock gets real time (see the module's docstring)."""
+        if self.frozen:
+            self.reads += 1
+            if self.reads > SPIN_READS:
+                self.follow()
+                self.spun = True
+        return self.now()
+
+    def settle(self):
+        """The callback that spun on the clock ended: time stands still again."""
+        self.spun = False
+        self.freeze()
 
     def _following_peek(self):
         return self._base + (_real_monotonic() - self._anchor)
@@ -92,6 +117,7 @@ class RealClock:
         # and Python 3.11 speeds up reading an instance's own attribute, not a class's.
         self.now = self.peek = _real_monotonic  # loop time is the monotonic clock itself
         self.frozen = False
+        self.reads, self.spun = 0, False  # (as on VirtualClock, never used)
 
     def elapsed(self):
         return _real_monotonic() - self.origin

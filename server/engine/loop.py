@@ -244,9 +244,9 @@ def _virtualise_time(tracer):
     """The program's clocks follow loop time, so measured durations match the trace."""
     clock = tracer.clock
     wall_origin = time.time()
-    time.monotonic = clock.now
-    time.perf_counter = clock.now
-    time.time = lambda: wall_origin + clock.now()
-    time.monotonic_ns = lambda: int(clock.now() * 1e9)
-    time.perf_counter_ns = lambda: int(clock.now() * 1e9)
-    time.time_ns = lambda: int((wall_origin + clock.now()) * 1e9)
+    time.monotonic = clock.read
+    time.perf_counter = clock.read
+    time.time = lambda: wall_origin + clock.read()
+    time.monotonic_ns = lambda: int(clock.read() * 1e9)
+    time.perf_counter_ns = lambda: int(clock.read() * 1e9)
+    time.time_ns = lambda: int((wall_origin + clock.read()) * 1e9)

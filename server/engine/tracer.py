@@ -84,6 +84,12 @@ class FutureRecord:
         self.thread = False  # resolved by a worker thread (run_in_executor)
 
 
+# Under the virtual clock, a callback that computes for this long or longer is charged the time it
+# took (shorter ones are free, so that traces stay the same from run to run): as in a plain run,
+# timers fall due while it computes. (The blocking threshold, for `loop.blocked`, is another.)
+CHARGE_AFTER = 0.005
+
+
 class Tracer:
     def __init__(self, emitter, clock, filename, threshold=0.05):
         self.emitter = emitter
@@ -320,6 +326,7 @@ class Tracer:
         tracer = self
         hot, clock, describe = self._hot, self.clock, self.describe
         emitter, where, threshold = self.emitter, self.describe.where, self.threshold
+        charge_after = min(CHARGE_AFTER, threshold)
 
         def _run(handle):
             if not tracer.enabled:
@@ -340,6 +347,7 @@ class Tracer:
                 begin = peek()
                 hot(_pack_begin(_BEGIN, begin, hid, tid))
                 spent = emitter.spent
+                clock.reads = 0
                 record[R0] = _real_perf()  # (also read by the sampler)
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
                 tracer.fail("before_handle", exc)
@@ -352,8 +360,10 @@ class Tracer:
                         if clock.frozen:  # virtual time: code that computes is charged what it took
                             # (the emitter's own time, encoding and writing, is not the callback's)
                             real = _real_perf() - record[R0] - (emitter.spent - spent)
-                            if real > threshold:
+                            if real >= charge_after:
                                 clock.advance(real)
+                        elif clock.spun:  # it waited on the clock, which followed real time meanwhile
+                            clock.settle()
                         peek = clock.peek
                         end = peek()
                         duration = end - begin
