@@ -58,6 +58,23 @@ def test_a_busy_wait_on_the_clock_waits_as_long_as_in_a_plain_run(tmp_path):
     assert events[-1]["elapsed"] < 1
 
 
+def test_a_busy_wait_on_loop_time_waits_as_long_too():
+    source = (
+        "import asyncio\n"
+        "async def main():\n"
+        "    loop = asyncio.get_running_loop()\n"
+        "    end = loop.time() + 0.02\n"
+        "    while loop.time() < end:\n"
+        "        pass\n"
+        "    await asyncio.sleep(0.5)\n"
+        "asyncio.run(main())\n"
+    )
+    events = trace(source)
+    [step] = [e for e in of_kind(events, "handle.end") if e["task"] and e["duration"] > 0.01]
+    assert 0.02 <= step["duration"] < 0.5
+    assert 0.52 <= events[-1]["elapsed"] < 1
+
+
 def test_a_callback_that_computes_for_milliseconds_lets_timers_fall_due_meanwhile(tmp_path):
     path = tmp_path / "crunch.py"
     path.write_text(

@@ -70,11 +70,6 @@ class VirtualClock:
                 self.spun = True
         return self.now()
 
-    def settle(self):
-        """The callback that spun on the clock ended: time stands still again."""
-        self.spun = False
-        self.freeze()
-
     def _following_peek(self):
         return self._base + (_real_monotonic() - self._anchor)
 
@@ -93,6 +88,7 @@ class VirtualClock:
             self.peek = self._following_peek
 
     def freeze(self):
+        self.spun = False
         if not self.frozen:
             self._cell[0] = self._following_peek()
             self.frozen = True
@@ -115,7 +111,7 @@ class RealClock:
         self.origin = _real_monotonic()
         # Instance attributes, as on VirtualClock: the tracer reads them for every callback,
         # and Python 3.11 speeds up reading an instance's own attribute, not a class's.
-        self.now = self.peek = _real_monotonic  # loop time is the monotonic clock itself
+        self.now = self.peek = self.read = _real_monotonic  # loop time is the monotonic clock itself
         self.frozen = False
         self.reads, self.spun = 0, False  # (as on VirtualClock, never used)
 

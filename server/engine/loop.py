@@ -133,7 +133,7 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
             internals.set_due_window(self, VIRTUAL_DUE_WINDOW)
 
     def time(self):
-        return self._loopscope.clock.now()
+        return self._loopscope.clock.read()  # (the program may wait on it too: see VirtualClock.read)
 
     def call_later(self, delay, callback, *args, context=None):
         self._loopscope_delay = delay

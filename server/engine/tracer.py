@@ -363,7 +363,7 @@ class Tracer:
                             if real >= charge_after:
                                 clock.advance(real)
                         elif clock.spun:  # it waited on the clock, which followed real time meanwhile
-                            clock.settle()
+                            clock.freeze()
                         peek = clock.peek
                         end = peek()
                         duration = end - begin
