@@ -37,7 +37,7 @@ def test_a_busy_wait_on_the_clock_waits_as_long_as_in_a_plain_run(tmp_path):
         "async def ticker():\n"
         "    for i in range(3):\n"
         "        print('tick', i)\n"
-        "        await asyncio.sleep(0.02)\n"
+        "        await asyncio.sleep(0.04)\n"
         "async def spinner():\n"
         "    for i in range(3):\n"
         "        end = time.perf_counter() + 0.015\n"

@@ -1,9 +1,9 @@
 """What the tracer keeps about one handle, from the moment it is queued until its run ends.
 
 It hangs on the handle itself (`handle._loopscope`) and, while the callback
-runs, on its loop's ready queue (`loop.ReadyQueue.running`). A list rather than an object: one is made for every
-callback, and building a class instance cost more than the rest of the
-bookkeeping together.
+runs, on its loop's ready queue (`loop.ReadyQueue.running`). A list rather than
+an object: one is made for every callback, and building a class instance cost
+more than the rest of the bookkeeping together.
 """
 
 HID = 0  # the handle's id in the trace
