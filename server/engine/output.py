@@ -22,11 +22,24 @@ class ProgramOutput(io.TextIOBase):
     def errors(self):
         return "strict"
 
+    @property
+    def name(self):
+        return f"<{self._stream}>"
+
+    @property
+    def line_buffering(self):
+        return False
+
     def writable(self):
         return True
 
     def isatty(self):
         return False
+
+    def reconfigure(self, *, encoding=None, errors=None, newline=None, line_buffering=None, write_through=None):
+        """Accepted and ignored, as far as it can be: every line is sent as it is written anyway."""
+        if encoding not in (None, "utf-8", "utf8", "UTF-8"):
+            raise ValueError(f"Loopscope's {self.name} writes UTF-8 only, not {encoding!r}")
 
     def write(self, text):
         if not isinstance(text, str):

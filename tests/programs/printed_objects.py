@@ -5,6 +5,8 @@ import sys
 
 
 async def main():
+    sys.stdout.reconfigure(line_buffering=True)
+    print(sys.stdout.name, sys.stderr.name, sys.stdout.encoding)
     loop = asyncio.get_running_loop()
     print(loop)
     print(type(loop), type(asyncio.current_task()))
