@@ -13,7 +13,7 @@ import time
 
 from .record import R0, SAMPLES
 
-_real_perf = time.perf_counter
+_real_time = time.monotonic  # (the real one: the program's may be virtual)
 _real_sleep = time.sleep
 
 INTERVAL = 0.01  # seconds between looks
@@ -35,7 +35,7 @@ def _sample_forever(tracer):
             return
         if tracer.emitter.live:
             tracer.emitter.flush()  # a live view gets events within one interval
-        now = _real_perf()
+        now = _real_time()
         frames = None
         for ident, queue in list(tracer.loop_queues.items()):
             record = queue.running

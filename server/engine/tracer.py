@@ -37,7 +37,7 @@ from .record import (
     new_record,
 )
 
-_real_perf = time.perf_counter
+_real_time = time.monotonic  # (the real one: the program's may be virtual)
 _thread_id = threading.get_ident
 _callback_of, _args_of, _loop_thread = internals.callback_of, internals.args_of, internals.loop_thread
 _STEP_WRAPPER = internals.STEP_WRAPPER
@@ -327,6 +327,7 @@ class Tracer:
         hot, clock, describe = self._hot, self.clock, self.describe
         emitter, where, threshold = self.emitter, self.describe.where, self.threshold
         charge_after = min(CHARGE_AFTER, threshold)
+        real_clock = clock.name == "real"  # (then a callback's begin is its real time already)
 
         def _run(handle):
             if not tracer.enabled:
@@ -348,7 +349,7 @@ class Tracer:
                 hot(_pack_begin(_BEGIN, begin, hid, tid))
                 spent = emitter.spent
                 clock.reads = 0
-                record[R0] = _real_perf()  # (also read by the sampler)
+                record[R0] = begin if real_clock else _real_time()  # (also read by the sampler)
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
                 tracer.fail("before_handle", exc)
                 return plain_run(handle)
@@ -359,7 +360,7 @@ class Tracer:
                     try:
                         if clock.frozen:  # virtual time: code that computes is charged what it took
                             # (the emitter's own time, encoding and writing, is not the callback's)
-                            real = _real_perf() - record[R0] - (emitter.spent - spent)
+                            real = _real_time() - record[R0] - (emitter.spent - spent)
                             if real >= charge_after:
                                 clock.advance(real)
                         elif clock.spun:  # it waited on the clock, which followed real time meanwhile
