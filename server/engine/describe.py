@@ -11,7 +11,6 @@ from types import AsyncGeneratorType, CoroutineType, GeneratorType
 
 from ..events import enum_index
 from . import internals
-from .record import HID, WHEN
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -254,8 +253,9 @@ class Describer:
         if said == _SLEEP:  # its delay as the program gave it (reading the frame's locals costs more)
             said = f"asyncio.sleep({readable(record.delay)})"
         if timer is not None:
-            when = timer[WHEN]
-            return line or 0, self._string(said or f"a timer due at t={when:g}"), _TIMER, 0, fid, timer[HID], when
+            when = timer._loopscope_when  # (the timer's handle: see engine/record.py)
+            return (line or 0, self._string(said or f"a timer due at t={when:g}"), _TIMER, 0, fid,
+                    timer._loopscope_hid, when)
         if record.thread:
             kind = _THREAD
         elif in_io:

@@ -11,7 +11,6 @@ import time
 
 from ..events import CODES
 from . import internals
-from .record import SLEEP
 
 _real_sleep = time.sleep
 _IDLE = CODES["loop.idle"]
@@ -68,13 +67,13 @@ class Idle:
 
     def sleep(self, seconds):
         """`time.sleep` for the program: noted as blocking; virtual when time stands still."""
-        record = self._tracer.current_record()
-        on_loop = record is not None or threading.current_thread() is threading.main_thread()
-        if record is not None and isinstance(seconds, (int, float)):
-            total, longest, line = record[SLEEP] or (0.0, -1.0, None)
+        handle = self._tracer.current_record()
+        on_loop = handle is not None or threading.current_thread() is threading.main_thread()
+        if handle is not None and isinstance(seconds, (int, float)):
+            total, longest, line = getattr(handle, "_loopscope_sleeps", None) or (0.0, -1.0, None)
             if seconds > longest:
                 longest, line = seconds, self._tracer.user_line_here()
-            record[SLEEP] = (total + seconds, longest, line)
+            handle._loopscope_sleeps = (total + seconds, longest, line)
         valid = isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0
         if on_loop and valid and self._clock.frozen and not self.outside_work():
             self._clock.advance(seconds)

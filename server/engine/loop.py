@@ -14,6 +14,7 @@ import time
 from asyncio import unix_events
 
 from . import internals
+from .record import SLOTS
 
 _TRACER = None  # set by install(); loops made later report to it
 VIRTUAL_DUE_WINDOW = 0.001
@@ -33,7 +34,7 @@ class ReadyQueue(collections.deque):
         # handling I/O (`Tracer.source` sets it, the loop clears it). Saves the tracer
         # working that out for every callback.
         self.calm = None
-        self.running = None  # the record of the loop's callback that runs now (see Tracer.handle_run)
+        self.running = None  # the handle of the loop's callback that runs now (see Tracer.handle_run)
 
 
 def _traced_cancel(plain_cancel):
@@ -53,19 +54,19 @@ def _traced_cancel(plain_cancel):
 
 
 class Handle(internals.Handle):
-    """asyncio's Handle, carrying the tracer's record of it (named alike: reprs read as usual).
+    """asyncio's Handle, carrying what the tracer keeps about it (named alike: reprs read as usual).
 
-    A slot, like asyncio's own fields: no per-handle dict, and the record sits in the handle
-    itself, which the loop touches anyway (one memory line less to fetch per callback).
+    Slots, like asyncio's own fields (see `record.SLOTS`): no per-handle dict or record
+    object, and it all sits in the handle itself, which the loop touches anyway.
     """
 
-    __slots__ = ("_loopscope",)  # the tracer's record while it is queued or running (see Tracer)
+    __slots__ = SLOTS
     _run = internals.plain_run  # install() puts the tracer's here
     cancel = _traced_cancel(internals.Handle.cancel)
 
 
 class TimerHandle(internals.TimerHandle):
-    __slots__ = ("_loopscope",)
+    __slots__ = SLOTS
     _run = internals.plain_run
     cancel = _traced_cancel(internals.TimerHandle.cancel)
 
@@ -74,7 +75,7 @@ ThreadSafeHandle = None  # call_soon_threadsafe's, where asyncio has its own cla
 if internals.ThreadSafeHandle is not None:
 
     class ThreadSafeHandle(internals.ThreadSafeHandle):
-        __slots__ = ("_loopscope",)
+        __slots__ = SLOTS
         _run = internals.ThreadSafeHandle._run  # (takes its lock; install() wraps it)
         cancel = _traced_cancel(internals.ThreadSafeHandle.cancel)
 

@@ -1,23 +1,29 @@
 """What the tracer keeps about one handle, from the moment it is queued until its run ends.
 
-It hangs on the handle itself (`handle._loopscope`) and, while the callback
-runs, on its loop's ready queue (`loop.ReadyQueue.running`). A list rather than
-an object: one is made for every callback, and building a class instance cost
-more than the rest of the bookkeeping together.
+It is kept on the handle itself, in slots that Loopscope's handle classes add
+(`loop.Handle` and its kin), named in `SLOTS`. Not in an object of its own: one
+would be made for every callback, and even a list cost about 700 CPU
+instructions each time (of some 27,000 a traced callback takes), where setting
+a handle's slots costs a few dozen. While the callback runs, the handle is also
+its loop's ready queue's `running` (`loop.ReadyQueue`), where the sampler and
+`Tracer.current_record` find it.
+
+A task step's handle is new each time, so only its first five fields are set
+for it; the others are set for the handles that need them (timers, callbacks
+other than task steps, which an I/O handle is, queued again and again), or when
+they happen (`time.sleep` calls, samples): read those with `getattr(handle,
+name, None)`.
 """
 
-HID = 0  # the handle's id in the trace
-TASK = 1  # the task whose step or wake-up it is, or None
-TID = 2  # that task's id, or 0
-LABEL = 3  # string id (see Emitter.string) of its readable label
-WHEN = 4  # loop time it is due (timers), else NaN
-IN_HEAP = 5  # a timer still waiting in the heap
-R0 = 6  # while it runs: real time at its begin (the real `time.monotonic()`)
-SLEEP = 7  # ... its time.sleep calls: (total, longest, line of the longest), or None
-SAMPLES = 8  # ... the sampler's {line: count}, or None
-QUEUE = 9  # the ready queue it entered (its loop's), whose `running` it is while it runs
-
-
-def new_record(hid, task, tid, label, when, queue):
-    # (Tracer.ready_append writes this list out for task steps: keep the two alike.)
-    return [hid, task, tid, label, when, False, 0.0, None, None, queue]
+SLOTS = (
+    "_loopscope",  # while it waits to run: the ready queue (loop.ReadyQueue) it was reported in; else None
+    "_loopscope_hid",  # the handle's id in the trace
+    "_loopscope_task",  # the task whose step or wake-up it is, or None
+    "_loopscope_tid",  # that task's id, or 0
+    "_loopscope_label",  # string id (see Emitter.string) of its readable label
+    "_loopscope_when",  # timers: loop time it is due
+    "_loopscope_in_heap",  # timers: still waiting in the heap
+    "_loopscope_started",  # while it runs: real time (the real time.monotonic()) at its begin
+    "_loopscope_sleeps",  # ... its time.sleep calls: (total, longest, line of the longest)
+    "_loopscope_samples",  # ... the sampler's {line: count}
+)

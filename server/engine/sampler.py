@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 
-from .record import R0, SAMPLES
 
 _real_time = time.monotonic  # (the real one: the program's may be virtual)
 _real_sleep = time.sleep
@@ -38,8 +37,8 @@ def _sample_forever(tracer):
         now = _real_time()
         frames = None
         for ident, queue in list(tracer.loop_queues.items()):
-            record = queue.running
-            if record is None or now - record[R0] < AFTER:
+            handle = queue.running  # (what the tracer keeps on it: see engine/record.py)
+            if handle is None or now - handle._loopscope_started < AFTER:
                 continue
             if frames is None:
                 frames = sys._current_frames()
@@ -48,8 +47,9 @@ def _sample_forever(tracer):
             while frame is not None and frame.f_code.co_filename != filename:
                 frame = frame.f_back
             if frame is not None:
-                samples = record[SAMPLES]
+                samples = getattr(handle, "_loopscope_samples", None)
                 if samples is None:
-                    samples = record[SAMPLES] = {}
+                    samples = handle._loopscope_samples = {}
                 samples[frame.f_lineno] = samples.get(frame.f_lineno, 0) + 1
         del frames
+        handle = queue = None  # (not kept alive until the next look)

@@ -23,19 +23,6 @@ from ..events import CODES, WIRE_CODES, enum_index, packer
 from . import internals
 from .describe import Describer, label_of, outcome
 from .idle import Idle
-from .record import (
-    HID,
-    IN_HEAP,
-    LABEL,
-    QUEUE,
-    R0,
-    SAMPLES,
-    SLEEP,
-    TASK,
-    TID,
-    WHEN,
-    new_record,
-)
 
 _real_time = time.monotonic  # (the real one: the program's may be virtual)
 _thread_id = threading.get_ident
@@ -79,7 +66,7 @@ class FutureRecord:
     def __init__(self, fid, future):
         self.fid, self.future = fid, future
         self.waiting = []  # ids of the tasks awaiting it
-        self.timer = None  # the record of the timer that will resolve it (asyncio.sleep)
+        self.timer = None  # the handle of the timer that will resolve it (asyncio.sleep)
         self.delay = None  # that timer's call_later delay
         self.thread = False  # resolved by a worker thread (run_in_executor)
 
@@ -103,7 +90,7 @@ class Tracer:
         self.untidy = False  # something to tidy after the callback: a partial print line, self.resolved
         self.sampler_thread = None
         # thread ident -> the ready queue (loop.ReadyQueue) of the loop running there, whose
-        # `running` is the record of the callback running now (read by the sampler)
+        # `running` is the handle of the callback running now (read by the sampler)
         self.loop_queues = {}
         self.describe = Describer(self)
         self.task_class = None  # loop.Task (set by loop.install): reports its renames as they happen
@@ -178,13 +165,13 @@ class Tracer:
         return record
 
     def current_record(self):
-        """The record of the callback running on this thread, or None."""
+        """The handle of the callback running on this thread (see `record`), or None."""
         queue = self.loop_queues.get(_thread_id())
         return None if queue is None else queue.running
 
     def current_task_id(self):
-        record = self.current_record()
-        return record[TID] or None if record is not None else None
+        handle = self.current_record()
+        return handle._loopscope_tid or None if handle is not None else None
 
     def user_line_here(self):
         """Line of the innermost frame of the program's file on this thread's stack."""
@@ -199,8 +186,8 @@ class Tracer:
     # -- queues ----------------------------------------------------------------------
 
     def _record(self, handle, when, queue):
-        """A new record for `handle`, just queued (or put in the heap) in `queue`'s loop:
-        (record, owner task id or 0)."""
+        """Fill in what the tracer keeps on `handle` (see `record`), just queued (or put in the
+        heap) in `queue`'s loop; the id of the task that the callback will resolve, or 0."""
         callback = _callback_of(handle)
         args = _args_of(handle)
         future = args[0] if args and asyncio.isfuture(args[0]) else None
@@ -214,9 +201,11 @@ class Tracer:
         else:
             tid, label = 0, self._string(label_of(callback))
             owner = self._owner(future) if future is not None else 0
-        record = new_record(next(self._hids), task, tid, label, when, queue)
-        handle._loopscope = record
-        return record, owner
+        handle._loopscope_hid, handle._loopscope_task, handle._loopscope_tid = next(self._hids), task, tid
+        handle._loopscope_label, handle._loopscope_when, handle._loopscope_in_heap = label, when, False
+        handle._loopscope_sleeps = handle._loopscope_samples = None  # (an earlier run's, if queued again)
+        handle._loopscope = queue
+        return owner
 
     def _owner(self, future):
         """Id of the first task waiting on `future`, which a callback with it will resolve, or 0."""
@@ -240,9 +229,9 @@ class Tracer:
                 return
             try:
                 if type(handle) is timer_class:
-                    record = getattr(handle, "_loopscope", None)  # (None: made while tracing was off)
-                    if record is not None and record[IN_HEAP]:  # a timer became due
-                        tracer.timer_due(handle, record)
+                    # (no `_loopscope`: made while tracing was off)
+                    if getattr(handle, "_loopscope", None) is not None and handle._loopscope_in_heap:
+                        tracer.timer_due(handle)  # a timer became due
                         return
                 ident = _thread_id()
                 source = _CALL_SOON if ident == queue.calm else tracer.source(queue, ident)
@@ -256,8 +245,10 @@ class Tracer:
                     if label is None:  # (also: its first step since it was renamed)
                         label = tracer.step_label(task)
                     hid = next(hids)
-                    # new_record's list, written out (a function call here costs more than the list)
-                    handle._loopscope = [hid, task, tid, label, _NAN, False, 0.0, None, None, queue]
+                    # what `Tracer._record` fills in, as much as a step needs (see `record`)
+                    handle._loopscope_hid, handle._loopscope_task, handle._loopscope_tid = hid, task, tid
+                    handle._loopscope_label = label
+                    handle._loopscope = queue
                     peek = clock.peek  # (read, then called: `clock.peek()` is not sped up)
                     hot(_pack_step_schedule(_STEP_SCHEDULE, peek(), hid, tid, label, source))
                 else:
@@ -278,30 +269,29 @@ class Tracer:
             queue.calm = ident  # the loop's thread, outside I/O: the usual way, until either changes
         return _CALL_SOON
 
-    def timer_due(self, handle, record):
-        record[IN_HEAP] = False
-        args = _args_of(handle)
-        owner = self._owner(args[0]) if args and not record[TID] else 0
-        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _READY, record[WHEN], record[TID],
-                                 record[LABEL], _FROM_TIMER, owner))
+    def timer_due(self, timer):
+        timer._loopscope_in_heap = False
+        args = _args_of(timer)
+        owner = self._owner(args[0]) if args and not timer._loopscope_tid else 0
+        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), timer._loopscope_hid, _READY, timer._loopscope_when,
+                                 timer._loopscope_tid, timer._loopscope_label, _FROM_TIMER, owner))
 
     def on_timer(self, timer, delay, queue):
         when = self.clock.since_start(internals.when_of(timer))
-        record, _ = self._record(timer, when, queue)
-        record[IN_HEAP] = True
+        self._record(timer, when, queue)
+        timer._loopscope_in_heap = True
         args = _args_of(timer)
         if args and asyncio.isfuture(args[0]):
             future = self.future_record(args[0])
-            future.timer, future.delay = record, delay
-        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _TIMERS, when, record[TID],
-                                 record[LABEL], _CALL_AT, 0))
+            future.timer, future.delay = timer, delay
+        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), timer._loopscope_hid, _TIMERS, when,
+                                 timer._loopscope_tid, timer._loopscope_label, _CALL_AT, 0))
         self.emitter.flush_if_full()
 
     def on_cancel(self, handle):
-        record = handle._loopscope
         if not handle.cancelled():
             handle._loopscope = None
-            self.emitter.line(_CANCEL, record[HID], record[TID])
+            self.emitter.line(_CANCEL, handle._loopscope_hid, handle._loopscope_tid)
 
     def io_begin(self):
         self._io_thread = threading.get_ident()
@@ -334,22 +324,21 @@ class Tracer:
                 return plain_run(handle)
             try:
                 try:
-                    record = handle._loopscope
+                    queue = handle._loopscope  # (what the tracer keeps on a handle: see `record`)
                 except AttributeError:  # a slot never set
-                    record = None
-                if record is None:  # never reported (e.g. queued before tracing began): now, just before it runs
-                    record = tracer.queued(handle, _CALL_SOON, None)
+                    queue = None
+                if queue is None:  # never reported (e.g. queued before tracing began): now, just before it runs
+                    queue = tracer.queued(handle, _CALL_SOON, None)
                 handle._loopscope = None  # an I/O handle is queued again and again: each time anew
-                hid, tid = record[HID], record[TID]
-                queue = record[QUEUE]
-                outer = queue.running  # a callback this one runs inside of (a loop run by hand)
-                queue.running = record
+                hid, tid = handle._loopscope_hid, handle._loopscope_tid
                 peek = clock.peek
                 begin = peek()
                 hot(_pack_begin(_BEGIN, begin, hid, tid))
                 spent = emitter.spent
                 clock.reads = 0
-                record[R0] = begin if real_clock else _real_time()  # (also read by the sampler)
+                handle._loopscope_started = begin if real_clock else _real_time()
+                outer = queue.running  # a callback this one runs inside of (a loop run by hand)
+                queue.running = handle  # (where the sampler looks, once its start time is set)
             except Exception as exc:  # noqa: BLE001 - tracing must never break the program
                 tracer.fail("before_handle", exc)
                 return plain_run(handle)
@@ -360,7 +349,7 @@ class Tracer:
                     try:
                         if clock.frozen:  # virtual time: code that computes is charged what it took
                             # (the emitter's own time, encoding and writing, is not the callback's)
-                            real = _real_time() - record[R0] - (emitter.spent - spent)
+                            real = _real_time() - handle._loopscope_started - (emitter.spent - spent)
                             if real >= charge_after:
                                 clock.advance(real)
                         elif clock.spun:  # it waited on the clock, which followed real time meanwhile
@@ -371,7 +360,7 @@ class Tracer:
                         queue.running = outer
                         if tracer.untidy:
                             tracer.tidy_after_callback()
-                        task = record[TASK]
+                        task = handle._loopscope_task
                         if task is not None and duration < threshold and not _task_done(task):
                             # the usual end of a step: one packed record for both events
                             try:  # where it waits: the same place as last time? (see Describer.where)
@@ -392,7 +381,7 @@ class Tracer:
                                 hot(_pack_suspended(_SUSPENDED, end, hid, tid, duration,
                                                     *describe.waiting(task, tid, site, waiter)))
                         else:
-                            tracer.ended(record, duration)
+                            tracer.ended(handle, duration)
                     except Exception as exc:  # noqa: BLE001
                         tracer.fail("after_handle", exc)
 
@@ -400,14 +389,14 @@ class Tracer:
 
     def queued(self, handle, source, queue):
         """Report `handle` entering the ready queue `queue` (any callback but a task's step);
-        its record. `queue` None: the one of the loop running on this thread, if any."""
+        the queue. `queue` None: the one of the loop running on this thread, if any."""
         if queue is None:
             queue = self.loop_queues.get(_thread_id()) or _Unlisted()
-        record, owner = self._record(handle, _NAN, queue)
-        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), record[HID], _READY, _NAN, record[TID], record[LABEL],
-                                 source, owner))
+        owner = self._record(handle, _NAN, queue)
+        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), handle._loopscope_hid, _READY, _NAN,
+                                 handle._loopscope_tid, handle._loopscope_label, source, owner))
         self.emitter.flush_if_full()  # e.g. a callback that calls call_soon in a loop
-        return record
+        return queue
 
     def tidy_after_callback(self):
         self.untidy = False
@@ -418,14 +407,14 @@ class Tracer:
                 self.futures.pop(key, None)
             self.resolved.clear()
 
-    def ended(self, record, duration):
+    def ended(self, handle, duration):
         """A callback ended that is not a task step ending at an `await` in good time."""
-        task = record[TASK]
+        task = handle._loopscope_task
         if task is not None:
-            self._task_finished(task, record[TID])
+            self._task_finished(task, handle._loopscope_tid)
         if duration >= self.threshold:
-            self._blocked(record, duration)
-        self._hot(_pack_end(_END, self.clock.peek(), record[HID], record[TID], duration))
+            self._blocked(handle, duration)
+        self._hot(_pack_end(_END, self.clock.peek(), handle._loopscope_hid, handle._loopscope_tid, duration))
         self.emitter.flush_if_full()
 
     def _task_finished(self, task, tid):
@@ -442,19 +431,19 @@ class Tracer:
         state, detail, line = outcome(task, self.filename)
         self.emitter.line(_TASK_DONE, tid, enum_index("state", state), self._string(detail), line or 0)
 
-    def _blocked(self, record, duration):
-        sleep, samples = record[SLEEP], record[SAMPLES]
+    def _blocked(self, handle, duration):
+        sleep = getattr(handle, "_loopscope_sleeps", None)
+        samples = getattr(handle, "_loopscope_samples", None)
         if sleep is not None and sleep[0] >= duration / 2:
             cause, line = "sleep", sleep[2]
         else:
             cause, line = "cpu", None
             if samples:
                 line = max(samples, key=samples.get)
-            elif record[TASK] is not None:
-                line = self.describe.line_of(record[TASK])
-        self.emitter.emit(
-            "loop.blocked", duration=duration, task=record[TID] or None, line=line, handle=record[HID], cause=cause
-        )
+            elif handle._loopscope_task is not None:
+                line = self.describe.line_of(handle._loopscope_task)
+        self.emitter.emit("loop.blocked", duration=duration, task=handle._loopscope_tid or None, line=line,
+                          handle=handle._loopscope_hid, cause=cause)
 
     def future_resolved(self, future):
         """`future` is done and its done-callbacks are being scheduled: report it once."""
