@@ -5,7 +5,7 @@ loop has nothing to do, so a program that sleeps for minutes is traced in
 milliseconds and the trace is the same on every run. It moves only when:
 - the loop is idle and nothing outside it is working: it jumps to the next timer;
 - code on the loop's thread calls `time.sleep(s)`: it moves by `s`, at once;
-- a callback computes for 5 ms or more (`tracer.CHARGE_AFTER`): it is charged the
+- a callback computes for 5 ms or more (`hooks.CHARGE_AFTER`): it is charged the
   measured duration (so CPU-bound work shows up in loop time, and timers fall due
   meanwhile as in a real run);
 - the program waits on its own clock (see below);

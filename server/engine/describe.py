@@ -56,7 +56,7 @@ def _keep_frame(task, frame, coro):
 
 def _remember(task, lasti, kind, name, site):
     """`task` waits at `site` while its own frame is at instruction `lasti`, awaiting an object of
-    type `kind` whose `__qualname__` is `name` (read back by `Tracer.handle_run`)."""
+    type `kind` whose `__qualname__` is `name` (read back by `hooks.handle_run`)."""
     task._loopscope_lasti, task._loopscope_awaited, task._loopscope_name, task._loopscope_site = (
         lasti, kind, name, site)
 
@@ -165,7 +165,7 @@ class Describer:
         define itself, so that a function of its own never passes for asyncio's — and, for
         a task that waits at the same place again and again (a loop), on the task itself
         (`_remember`). That last memory is checked before this is called, on the tracer's
-        busiest path (`Tracer.handle_run`), where a call costs more than the check.
+        busiest path (`hooks.handle_run`), where a call costs more than the check.
         """
         try:
             coro = task._loopscope_coro

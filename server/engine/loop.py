@@ -13,7 +13,7 @@ import threading
 import time
 from asyncio import unix_events
 
-from . import internals
+from . import hooks, internals
 from .record import SLOTS
 
 _TRACER = None  # set by install(); loops made later report to it
@@ -22,7 +22,7 @@ VIRTUAL_DUE_WINDOW = 0.001
 
 class ReadyQueue(collections.deque):
     """The ready deque: every way into it (call_soon, threadsafe, due timers, I/O) is `append`,
-    which `install` makes the tracer's (`Tracer.ready_append`)."""
+    which `install` makes the tracer's (`hooks.ready_append`)."""
 
     # Slots: the tracer reads them for every callback (and Python 3.11 reads a slot fastest).
     __slots__ = ("_loop", "calm", "running")
@@ -34,7 +34,7 @@ class ReadyQueue(collections.deque):
         # handling I/O (`Tracer.source` sets it, the loop clears it). Saves the tracer
         # working that out for every callback.
         self.calm = None
-        self.running = None  # the handle of the loop's callback that runs now (see Tracer.handle_run)
+        self.running = None  # the handle of the loop's callback that runs now (see hooks.handle_run)
 
 
 def _traced_cancel(plain_cancel):
@@ -71,13 +71,15 @@ class TimerHandle(internals.TimerHandle):
     cancel = _traced_cancel(internals.TimerHandle.cancel)
 
 
-ThreadSafeHandle = None  # call_soon_threadsafe's, where asyncio has its own class for them (3.14+)
-if internals.ThreadSafeHandle is not None:
+if internals.ThreadSafeHandle is not None:  # call_soon_threadsafe's own class (3.14+)
 
     class ThreadSafeHandle(internals.ThreadSafeHandle):
         __slots__ = SLOTS
         _run = internals.ThreadSafeHandle._run  # (takes its lock; install() wraps it)
         cancel = _traced_cancel(internals.ThreadSafeHandle.cancel)
+
+else:
+    ThreadSafeHandle = None
 
 
 class TracingSelector(selectors.DefaultSelector):
@@ -225,10 +227,10 @@ def install(tracer):
     global _TRACER
     _TRACER = tracer
     tracer.task_class = Task
-    ReadyQueue.append = tracer.ready_append(TimerHandle)
-    Handle._run = TimerHandle._run = tracer.handle_run(internals.plain_run)
+    ReadyQueue.append = hooks.ready_append(tracer, TimerHandle)
+    Handle._run = TimerHandle._run = hooks.handle_run(tracer, internals.plain_run)
     if ThreadSafeHandle is not None:
-        ThreadSafeHandle._run = tracer.handle_run(internals.ThreadSafeHandle._run)
+        ThreadSafeHandle._run = hooks.handle_run(tracer, internals.ThreadSafeHandle._run)
     internals.replace_handle_classes(Handle, TimerHandle, ThreadSafeHandle)
     internals.patch_work_items(tracer.idle.job_started, tracer.idle.job_finished)
     unix_events._UnixDefaultEventLoopPolicy._loop_factory = TracingEventLoop

@@ -1,48 +1,33 @@
 """The tracer: hooks the event loop calls, each turning one thing it does into an event.
 
-Like trio's Instrument: the loop (see `loop.py`) runs the tracer's ready-queue
-`append` and `Handle._run` (closures from `ready_append` and `handle_run`) and
-calls `on_timer`, `on_cancel`, `idle.wait_for_io`, ... and the tracer only
-*observes*: it never schedules a callback or creates a task, so a traced program
-runs its callbacks in exactly the order a plain one does. A hook that fails
-reports once and switches tracing off; the program goes on.
-
-The two closures run for nearly every callback: they are written for as few
-Python operations as they can, which is why they read more tersely than the rest.
+Like trio's Instrument: the loop (see `loop.py`) runs the ready queue's `append`
+and `Handle._run` that `hooks.py` makes (the two that run for nearly every
+callback) and calls `on_timer`, `on_cancel`, `idle.wait_for_io`, ... and the
+tracer only *observes*: it never schedules a callback or creates a task, so a
+traced program runs its callbacks in exactly the order a plain one does. A hook
+that fails reports once and switches tracing off; the program goes on.
 """
 
 import asyncio
-import collections
 import itertools
 import sys
 import threading
-import time
 import weakref
 
-from ..events import CODES, WIRE_CODES, enum_index, packer
+from ..events import CODES, enum_index, packer
 from . import internals
 from .describe import Describer, label_of, outcome
 from .idle import Idle
 
-_real_time = time.monotonic  # (the real one: the program's may be virtual)
 _thread_id = threading.get_ident
 _callback_of, _args_of, _loop_thread = internals.callback_of, internals.args_of, internals.loop_thread
-_STEP_WRAPPER = internals.STEP_WRAPPER
-_waiter_of = internals.waiter_of
-_deque_append = collections.deque.append
 _NAN = float("nan")
-_task_done = asyncio.Task.done  # (called as a function: Python 3.11 speeds that up, not `task.done()`)
 
 _SCHEDULE, _CANCEL, _ITERATION = CODES["handle.schedule"], CODES["handle.cancel"], CODES["loop.iteration"]
 _TASK_NEW, _TASK_DONE = CODES["task.new"], CODES["task.done"]
-_BEGIN, _END, _SUSPEND = CODES["handle.begin"], CODES["handle.end"], CODES["task.suspend"]
-_SUSPENDED = WIRE_CODES["task.suspend+handle.end"]
-_SUSPENDED_IDLE, _STEP_SCHEDULE = WIRE_CODES["task.suspend+handle.end:no-waiter"], WIRE_CODES["handle.schedule:step"]
-_pack_suspended_idle = packer("task.suspend+handle.end:no-waiter").pack
-_pack_step_schedule = packer("handle.schedule:step").pack
-_pack_schedule, _pack_begin, _pack_end, _pack_suspend, _pack_suspended = (
-    packer(name).pack for name in ("handle.schedule", "handle.begin", "handle.end", "task.suspend",
-                                   "task.suspend+handle.end"))
+_END, _SUSPEND = CODES["handle.end"], CODES["task.suspend"]
+_pack_schedule, _pack_end, _pack_suspend = (
+    packer(name).pack for name in ("handle.schedule", "handle.end", "task.suspend"))
 _READY, _TIMERS = enum_index("queue", "ready"), enum_index("queue", "timers")
 _CALL_SOON, _THREADSAFE, _FROM_TIMER, _IO, _CALL_AT = (
     enum_index("source", name) for name in ("call_soon", "threadsafe", "timer", "io", "call_at"))
@@ -71,12 +56,6 @@ class FutureRecord:
         self.thread = False  # resolved by a worker thread (run_in_executor)
 
 
-# Under the virtual clock, a callback that computes for this long or longer is charged the time it
-# took (shorter ones are free, so that traces stay the same from run to run): as in a plain run,
-# timers fall due while it computes. (The blocking threshold, for `loop.blocked`, is another.)
-CHARGE_AFTER = 0.005
-
-
 class Tracer:
     def __init__(self, emitter, clock, filename, threshold=0.05):
         self.emitter = emitter
@@ -96,8 +75,8 @@ class Tracer:
         self.task_class = None  # loop.Task (set by loop.install): reports its renames as they happen
         self._names = {}  # task id -> its name as last reported, for tasks of other classes
         self.idle = Idle(self)
-        self._hot, self._string = emitter.hot, emitter.string
-        self._hids = itertools.count(1)
+        self.hot, self._string = emitter.hot, emitter.string  # (hot: see Emitter; used by the hooks too)
+        self.hids = itertools.count(1)  # handle ids
         self._tids = itertools.count(1)
         self._fids = itertools.count(1)
         self._task_ids = weakref.WeakKeyDictionary()  # tasks that cannot carry an attribute
@@ -201,7 +180,7 @@ class Tracer:
         else:
             tid, label = 0, self._string(label_of(callback))
             owner = self._owner(future) if future is not None else 0
-        handle._loopscope_hid, handle._loopscope_task, handle._loopscope_tid = next(self._hids), task, tid
+        handle._loopscope_hid, handle._loopscope_task, handle._loopscope_tid = next(self.hids), task, tid
         handle._loopscope_label, handle._loopscope_when, handle._loopscope_in_heap = label, when, False
         handle._loopscope_sleeps = handle._loopscope_samples = None  # (an earlier run's, if queued again)
         handle._loopscope = queue
@@ -213,50 +192,6 @@ class Tracer:
         if record is not None and record.future is future and record.waiting:
             return record.waiting[0]
         return 0
-
-    def ready_append(self, timer_class):
-        """The traced ready queue's `append` (see `loop.ReadyQueue`): reports the handle entering it.
-
-        A closure, so the hook costs no method call of its own: it runs for every callback.
-        `timer_class` is the loop's timer handle class: the one kind that is due, not new.
-        """
-        tracer = self
-        hot, hids, clock = self._hot, self._hids, self.clock
-
-        def append(queue, handle):
-            _deque_append(queue, handle)
-            if not tracer.enabled:
-                return
-            try:
-                if type(handle) is timer_class:
-                    # (no `_loopscope`: made while tracing was off)
-                    if getattr(handle, "_loopscope", None) is not None and handle._loopscope_in_heap:
-                        tracer.timer_due(handle)  # a timer became due
-                        return
-                ident = _thread_id()
-                source = _CALL_SOON if ident == queue.calm else tracer.source(queue, ident)
-                callback = _callback_of(handle)
-                if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
-                    task = callback.__self__
-                    try:
-                        tid, label = task._loopscope_id, task._loopscope_label
-                    except AttributeError:  # its first step
-                        tid, label = tracer.task_id(task), None
-                    if label is None:  # (also: its first step since it was renamed)
-                        label = tracer.step_label(task)
-                    hid = next(hids)
-                    # what `Tracer._record` fills in, as much as a step needs (see `record`)
-                    handle._loopscope_hid, handle._loopscope_task, handle._loopscope_tid = hid, task, tid
-                    handle._loopscope_label = label
-                    handle._loopscope = queue
-                    peek = clock.peek  # (read, then called: `clock.peek()` is not sped up)
-                    hot(_pack_step_schedule(_STEP_SCHEDULE, peek(), hid, tid, label, source))
-                else:
-                    tracer.queued(handle, source, queue)
-            except Exception as exc:  # noqa: BLE001 - tracing must never break the program
-                tracer.fail("on_ready", exc)
-
-        return append
 
     def source(self, queue, ident):
         """How a handle entered `queue` from thread `ident`, when that is not the usual way."""
@@ -273,7 +208,7 @@ class Tracer:
         timer._loopscope_in_heap = False
         args = _args_of(timer)
         owner = self._owner(args[0]) if args and not timer._loopscope_tid else 0
-        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), timer._loopscope_hid, _READY, timer._loopscope_when,
+        self.hot(_pack_schedule(_SCHEDULE, self.clock.peek(), timer._loopscope_hid, _READY, timer._loopscope_when,
                                  timer._loopscope_tid, timer._loopscope_label, _FROM_TIMER, owner))
 
     def on_timer(self, timer, delay, queue):
@@ -284,7 +219,7 @@ class Tracer:
         if args and asyncio.isfuture(args[0]):
             future = self.future_record(args[0])
             future.timer, future.delay = timer, delay
-        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), timer._loopscope_hid, _TIMERS, when,
+        self.hot(_pack_schedule(_SCHEDULE, self.clock.peek(), timer._loopscope_hid, _TIMERS, when,
                                  timer._loopscope_tid, timer._loopscope_label, _CALL_AT, 0))
         self.emitter.flush_if_full()
 
@@ -305,95 +240,13 @@ class Tracer:
 
     # -- running a callback -------------------------------------------------------------
 
-    def handle_run(self, plain_run):
-        """The traced handles' `Handle._run` (see `loop.Handle`): runs one callback with
-        `plain_run` (asyncio's `_run` of the class), reporting its begin, its end and what its
-        task did.
-
-        One closure, with few calls of its own on the usual path: it runs for every callback,
-        and each Python call here cost a noticeable share of the callback it traces.
-        """
-        tracer = self
-        hot, clock, describe = self._hot, self.clock, self.describe
-        emitter, where, threshold = self.emitter, self.describe.where, self.threshold
-        charge_after = min(CHARGE_AFTER, threshold)
-        real_clock = clock.name == "real"  # (then a callback's begin is its real time already)
-
-        def _run(handle):
-            if not tracer.enabled:
-                return plain_run(handle)
-            try:
-                try:
-                    queue = handle._loopscope  # (what the tracer keeps on a handle: see `record`)
-                except AttributeError:  # a slot never set
-                    queue = None
-                if queue is None:  # never reported (e.g. queued before tracing began): now, just before it runs
-                    queue = tracer.queued(handle, _CALL_SOON, None)
-                handle._loopscope = None  # an I/O handle is queued again and again: each time anew
-                hid, tid = handle._loopscope_hid, handle._loopscope_tid
-                peek = clock.peek
-                begin = peek()
-                hot(_pack_begin(_BEGIN, begin, hid, tid))
-                spent = emitter.spent
-                clock.reads = 0
-                handle._loopscope_started = begin if real_clock else _real_time()
-                outer = queue.running  # a callback this one runs inside of (a loop run by hand)
-                queue.running = handle  # (where the sampler looks, once its start time is set)
-            except Exception as exc:  # noqa: BLE001 - tracing must never break the program
-                tracer.fail("before_handle", exc)
-                return plain_run(handle)
-            try:
-                plain_run(handle)
-            finally:
-                if tracer.enabled:
-                    try:
-                        if clock.frozen:  # virtual time: code that computes is charged what it took
-                            # (the emitter's own time, encoding and writing, is not the callback's)
-                            real = _real_time() - handle._loopscope_started - (emitter.spent - spent)
-                            if real >= charge_after:
-                                clock.advance(real)
-                        elif clock.spun:  # it waited on the clock, which followed real time meanwhile
-                            clock.freeze()
-                        peek = clock.peek
-                        end = peek()
-                        duration = end - begin
-                        queue.running = outer
-                        if tracer.untidy:
-                            tracer.tidy_after_callback()
-                        task = handle._loopscope_task
-                        if task is not None and duration < threshold and not _task_done(task):
-                            # the usual end of a step: one packed record for both events
-                            try:  # where it waits: the same place as last time? (see Describer.where)
-                                awaited = task._loopscope_coro.cr_await
-                                if (type(awaited) is task._loopscope_awaited
-                                        and task._loopscope_frame.f_lasti == task._loopscope_lasti
-                                        and awaited.__qualname__ == task._loopscope_name):
-                                    site = task._loopscope_site
-                                else:
-                                    site = where(task)
-                            except AttributeError:  # nothing remembered (its frame is not kept)
-                                site = where(task)
-                            waiter = _waiter_of(task)
-                            if waiter is None:  # e.g. asyncio.sleep(0): nothing to name but the site
-                                hot(_pack_suspended_idle(_SUSPENDED_IDLE, end, hid, tid, duration, site[0] or 0,
-                                                         site[3]))
-                            else:
-                                hot(_pack_suspended(_SUSPENDED, end, hid, tid, duration,
-                                                    *describe.waiting(task, tid, site, waiter)))
-                        else:
-                            tracer.ended(handle, duration)
-                    except Exception as exc:  # noqa: BLE001
-                        tracer.fail("after_handle", exc)
-
-        return _run
-
     def queued(self, handle, source, queue):
         """Report `handle` entering the ready queue `queue` (any callback but a task's step);
         the queue. `queue` None: the one of the loop running on this thread, if any."""
         if queue is None:
             queue = self.loop_queues.get(_thread_id()) or _Unlisted()
         owner = self._record(handle, _NAN, queue)
-        self._hot(_pack_schedule(_SCHEDULE, self.clock.peek(), handle._loopscope_hid, _READY, _NAN,
+        self.hot(_pack_schedule(_SCHEDULE, self.clock.peek(), handle._loopscope_hid, _READY, _NAN,
                                  handle._loopscope_tid, handle._loopscope_label, source, owner))
         self.emitter.flush_if_full()  # e.g. a callback that calls call_soon in a loop
         return queue
@@ -414,7 +267,7 @@ class Tracer:
             self._task_finished(task, handle._loopscope_tid)
         if duration >= self.threshold:
             self._blocked(handle, duration)
-        self._hot(_pack_end(_END, self.clock.peek(), handle._loopscope_hid, handle._loopscope_tid, duration))
+        self.hot(_pack_end(_END, self.clock.peek(), handle._loopscope_hid, handle._loopscope_tid, duration))
         self.emitter.flush_if_full()
 
     def _task_finished(self, task, tid):
@@ -422,7 +275,7 @@ class Tracer:
         if task.done():
             self._task_done(task, tid)
         else:
-            self._hot(_pack_suspend(_SUSPEND, self.clock.peek(), tid, *self.describe.wait(task, tid)))
+            self.hot(_pack_suspend(_SUSPEND, self.clock.peek(), tid, *self.describe.wait(task, tid)))
 
     def _task_done(self, task, tid):
         if getattr(task, "_loopscope_frame", None) is not None:

@@ -1,0 +1,160 @@
+"""The two hooks that run for nearly every callback: the ready queue's `append` and `Handle._run`.
+
+`loop.install` puts them in place; they report to the `Tracer` (`tracer.py`), which
+does all the rest. They are closures, so a hook costs no method call of its own, and
+are written for as few Python operations as they can: each one here cost a noticeable
+share of the callback it traces, which is why they read more tersely than the rest.
+"""
+
+import asyncio
+import collections
+import threading
+import time
+
+from ..events import CODES, WIRE_CODES, enum_index, packer
+from . import internals
+
+_real_time = time.monotonic  # (the real one: the program's may be virtual)
+_thread_id = threading.get_ident
+_callback_of = internals.callback_of
+_STEP_WRAPPER = internals.STEP_WRAPPER
+_waiter_of = internals.waiter_of
+_deque_append = collections.deque.append
+_task_done = asyncio.Task.done  # (called as a function: Python 3.11 speeds that up, not `task.done()`)
+_BEGIN = CODES["handle.begin"]
+_SUSPENDED = WIRE_CODES["task.suspend+handle.end"]
+_SUSPENDED_IDLE, _STEP_SCHEDULE = WIRE_CODES["task.suspend+handle.end:no-waiter"], WIRE_CODES["handle.schedule:step"]
+_pack_begin = packer("handle.begin").pack
+_pack_suspended = packer("task.suspend+handle.end").pack
+_pack_suspended_idle = packer("task.suspend+handle.end:no-waiter").pack
+_pack_step_schedule = packer("handle.schedule:step").pack
+_CALL_SOON = enum_index("source", "call_soon")
+
+# Under the virtual clock, a callback that computes for this long or longer is charged the time it
+# took (shorter ones are free, so that traces stay the same from run to run): as in a plain run,
+# timers fall due while it computes. (The blocking threshold, for `loop.blocked`, is another.)
+CHARGE_AFTER = 0.005
+
+
+def ready_append(tracer, timer_class):
+    """The traced ready queue's `append` (see `loop.ReadyQueue`): reports the handle entering it
+    to `tracer`. `timer_class` is the loop's timer handle class: the one kind that is due, not new.
+    """
+    hot, hids, clock = tracer.hot, tracer.hids, tracer.clock
+
+    def append(queue, handle):
+        _deque_append(queue, handle)
+        if not tracer.enabled:
+            return
+        try:
+            if type(handle) is timer_class:
+                # (no `_loopscope`: made while tracing was off)
+                if getattr(handle, "_loopscope", None) is not None and handle._loopscope_in_heap:
+                    tracer.timer_due(handle)  # a timer became due
+                    return
+            ident = _thread_id()
+            source = _CALL_SOON if ident == queue.calm else tracer.source(queue, ident)
+            callback = _callback_of(handle)
+            if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
+                task = callback.__self__
+                try:
+                    tid, label = task._loopscope_id, task._loopscope_label
+                except AttributeError:  # its first step
+                    tid, label = tracer.task_id(task), None
+                if label is None:  # (also: its first step since it was renamed)
+                    label = tracer.step_label(task)
+                hid = next(hids)
+                # what `Tracer._record` fills in, as much as a step needs (see `record`)
+                handle._loopscope_hid, handle._loopscope_task, handle._loopscope_tid = hid, task, tid
+                handle._loopscope_label = label
+                handle._loopscope = queue
+                peek = clock.peek  # (read, then called: `clock.peek()` is not sped up)
+                hot(_pack_step_schedule(_STEP_SCHEDULE, peek(), hid, tid, label, source))
+            else:
+                tracer.queued(handle, source, queue)
+        except Exception as exc:  # noqa: BLE001 - tracing must never break the program
+            tracer.fail("on_ready", exc)
+
+    return append
+
+
+def handle_run(tracer, plain_run):
+    """The traced handles' `Handle._run` (see `loop.Handle`): runs one callback with
+    `plain_run` (asyncio's `_run` of the class), reporting its begin, its end and what its
+    task did.
+
+    One closure, with few calls of its own on the usual path: it runs for every callback,
+    and each Python call here cost a noticeable share of the callback it traces.
+    """
+    hot, clock, describe = tracer.hot, tracer.clock, tracer.describe
+    emitter, where, threshold = tracer.emitter, tracer.describe.where, tracer.threshold
+    charge_after = min(CHARGE_AFTER, threshold)
+    real_clock = clock.name == "real"  # (then a callback's begin is its real time already)
+
+    def _run(handle):
+        if not tracer.enabled:
+            return plain_run(handle)
+        try:
+            try:
+                queue = handle._loopscope  # (what the tracer keeps on a handle: see `record`)
+            except AttributeError:  # a slot never set
+                queue = None
+            if queue is None:  # never reported (e.g. queued before tracing began): now, just before it runs
+                queue = tracer.queued(handle, _CALL_SOON, None)
+            handle._loopscope = None  # an I/O handle is queued again and again: each time anew
+            hid, tid = handle._loopscope_hid, handle._loopscope_tid
+            peek = clock.peek
+            begin = peek()
+            hot(_pack_begin(_BEGIN, begin, hid, tid))
+            spent = emitter.spent
+            clock.reads = 0
+            handle._loopscope_started = begin if real_clock else _real_time()
+            outer = queue.running  # a callback this one runs inside of (a loop run by hand)
+            queue.running = handle  # (where the sampler looks, once its start time is set)
+        except Exception as exc:  # noqa: BLE001 - tracing must never break the program
+            tracer.fail("before_handle", exc)
+            return plain_run(handle)
+        try:
+            plain_run(handle)
+        finally:
+            if tracer.enabled:
+                try:
+                    if clock.frozen:  # virtual time: code that computes is charged what it took
+                        # (the emitter's own time, encoding and writing, is not the callback's)
+                        real = _real_time() - handle._loopscope_started - (emitter.spent - spent)
+                        if real >= charge_after:
+                            clock.advance(real)
+                    elif clock.spun:  # it waited on the clock, which followed real time meanwhile
+                        clock.freeze()
+                    peek = clock.peek
+                    end = peek()
+                    duration = end - begin
+                    queue.running = outer
+                    if tracer.untidy:
+                        tracer.tidy_after_callback()
+                    task = handle._loopscope_task
+                    if task is not None and duration < threshold and not _task_done(task):
+                        # the usual end of a step: one packed record for both events
+                        try:  # where it waits: the same place as last time? (see Describer.where)
+                            awaited = task._loopscope_coro.cr_await
+                            if (type(awaited) is task._loopscope_awaited
+                                    and task._loopscope_frame.f_lasti == task._loopscope_lasti
+                                    and awaited.__qualname__ == task._loopscope_name):
+                                site = task._loopscope_site
+                            else:
+                                site = where(task)
+                        except AttributeError:  # nothing remembered (its frame is not kept)
+                            site = where(task)
+                        waiter = _waiter_of(task)
+                        if waiter is None:  # e.g. asyncio.sleep(0): nothing to name but the site
+                            hot(_pack_suspended_idle(_SUSPENDED_IDLE, end, hid, tid, duration, site[0] or 0,
+                                                     site[3]))
+                        else:
+                            hot(_pack_suspended(_SUSPENDED, end, hid, tid, duration,
+                                                *describe.waiting(task, tid, site, waiter)))
+                    else:
+                        tracer.ended(handle, duration)
+                except Exception as exc:  # noqa: BLE001
+                    tracer.fail("after_handle", exc)
+
+    return _run
