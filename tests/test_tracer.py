@@ -102,6 +102,28 @@ def test_a_callback_that_computes_for_milliseconds_lets_timers_fall_due_meanwhil
     assert events[-1]["elapsed"] >= 0.025
 
 
+def test_what_a_program_writes_to_its_file_descriptor_1_is_output_too(tmp_path):
+    """Straight to the descriptor, it arrives from a thread a little later than prints around it
+    (no task to name), but it arrives, before the run ends."""
+    path = tmp_path / "raw.py"
+    path.write_text(
+        "import asyncio, os, sys\n"
+        "async def main():\n"
+        "    print('fileno', sys.stdout.fileno(), flush=True)\n"
+        "    os.write(1, 'raw caf\\u00e9\\n'.encode())\n"
+        "    transport, _ = await asyncio.get_running_loop().connect_write_pipe(asyncio.Protocol, sys.stdout)\n"
+        "    transport.write(b'through a pipe transport\\n')\n"
+        "    await asyncio.sleep(0.01)\n"
+        "    print('done', flush=True)\n"
+        "asyncio.run(main())\n"
+    )
+    events = trace(path.read_text())
+    assert events[-1]["status"] == "ok"
+    assert sorted(stdout_of(events).splitlines()) == sorted(plain_run(path).splitlines())
+    raw = {e["text"]: e["task"] for e in of_kind(events, "stdout")}
+    assert raw["raw café\n"] is None and raw["through a pipe transport\n"] is None and raw["done\n"] is not None
+
+
 def test_short_callbacks_are_not_blocking():
     events = trace("import asyncio\nasync def main():\n    sum(range(1000))\nasyncio.run(main())\n")
     assert of_kind(events, "loop.blocked") == []

@@ -1,10 +1,11 @@
 """The sandboxed process: sets up its guards and the tracer, runs the program, reports how it ended.
 
 It reads one JSON object (the run's configuration and the program's source)
-from stdin and writes events as JSON lines to the pipe that was its stdout;
-the program's own prints become `stdout` events, and anything written
-straight to file descriptor 1 or 2 ends up on stderr, which the parent keeps
-for diagnosing crashes.
+from stdin and writes events to the pipe that was its stdout; the program's
+own prints become `stdout` events, and so does what it writes straight to
+file descriptor 1 (read back from a pipe of its own). What is written straight
+to file descriptor 2 ends up on stderr, which the parent keeps for diagnosing
+crashes.
 """
 
 import base64
@@ -21,7 +22,9 @@ import types
 def main():
     config = json.loads(sys.stdin.buffer.read())
     event_fd = os.dup(1)
-    os.dup2(2, 1)
+    raw_stdout, program_fd1 = os.pipe()  # the program's own file descriptor 1
+    os.dup2(program_fd1, 1)
+    os.close(program_fd1)
     if config.get("drop_to"):
         from .guard import drop_privileges
 
@@ -30,17 +33,17 @@ def main():
         from .guard import install_seccomp
 
         install_seccomp(base64.b64decode(config["seccomp"]))
-    run(config, event_fd)
+    run(config, event_fd, raw_stdout)
 
 
-def run(config, event_fd):
+def run(config, event_fd, raw_stdout=None):
     import asyncio  # noqa: F401 - imported before the clocks are virtualised, so its internals keep real time
 
     from . import clock as clocks
     from . import loop, sampler
     from .emitter import Emitter
     from .guard import install_audit_hook
-    from .output import BothStreams, ProgramOutput
+    from .output import BothStreams, ProgramOutput, RawOutput
     from .tracer import Tracer
 
     filename = config["filename"]
@@ -54,15 +57,21 @@ def run(config, event_fd):
     loop.install(tracer)
     if config.get("blocking_sleep"):
         _make_sleep_block(asyncio)
-    stdout, stderr = ProgramOutput(tracer, "stdout"), ProgramOutput(tracer, "stderr")
+    stdout, stderr = ProgramOutput(tracer, "stdout", fileno=1), ProgramOutput(tracer, "stderr")
     tracer.output = BothStreams(stdout, stderr)
     sys.stdout, sys.stderr = stdout, stderr
-    sampler.start(tracer)
+    raw = None
+    if raw_stdout is not None:
+        raw = RawOutput(raw_stdout, stdout)
+        tracer.helper_threads.add(raw.start())
+    tracer.helper_threads.add(sampler.start(tracer))
     if config.get("audit", True):
         install_audit_hook()
     sys.argv = [config.get("argv0") or filename]  # as `python FILE` sets it
     status, reason = execute(config["source"], filename, tracer)
     _finish_like_python(stdout, stderr)
+    if raw is not None:
+        raw.finish()
     tracer.enabled = False
     emitter.emit("run.end", status=status, reason=reason, elapsed=clock.elapsed())
     emitter.flush()
@@ -130,6 +139,10 @@ def _finish_like_python(stdout, stderr):
     gc.collect()  # "Task was destroyed but it is pending!" and friends, as a plain run prints them
     stdout.flush()
     stderr.flush()
+    try:
+        sys.__stdout__.flush()  # the interpreter's own stream on descriptor 1, if the program used it
+    except (OSError, ValueError):
+        pass
 
 
 def _make_sleep_block(asyncio):

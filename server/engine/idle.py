@@ -60,7 +60,7 @@ class Idle:
             return True
         me = threading.current_thread()
         for thread in threading.enumerate():
-            if thread is me or thread is self._tracer.sampler_thread or internals.is_idle_pool_thread(thread):
+            if thread is me or thread in self._tracer.helper_threads or internals.is_idle_pool_thread(thread):
                 continue
             return True
         return False

@@ -2,14 +2,17 @@
 
 import codecs
 import io
+import os
+import threading
 
 _CHUNK = 8192  # longer lines are split: one huge print must not make one huge event
 
 
 class ProgramOutput(io.TextIOBase):
-    def __init__(self, tracer, stream):
+    def __init__(self, tracer, stream, fileno=None):
         self._tracer = tracer
         self._stream = stream
+        self._fileno = fileno  # the file descriptor whose writes end up here too (see RawOutput)
         self._pending = ""
         self._pending_task = None
         self.buffer = _BytesOutput(self)  # sys.stdout.buffer.write(b"...") works as in a plain run
@@ -35,6 +38,11 @@ class ProgramOutput(io.TextIOBase):
 
     def isatty(self):
         return False
+
+    def fileno(self):
+        if self._fileno is None:
+            return super().fileno()  # (io.UnsupportedOperation)
+        return self._fileno
 
     def reconfigure(self, *, encoding=None, errors=None, newline=None, line_buffering=None, write_through=None):
         """Accepted and ignored, as far as it can be: every line is sent as it is written anyway."""
@@ -95,6 +103,45 @@ class _BytesOutput(io.BufferedIOBase):
 
     def flush(self):
         self._text.flush()
+
+
+class RawOutput:
+    """What the program writes straight to its file descriptor 1 (`os.write(1, ...)`, a pipe
+    transport on `sys.stdout`, C code), read from the pipe that descriptor is, by a thread of
+    its own, and sent as `stdout` events of no task (a thread cannot tell which task wrote)."""
+
+    def __init__(self, fd, text):
+        self._fd = fd
+        self._text = text  # the ProgramOutput whose stream it joins
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._thread = threading.Thread(target=self._forward, name="loopscope-stdout", daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self._thread
+
+    def _forward(self):
+        while True:
+            try:
+                chunk = os.read(self._fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self._send(self._decoder.decode(chunk))
+        self._send(self._decoder.decode(b"", final=True))
+
+    def _send(self, text):
+        if text:
+            self._text._send(text, None)
+
+    def finish(self, timeout=1.0):
+        """The program ended: close its descriptor 1 and wait for what was written to it."""
+        try:
+            os.close(1)
+        except OSError:
+            pass
+        self._thread.join(timeout)
 
 
 class BothStreams:

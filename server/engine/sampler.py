@@ -21,7 +21,6 @@ AFTER = 0.02  # a callback is sampled once it has run this long
 
 def start(tracer):
     thread = threading.Thread(target=_sample_forever, args=(tracer,), name="loopscope-sampler", daemon=True)
-    tracer.sampler_thread = thread
     thread.start()
     return thread
 
