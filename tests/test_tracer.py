@@ -103,8 +103,7 @@ def test_a_callback_that_computes_for_milliseconds_lets_timers_fall_due_meanwhil
 
 
 def test_what_a_program_writes_to_its_file_descriptor_1_is_output_too(tmp_path):
-    """Straight to the descriptor, it arrives from a thread a little later than prints around it
-    (no task to name), but it arrives, before the run ends."""
+    """Straight to the descriptor (no task to name), in its place once the loop waits."""
     path = tmp_path / "raw.py"
     path.write_text(
         "import asyncio, os, sys\n"
@@ -116,10 +115,12 @@ def test_what_a_program_writes_to_its_file_descriptor_1_is_output_too(tmp_path):
         "    await asyncio.sleep(0.01)\n"
         "    print('done', flush=True)\n"
         "asyncio.run(main())\n"
+        "os.write(1, b'bye\\n')\n"
     )
     events = trace(path.read_text())
     assert events[-1]["status"] == "ok"
-    assert sorted(stdout_of(events).splitlines()) == sorted(plain_run(path).splitlines())
+    assert stdout_of(events) == plain_run(path)
+    assert stdout_of(events).endswith("done\nbye\n")
     raw = {e["text"]: e["task"] for e in of_kind(events, "stdout")}
     assert raw["raw café\n"] is None and raw["through a pipe transport\n"] is None and raw["done\n"] is not None
 

@@ -62,7 +62,7 @@ def run(config, event_fd, raw_stdout=None):
     sys.stdout, sys.stderr = stdout, stderr
     raw = None
     if raw_stdout is not None:
-        raw = RawOutput(raw_stdout, stdout)
+        raw = tracer.raw_output = RawOutput(raw_stdout, stdout)
         tracer.helper_threads.add(raw.start())
     tracer.helper_threads.add(sampler.start(tracer))
     if config.get("audit", True):

@@ -28,6 +28,8 @@ class Idle:
         """The loop is about to poll its selector with `timeout` (not 0)."""
         clock = self._clock
         until = internals.next_timer(loop)
+        if self._tracer.raw_output is not None:
+            self._tracer.raw_output.drain()  # what was written straight to fd 1 so far comes first
         if clock.name == "virtual":
             events = select(0)
             if events:

@@ -3,6 +3,7 @@
 import codecs
 import io
 import os
+import select
 import threading
 
 _CHUNK = 8192  # longer lines are split: one huge print must not make one huge event
@@ -107,13 +108,17 @@ class _BytesOutput(io.BufferedIOBase):
 
 class RawOutput:
     """What the program writes straight to its file descriptor 1 (`os.write(1, ...)`, a pipe
-    transport on `sys.stdout`, C code), read from the pipe that descriptor is, by a thread of
-    its own, and sent as `stdout` events of no task (a thread cannot tell which task wrote)."""
+    transport on `sys.stdout`, C code), read from the pipe that descriptor is and sent as
+    `stdout` events of no task (no one can tell which task wrote). A thread of its own reads
+    whenever something comes; the loop also takes what is there before it waits (`drain`), so
+    such output shows up before the loop moves on, not at the thread's next turn."""
 
     def __init__(self, fd, text):
         self._fd = fd
+        os.set_blocking(fd, False)
         self._text = text  # the ProgramOutput whose stream it joins
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._lock = threading.Lock()  # one reader at a time, so chunks keep their order
         self._thread = threading.Thread(target=self._forward, name="loopscope-stdout", daemon=True)
 
     def start(self):
@@ -123,25 +128,38 @@ class RawOutput:
     def _forward(self):
         while True:
             try:
-                chunk = os.read(self._fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            self._send(self._decoder.decode(chunk))
-        self._send(self._decoder.decode(b"", final=True))
+                select.select([self._fd], [], [])
+            except (OSError, ValueError):  # closed
+                return
+            if not self.drain():
+                return
+
+    def drain(self):
+        """Send what has been written so far; False once the program's end of the pipe is closed."""
+        with self._lock:
+            while True:
+                try:
+                    chunk = os.read(self._fd, 65536)
+                except BlockingIOError:
+                    return True
+                except OSError:
+                    return False
+                if not chunk:
+                    self._send(self._decoder.decode(b"", final=True))
+                    return False
+                self._send(self._decoder.decode(chunk))
 
     def _send(self, text):
         if text:
             self._text._send(text, None)
 
-    def finish(self, timeout=1.0):
-        """The program ended: close its descriptor 1 and wait for what was written to it."""
+    def finish(self):
+        """The program ended: close its descriptor 1 and send what is left in the pipe."""
         try:
             os.close(1)
         except OSError:
             pass
-        self._thread.join(timeout)
+        self.drain()
 
 
 class BothStreams:

@@ -68,6 +68,7 @@ class Tracer:
         self.output = None  # set by the child: flushes a task's partial print line
         self.untidy = False  # something to tidy after the callback: a partial print line, self.resolved
         self.helper_threads = set()  # Loopscope's own threads in the child (they never count as work)
+        self.raw_output = None  # set by the child: what the program writes to fd 1 (output.RawOutput)
         # thread ident -> the ready queue (loop.ReadyQueue) of the loop running there, whose
         # `running` is the handle of the callback running now (read by the sampler)
         self.loop_queues = {}
