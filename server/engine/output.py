@@ -64,7 +64,7 @@ class ProgramOutput(io.TextIOBase):
             if len(tail) >= _CHUNK:
                 head, sep, tail = self._pending, "", ""
             self._pending = tail
-            self._send(head + sep, task)
+            self.send(head + sep, task)
         return len(text)
 
     def flush(self):
@@ -73,9 +73,10 @@ class ProgramOutput(io.TextIOBase):
     def flush_partial(self):
         if self._pending:
             text, self._pending = self._pending, ""
-            self._send(text, self._pending_task)
+            self.send(text, self._pending_task)
 
-    def _send(self, text, task):
+    def send(self, text, task):
+        """Emit `text` as `stdout` events of `task`'s (a line, or a piece of a long one, each)."""
         emit = self._tracer.emitter.emit
         for line in text.splitlines(keepends=True):
             for start in range(0, len(line), _CHUNK):
@@ -151,7 +152,7 @@ class RawOutput:
 
     def _send(self, text):
         if text:
-            self._text._send(text, None)
+            self._text.send(text, None)
 
     def finish(self):
         """The program ended: close its descriptor 1 and send what is left in the pipe."""

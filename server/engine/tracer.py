@@ -210,7 +210,7 @@ class Tracer:
         args = _args_of(timer)
         owner = self._owner(args[0]) if args and not timer._loopscope_tid else 0
         self.hot(_pack_schedule(_SCHEDULE, self.clock.peek(), timer._loopscope_hid, _READY, timer._loopscope_when,
-                                 timer._loopscope_tid, timer._loopscope_label, _FROM_TIMER, owner))
+                                timer._loopscope_tid, timer._loopscope_label, _FROM_TIMER, owner))
 
     def on_timer(self, timer, delay, queue):
         when = self.clock.since_start(internals.when_of(timer))
@@ -221,7 +221,7 @@ class Tracer:
             future = self.future_record(args[0])
             future.timer, future.delay = timer, delay
         self.hot(_pack_schedule(_SCHEDULE, self.clock.peek(), timer._loopscope_hid, _TIMERS, when,
-                                 timer._loopscope_tid, timer._loopscope_label, _CALL_AT, 0))
+                                timer._loopscope_tid, timer._loopscope_label, _CALL_AT, 0))
         self.emitter.flush_if_full()
 
     def on_cancel(self, handle):
@@ -248,7 +248,7 @@ class Tracer:
             queue = self.loop_queues.get(_thread_id()) or _Unlisted()
         owner = self._record(handle, _NAN, queue)
         self.hot(_pack_schedule(_SCHEDULE, self.clock.peek(), handle._loopscope_hid, _READY, _NAN,
-                                 handle._loopscope_tid, handle._loopscope_label, source, owner))
+                                handle._loopscope_tid, handle._loopscope_label, source, owner))
         self.emitter.flush_if_full()  # e.g. a callback that calls call_soon in a loop
         return queue
 
