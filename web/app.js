@@ -1,6 +1,8 @@
 // Wires the page: controls, the connection, the recorded trace, the player and the views.
 import { connect } from "./connection.js";
 import { markErrors, setText, textOf } from "./editor.js";
+import { comparison, remember } from "./elapsed.js";
+import { bindKeys } from "./keys.js";
 import { BLOCKING_NOTE, OWN, availability, createKeptEditor, shareLink } from "./own.js";
 import { decodeShare } from "./share.js";
 import { createPlayer } from "./player.js";
@@ -54,7 +56,7 @@ function render(positions, glide) {
   timed("timeline", () => renderTimeline($("#timeline"), page.summary.data, state));
   timed("log", () => renderLog($("#logs"), state, page.trace));
   $("#narration").textContent = state.narration;
-  timed("outcome", () => renderOutcome($("#outcome-area"), state, comparison(), page.trace.ended));
+  timed("outcome", () => renderOutcome($("#outcome-area"), state, comparison(page.request), page.trace.ended));
   const scrubber = $("#scrubber");
   scrubber.max = String(Math.max(0, page.trace.events.length - 1));
   scrubber.value = String(Math.max(0, state.index));
@@ -130,26 +132,6 @@ function showOwnCodeAvailability() {
   $("#run").disabled = ownCode() && !note.allowed;
 }
 
-// Loop time of the latest ok run of a scenario, per mode, kept in the browser.
-const elapsedKey = (scenario) => `loopscope:elapsed:${scenario}`;
-const savedElapsed = (scenario) => JSON.parse(localStorage.getItem(elapsedKey(scenario)) || "{}");
-
-function comparison() {
-  const request = page.request;
-  if (!request) return "";
-  const saved = savedElapsed(request.scenario);
-  const part = (name) => (saved[name] === undefined ? `${name}: not run yet` : `${name}: ${saved[name]} s`);
-  return `Loop time of the latest runs — ${part("non-blocking")} · ${part("blocking")}`;
-}
-
-function remember(end) {
-  const request = page.request;
-  if (!request || end.status !== "ok") return;
-  const saved = savedElapsed(request.scenario);
-  saved[request.blocking ? "blocking" : "non-blocking"] = end.elapsed;
-  localStorage.setItem(elapsedKey(request.scenario), JSON.stringify(saved));
-}
-
 // -- running -------------------------------------------------------------------------------
 
 function run() {
@@ -214,7 +196,7 @@ function onMessage(message) {
     const end = message.events.find((e) => e.kind === "run.end");
     if (end) {
       page.trace.ended = true;
-      remember(end);
+      remember(page.request, end);
       if (page.request && page.request.scenario === OWN) {
         const errors = page.trace.events.filter((e) => e.kind === "error" && e.line);
         markErrors(page.editor, errors);
@@ -264,23 +246,12 @@ function wire() {
   $("#speed").addEventListener("change", (event) => { player.rate = Number(event.target.value); });
   player.rate = Number($("#speed").value);
   player.onChange = () => { $("#play").textContent = player.playing ? "Pause" : "Play"; };
-  document.addEventListener("keydown", (event) => {
-    const typing = event.target.isContentEditable || event.target.closest(".cm-editor")
-      || (["INPUT", "SELECT", "TEXTAREA"].includes(event.target.tagName) && event.target.type !== "range"
-        && event.target.type !== "checkbox");
-    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
-    const keys = {
-      " ": () => player.toggle(),
-      ArrowRight: () => (event.shiftKey ? stepIteration(1) : (player.pause(), player.step(1))),
-      ArrowLeft: () => (event.shiftKey ? stepIteration(-1) : (player.pause(), player.step(-1))),
-      r: run,
-      R: run,
-      Escape: stop,
-    };
-    if (keys[event.key]) {
-      event.preventDefault();
-      keys[event.key]();
-    }
+  bindKeys({
+    toggle: () => player.toggle(),
+    step: (direction) => { player.pause(); player.step(direction); },
+    iteration: stepIteration,
+    run,
+    stop,
   });
 }
 
