@@ -57,7 +57,7 @@ def run(config, event_fd, raw_stdout=None):
     loop.install(tracer)
     if config.get("blocking_sleep"):
         _make_sleep_block(asyncio)
-    stdout, stderr = ProgramOutput(tracer, "stdout", fileno=1), ProgramOutput(tracer, "stderr")
+    stdout, stderr = ProgramOutput(tracer, "stdout", 1), ProgramOutput(tracer, "stderr", 2)
     tracer.output = BothStreams(stdout, stderr)
     sys.stdout, sys.stderr = stdout, stderr
     raw = None

@@ -10,10 +10,10 @@ _CHUNK = 8192  # longer lines are split: one huge print must not make one huge e
 
 
 class ProgramOutput(io.TextIOBase):
-    def __init__(self, tracer, stream, fileno=None):
+    def __init__(self, tracer, stream, fileno):
         self._tracer = tracer
         self._stream = stream
-        self._fileno = fileno  # the file descriptor whose writes end up here too (see RawOutput)
+        self._fileno = fileno  # the program's file descriptor for this stream (fd 1's writes: see RawOutput)
         self._pending = ""
         self._pending_task = None
         self.buffer = _BytesOutput(self)  # sys.stdout.buffer.write(b"...") works as in a plain run
@@ -41,8 +41,6 @@ class ProgramOutput(io.TextIOBase):
         return False
 
     def fileno(self):
-        if self._fileno is None:
-            return super().fileno()  # (io.UnsupportedOperation)
         return self._fileno
 
     def reconfigure(self, *, encoding=None, errors=None, newline=None, line_buffering=None, write_through=None):
@@ -105,6 +103,9 @@ class _BytesOutput(io.BufferedIOBase):
 
     def flush(self):
         self._text.flush()
+
+    def fileno(self):
+        return self._text.fileno()
 
 
 class RawOutput:

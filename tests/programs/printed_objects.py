@@ -1,12 +1,15 @@
 """What a program prints about the loop's own objects, and bytes it writes to stdout."""
 
 import asyncio
+import faulthandler
 import sys
 
 
 async def main():
     sys.stdout.reconfigure(line_buffering=True)
     print(sys.stdout.name, sys.stderr.name, sys.stdout.encoding)
+    faulthandler.enable()  # (it asks sys.stderr for its file descriptor)
+    print(sys.stdout.fileno(), sys.stderr.fileno(), sys.stdout.buffer.fileno())
     loop = asyncio.get_running_loop()
     print(loop)
     print(type(loop), type(asyncio.current_task()))
