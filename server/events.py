@@ -36,7 +36,8 @@ KINDS = {
             "blocking": "true when the blocking variant runs",
             "clock": "`virtual` or `real`",
             "python": "the interpreter version, e.g. `3.11.7`",
-            "file": "the file name the program's lines refer to (for the CLI's file TARGET, its path as `python TARGET` names it)",
+            "file": "the file name the program's lines refer to (for the CLI's file TARGET, its path as "
+                    "`python TARGET` names it)",
             "threshold": "seconds a callback may hold the loop before `loop.blocked`",
         },
     ),

@@ -80,7 +80,7 @@ class Run:
         argv, drop_to, cwd = sandbox.command(self.support, self.limits)
         config = {
             "source": program.source, "filename": program.filename, "target": program.target,
-            "argv0": program.argv0 or program.filename,
+            "argv0": program.argv0,
             "blocking": options.blocking, "blocking_sleep": options.blocking_sleep, "clock": options.clock,
             "threshold": options.threshold, "drop_to": drop_to,
             "seccomp": base64.b64encode(self.support.seccomp).decode() if self.support.seccomp else None,

@@ -5,7 +5,7 @@ loop has nothing to do, so a program that sleeps for minutes is traced in
 milliseconds and the trace is the same on every run. It moves only when:
 - the loop is idle and nothing outside it is working: it jumps to the next timer;
 - code on the loop's thread calls `time.sleep(s)`: it moves by `s`, at once;
-- a callback computes for 5 ms or more (`hooks.CHARGE_AFTER`): it is charged the
+- a callback computes for 5 ms or more (`CHARGE_AFTER`): it is charged the
   measured duration (so CPU-bound work shows up in loop time, and timers fall due
   meanwhile as in a real run);
 - the program waits on its own clock (see below);
@@ -33,6 +33,10 @@ import time
 _real_monotonic = time.monotonic
 TICK = 1e-9  # seconds each read of the virtual clock moves it on
 SPIN_READS = 1000  # the program's reads within one callback past which it is taken to wait on the clock
+# A callback that computes for this long or longer is charged the time it took (shorter ones are
+# free, so that traces stay the same from run to run); `hooks.handle_run` does the charging.
+# (The blocking threshold, for `loop.blocked`, is another.)
+CHARGE_AFTER = 0.005
 
 
 class VirtualClock:
@@ -113,7 +117,7 @@ class RealClock:
         # and Python 3.11 speeds up reading an instance's own attribute, not a class's.
         self.now = self.peek = self.read = _real_monotonic  # loop time is the monotonic clock itself
         self.frozen = False
-        self.reads, self.spun = 0, False  # (as on VirtualClock, never used)
+        self.reads, self.spun = 0, False  # (as on VirtualClock; real time never needs to spin)
 
     def elapsed(self):
         return _real_monotonic() - self.origin

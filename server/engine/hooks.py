@@ -13,6 +13,7 @@ import time
 
 from ..events import CODES, WIRE_CODES, enum_index, packer
 from . import internals
+from .clock import CHARGE_AFTER
 
 _real_time = time.monotonic  # (the real one: the program's may be virtual)
 _thread_id = threading.get_ident
@@ -29,11 +30,6 @@ _pack_suspended = packer("task.suspend+handle.end").pack
 _pack_suspended_idle = packer("task.suspend+handle.end:no-waiter").pack
 _pack_step_schedule = packer("handle.schedule:step").pack
 _CALL_SOON = enum_index("source", "call_soon")
-
-# Under the virtual clock, a callback that computes for this long or longer is charged the time it
-# took (shorter ones are free, so that traces stay the same from run to run): as in a plain run,
-# timers fall due while it computes. (The blocking threshold, for `loop.blocked`, is another.)
-CHARGE_AFTER = 0.005
 
 
 def ready_append(tracer, timer_class):

@@ -213,13 +213,12 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
 
 
 # The program may print these classes or their instances: they read as asyncio's own.
-for _class, _module in ((Handle, "asyncio.events"), (TimerHandle, "asyncio.events"), (Task, "_asyncio"),
-                        (TracingEventLoop, "asyncio.unix_events")):
-    _class.__module__ = _module
-TracingEventLoop.__name__ = TracingEventLoop.__qualname__ = unix_events._UnixSelectorEventLoop.__name__
-if ThreadSafeHandle is not None:
-    ThreadSafeHandle.__module__ = "asyncio.events"
-    ThreadSafeHandle.__name__ = ThreadSafeHandle.__qualname__ = internals.ThreadSafeHandle.__name__
+for _class, _asyncios in ((Handle, internals.Handle), (TimerHandle, internals.TimerHandle),
+                          (ThreadSafeHandle, internals.ThreadSafeHandle), (Task, asyncio.Task),
+                          (TracingEventLoop, unix_events._UnixSelectorEventLoop)):
+    if _class is not None:
+        _class.__module__, _class.__name__, _class.__qualname__ = (
+            _asyncios.__module__, _asyncios.__name__, _asyncios.__qualname__)
 
 
 def install(tracer):

@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 
-
 _real_time = time.monotonic  # (the real one: the program's may be virtual)
 _real_sleep = time.sleep
 
