@@ -1,10 +1,11 @@
-"""Serve Loopscope: `python -m server [--host H] [--port P] [--trust-code]` (http://127.0.0.1:5000)."""
+"""Serve Loopscope: `python -m server [--host H] [--port P] [--trust-code] [--allow-origin URL]` (http://127.0.0.1:5000)."""
 
 import argparse
 import logging
 import signal
 import sys
 
+from . import origin
 from .app import create_app
 
 
@@ -16,10 +17,21 @@ def main(argv=None):
     parser.add_argument("--max-queued", type=int, help="runs waiting before the server says busy (default 64)")
     parser.add_argument("--run-timeout", type=float, help="wall-clock seconds a run may take (default 10)")
     parser.add_argument("--trust-code", action="store_true",
-                        help="allow your own code even where the full sandbox is unavailable (your own laptop only)")
+                        help="allow your own code even where the full sandbox is unavailable (your own laptop only; "
+                             "the server then listens and answers on loopback only)")
+    parser.add_argument("--allow-origin", action="append", default=[], metavar="URL",
+                        help="let pages from this origin (e.g. https://course.example.org) open /ws besides the "
+                             "server's own; repeatable")
     args = parser.parse_args(argv)
+    if args.trust_code and not origin.is_loopback_host(args.host):
+        parser.error(f"--trust-code listens on loopback only (127.0.0.1, ::1 or localhost), not {args.host}")
+    for url in args.allow_origin:
+        try:
+            origin.normalise(url)
+        except origin.BadOrigin as exc:
+            parser.error(f"--allow-origin: {exc}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    config = {"TRUST_CODE": args.trust_code}
+    config = {"TRUST_CODE": args.trust_code, "ALLOWED_ORIGINS": args.allow_origin}
     if args.max_runs:
         config["MAX_RUNS"] = args.max_runs
     if args.max_queued is not None:

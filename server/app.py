@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from . import api, sandbox, session
+from . import api, origin, sandbox, session
 from .pool import RunPool
 
 
@@ -45,6 +45,7 @@ def create_app(test_config=None):
         MAX_QUEUED=64,  # past this, "busy"
         RUN_TIMEOUT=10.0,  # wall-clock seconds per run
         TRUST_CODE=False,
+        ALLOWED_ORIGINS=(),  # origins besides the server's own whose pages may open /ws
         # Pings find half-open peers: no pong within a second and the socket (and its run) ends.
         # Messages up to 1 MiB are read, so that code over CODE_LIMIT gets a clear error, not a closed socket.
         SOCK_SERVER_OPTIONS={"ping_interval": 1, "max_message_size": 1024 * 1024},
@@ -62,6 +63,7 @@ def create_app(test_config=None):
         trust_code=app.config["TRUST_CODE"],
     )
     app.extensions["loopscope"] = settings
+    origin.init_app(app, app.config["ALLOWED_ORIGINS"], loopback_only=settings.trust_code)
     atexit.register(settings.pool.shutdown)
     app.register_blueprint(api.bp)
     app.register_blueprint(session.bp)

@@ -52,6 +52,7 @@ class Run:
             )
         self._stop = threading.Event()
         self._process = None
+        self._cgroup = None
         self._stderr = bytearray()
         self.count = 0  # events produced so far
 
@@ -68,7 +69,11 @@ class Run:
         """
         state = EventStream(self, pauses)
         try:
-            self._start()
+            try:
+                self._start()
+            except (OSError, SandboxUnavailable) as exc:
+                yield from state.could_not_start(str(exc))
+                return
             yield from state.read()
         finally:
             self._kill()
@@ -82,13 +87,20 @@ class Run:
             "source": program.source, "filename": program.filename, "target": program.target,
             "argv0": program.argv0,
             "blocking": options.blocking, "blocking_sleep": options.blocking_sleep, "clock": options.clock,
-            "threshold": options.threshold, "drop_to": drop_to,
+            "threshold": options.threshold, "drop_to": drop_to, "limits": self.limits.for_child(),
+            "tmp": {"size": self.limits.tmp_size, "files": self.limits.tmp_files} if self.support.bwrap else None,
             "seccomp": base64.b64encode(self.support.seccomp).decode() if self.support.seccomp else None,
         }
         return argv, cwd, json.dumps(config).encode()
 
     def _start(self):
         argv, cwd, config = self._config()
+        if self.support.cgroups is not None:
+            try:
+                self._cgroup = self.support.cgroups.create(self.limits.memory)
+            except OSError as exc:  # fail closed: no run without the limit the host promised
+                raise SandboxUnavailable(f"The run's memory cgroup could not be made: {exc.strerror}.") from None
+            argv = self._cgroup.command_prefix() + argv
         self._process = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
             env=sandbox.environment(), start_new_session=True, close_fds=True,
@@ -111,6 +123,8 @@ class Run:
         """End the child and everything it started, and wait until they are gone."""
         process = self._process
         if process is None:
+            if self._cgroup is not None:
+                self._cgroup.remove()
             return
         inner = _descendants(process.pid)
         if process.poll() is None:
@@ -128,6 +142,12 @@ class Run:
         deadline = time.monotonic() + 5
         while any(_alive(pid) for pid in inner) and time.monotonic() < deadline:
             time.sleep(0.005)
+        if self._cgroup is not None:
+            self._cgroup.remove()
+
+    def out_of_memory(self):
+        """The kernel stopped the run for breaking its memory limit (only known with a memory cgroup)."""
+        return self._cgroup is not None and self._cgroup.out_of_memory()
 
     def stderr_text(self):
         return self._stderr.decode("utf-8", "replace")

@@ -26,6 +26,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import cgroup
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSIDE_ROOT = "/opt/loopscope"  # where the engine appears inside the sandbox
 NOGROUP = 65534
@@ -45,31 +47,48 @@ _DENIED = (
     "kexec_file_load", "swapon", "swapoff", "userfaultfd", "open_by_handle_at", "name_to_handle_at",
     "acct", "settimeofday", "clock_settime", "setuid", "setgid", "setreuid", "setregid", "setresuid",
     "setresgid", "setgroups", "personality", "mknod", "mknodat", "io_uring_setup",
+    # Memory that no mapping shows, so the address-space limit never sees it (a learner's program
+    # has no use for it): SysV shared memory, message queues and semaphores, and memfd files.
+    "shmget", "shmat", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl", "semget", "semop", "semtimedop",
+    "semctl", "memfd_create", "memfd_secret",
 )
+# socket() families allowed: Unix (asyncio's self-pipe), IPv4 and IPv6 (loopback inside the
+# network namespace). Others (AF_VSOCK, AF_NETLINK, ...) reach past the namespace or the kernel.
+_SOCKET_FAMILIES = (1, 2, 10)
 _CLONE_THREAD = 0x00010000
 
 
 @dataclass(frozen=True)
 class Limits:
     timeout: float = 10.0  # wall-clock seconds
-    memory: int = 512 * MiB  # address space
+    memory: int = 512 * MiB  # all of a run's memory (its cgroup, where the host has one) and its address space
     threads: int = 256  # RLIMIT_NPROC for the unprivileged uid (threads count)
     file_size: int = 16 * MiB
     open_files: int = 256
     tmp_size: int = 16 * MiB
+    tmp_files: int = 4096  # files and folders in /tmp (tmpfs inodes)
     events: int = 50_000
-    output: int = 32 * MiB  # bytes of event stream read from the child
+    output: int = 4 * MiB  # program output and the strings it makes, as the client receives them
+    pipe: int = 32 * MiB  # bytes of event stream read from the child
+    text: int = 200  # characters of any one string field an event carries out of the server
 
     @property
     def cpu_seconds(self):
         return math.ceil(self.timeout) + 1
+
+    def for_child(self):
+        """The limits the child words its messages with (it enforces none of them itself)."""
+        return {"memory": self.memory, "file_size": self.file_size, "open_files": self.open_files,
+                "tmp_size": self.tmp_size, "tmp_files": self.tmp_files}
 
 
 @dataclass
 class Support:
     bwrap: str = None
     seccomp: bytes = None
+    cgroups: cgroup.Hierarchy = None  # where each run gets a memory cgroup, if the host offers one
     problems: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # missing extras that do not make the sandbox unsafe
 
     @property
     def full(self):
@@ -77,8 +96,10 @@ class Support:
         return bool(self.bwrap and self.seccomp)
 
     def describe(self):
+        memory = (f"a memory cgroup per run (v{self.cgroups.version})" if self.cgroups
+                  else "no memory cgroup: " + "; ".join(self.notes))
         if self.full:
-            return "full sandbox (bubblewrap namespaces, seccomp, resource limits)"
+            return f"full sandbox (bubblewrap namespaces, seccomp, resource limits, {memory})"
         return "reduced sandbox: " + "; ".join(self.problems)
 
 
@@ -93,6 +114,12 @@ def seccomp_program():
         except (OSError, ValueError, RuntimeError):
             pass  # not a syscall on this architecture
     rules.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, _CLONE_THREAD, 0))
+    # One comparison per argument and rule: the families allowed cut the number line into ranges.
+    bounds = (-1,) + _SOCKET_FAMILIES
+    for low, high in zip(bounds, bounds[1:]):
+        for family in range(low + 1, high):
+            rules.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.EQ, family))
+    rules.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.GT, _SOCKET_FAMILIES[-1]))
     # clone3 passes its flags in memory a filter cannot read: make libc fall back to clone.
     rules.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     with tempfile.TemporaryFile() as out:
@@ -112,6 +139,8 @@ def _binds():
         if not (prefix + "/").startswith("/usr/"):
             binds.append((prefix, prefix))
     binds.append((str(PROJECT_ROOT / "server"), INSIDE_ROOT + "/server"))
+    for name in ("hosts", "nsswitch.conf"):  # "localhost" resolves, as on any machine
+        binds.append((str(PROJECT_ROOT / "server" / "engine" / "etc" / name), "/etc/" + name))
     return binds
 
 
@@ -160,6 +189,9 @@ def command(support, limits):
                  "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         argv += ["--unshare-all"]
+    # CAP_SYS_ADMIN only for the child's first step: it mounts a /tmp bounded in files too
+    # (`guard.mount_tmp`), then gives up every capability before anything else runs.
+    argv += ["--cap-add", "CAP_SYS_ADMIN"]
     argv += ["--hostname", "loopscope", "--ro-bind", "/usr", "/usr"]
     for name in ("lib", "lib64", "bin", "sbin"):
         if os.path.islink("/" + name):
@@ -193,6 +225,10 @@ def detect():
     """What this host provides, checked once by starting a real sandbox."""
     support = Support()
     try:
+        support.cgroups = cgroup.find()
+    except cgroup.Unavailable as exc:
+        support.notes.append(str(exc))
+    try:
         support.seccomp = seccomp_program()
     except Exception as exc:  # noqa: BLE001 - any failure means: no seccomp layer
         support.problems.append(f"no seccomp filter ({type(exc).__name__}: {exc})")
@@ -204,8 +240,10 @@ def detect():
         support.problems.append("bubblewrap (bwrap) is not installed")
         return support
     probe = Support(bwrap=bwrap)
-    argv, _, _ = command(probe, Limits())
-    argv[argv.index("-c") + 1] = "print('ok')"
+    limits = Limits()
+    argv, _, _ = command(probe, limits)
+    argv[argv.index("-c") + 1] = (f"import sys; sys.path.insert(0, {INSIDE_ROOT!r}); from server.engine import guard; "
+                                  f"guard.mount_tmp({limits.tmp_size}, {limits.tmp_files}); print('ok')")
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:

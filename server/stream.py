@@ -57,6 +57,9 @@ class EventStream:
         out.append(self._make("run.end", status=status, reason=reason, elapsed=self.t))
         return out
 
+    def could_not_start(self, why):
+        return self._end("error", f"The sandbox could not start: {why}")
+
     def _raw(self, text):
         return {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout", "text": text, "task": None,
                 "stream": "raw"}
@@ -113,9 +116,9 @@ class EventStream:
             if not chunk:
                 break
             self.output += len(chunk)
-            if self.output > limits.output:
+            if self.output > limits.pipe:
                 run._kill()
-                yield from self._end("limit", f"The program wrote more than {limits.output // 2**20} MiB of "
+                yield from self._end("limit", f"The program wrote more than {limits.pipe // 2**20} MiB of "
                                      "output and events, so it was stopped.")
                 return
             if self.child_end is not None:
@@ -154,7 +157,7 @@ class EventStream:
             end = self.child_end
             yield from self._end(end["status"] if end["status"] in events.STATUSES else "error", str(end["reason"]))
             return
-        status, reason = _crash_reason(code, run.stderr_text())
+        status, reason = _crash_reason(code, run.stderr_text(), run.out_of_memory(), run.limits)
         if self._decoder.lost:  # its run.end, if it sent one, is somewhere in the raw output
             status = "error" if status == "ok" else status
             reason = ("The program wrote into Loopscope's event pipe, so the trace could not be read from there "
@@ -176,12 +179,15 @@ def _round_times(event):
         waiter["when"] = round(waiter["when"], 6)
 
 
-def _crash_reason(code, stderr):
+def _crash_reason(code, stderr, out_of_memory, limits):
     """(status, reason) for a child that ended without saying how."""
+    if out_of_memory:
+        return "limit", (f"The program used more than {limits.memory // 2**20} MiB of memory (the run's limit, which "
+                         "counts shared memory, files in /tmp and kernel memory too), so it was stopped.")
     if code == -signal.SIGXCPU:
         return "limit", "The program used up its CPU time limit, so it was stopped."
     if "MemoryError" in stderr or "Cannot allocate memory" in stderr:
-        return "limit", "The program ran out of memory: the sandbox allows 512 MiB."
+        return "limit", f"The program ran out of memory: the sandbox allows {limits.memory // 2**20} MiB."
     if "bwrap:" in stderr:
         return "error", "The sandbox could not start: " + stderr.strip().splitlines()[-1]
     if code == 0:

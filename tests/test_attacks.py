@@ -31,6 +31,12 @@ ATTACKS = [
      "ran out of memory"),
     ("loop forever", "while True:\n    pass", "timeout", "still running after 3 s"),
     ("flood output", "while True:\n    print('flood' * 20)", "limit", "50,000 events"),
+    ("hoard shared memory", "import os\nwhile True:\n    os.write(os.memfd_create('x'), b'x' * 2**24)", "error",
+     "shared memory (SysV IPC, memfd_create, shm_open) is not available here"),
+    ("flood /tmp with empty files", "i = 0\nwhile True:\n    open(f'/tmp/{i}', 'w').close()\n    i += 1", "limit",
+     "at most 4,096 files and folders"),
+    ("open a vsock", "import socket\nsocket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)", "error",
+     "only Unix and internet (loopback) sockets are allowed here, not AF_VSOCK"),
     ("signal the server", "import os, signal\nos.kill({pid}, signal.SIGTERM)", "error",
      "sending signals to processes is not allowed"),
 ]

@@ -289,3 +289,55 @@ def test_one_runs_threads_do_not_starve_another_run():
         holding.stop()
         for _ in hog_events:
             pass
+
+
+def test_socket_families_outside_the_network_namespace_are_refused():
+    source = ("import socket\nfor family in (socket.AF_VSOCK, socket.AF_NETLINK, socket.AF_PACKET):\n"
+              "    try:\n        socket.socket(family, socket.SOCK_DGRAM)\n    except OSError as exc:\n"
+              "        print(exc)\n")
+    events = trace(source)
+    printed = stdout_of(events).splitlines()
+    assert printed == [f"Loopscope sandbox: only Unix and internet (loopback) sockets are allowed here, not {name}"
+                       for name in ("AF_VSOCK", "AF_NETLINK", "AF_PACKET")]
+
+
+def test_a_vsock_socket_past_the_audit_hook_is_refused_by_seccomp():
+    source = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+              "for family in (40, 16, 2, 10, 1):  # AF_VSOCK, AF_NETLINK, then the allowed ones\n"
+              "    fd = libc.syscall(41, family, 1, 0)  # socket() on x86-64\n"
+              "    print(family, 'refused: ' + os.strerror(ctypes.get_errno()) if fd < 0 else 'ok')\n")
+    events = trace(source)
+    assert stdout_of(events).splitlines() == [
+        "40 refused: Address family not supported by protocol", "16 refused: Address family not supported by protocol",
+        "2 ok", "10 ok", "1 ok"]
+
+
+def test_localhost_resolves_and_asyncio_serves_on_it():
+    source = """
+import asyncio, socket
+
+async def main():
+    async def echo(reader, writer):
+        writer.write(await reader.readline())
+        await writer.drain()
+        writer.close()
+    server = await asyncio.start_server(echo, "localhost", 8765)
+    reader, writer = await asyncio.open_connection("localhost", 8765)
+    writer.write(b"hello\\n")
+    print((await reader.readline()).decode().strip())
+    writer.close()
+    server.close()
+    print(socket.getaddrinfo("localhost", 80, type=socket.SOCK_STREAM)[0][4])
+    print(await asyncio.to_thread(sum, [1, 2]))
+
+asyncio.run(main())
+"""
+    events = trace(source)
+    assert events[-1]["status"] == "ok", events[-1]
+    assert stdout_of(events).splitlines() == ["hello", "('127.0.0.1', 80)", "3"]
+
+
+def test_the_program_holds_no_capabilities():
+    source = "for line in open('/proc/self/status'):\n    if line.startswith(('CapEff', 'CapPrm', 'CapAmb')):\n" \
+             "        print(line.split()[1])\n"
+    assert stdout_of(trace(source)).split() == ["0000000000000000"] * 3

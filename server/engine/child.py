@@ -9,6 +9,7 @@ crashes.
 """
 
 import base64
+import errno
 import gc
 import json
 import linecache
@@ -25,10 +26,18 @@ def main():
     raw_stdout, program_fd1 = os.pipe()  # the program's own file descriptor 1
     os.dup2(program_fd1, 1)
     os.close(program_fd1)
+    if config.get("tmp"):
+        from .guard import mount_tmp
+
+        mount_tmp(config["tmp"]["size"], config["tmp"]["files"])
     if config.get("drop_to"):
         from .guard import drop_privileges
 
         drop_privileges(*config["drop_to"])
+    if config.get("tmp") or config.get("drop_to"):
+        from .guard import drop_capabilities
+
+        drop_capabilities()
     if config.get("seccomp"):
         from .guard import install_seccomp
 
@@ -68,7 +77,7 @@ def run(config, event_fd, raw_stdout=None):
     if config.get("audit", True):
         install_audit_hook()
     sys.argv = [config.get("argv0") or filename]  # as `python FILE` sets it
-    status, reason = execute(config["source"], filename, tracer)
+    status, reason = execute(config["source"], filename, tracer, config.get("limits") or {})
     _finish_like_python(stdout, stderr)
     if raw is not None:
         raw.finish()
@@ -78,7 +87,7 @@ def run(config, event_fd, raw_stdout=None):
     os._exit(0)
 
 
-def execute(source, filename, tracer):
+def execute(source, filename, tracer, limits):
     """Run the program as `__main__`; (status, reason) for `run.end`."""
     try:
         code = compile(source, filename, "exec")
@@ -103,7 +112,7 @@ def execute(source, filename, tracer):
             return "ok", "The program exited with sys.exit()."
         return "error", f"The program exited with status {exc.code!r}."
     except BaseException as exc:  # noqa: BLE001 - whatever the program raised is reported, not re-raised
-        return report_exception(exc, filename, tracer)
+        return report_exception(exc, filename, tracer, limits)
     return "ok", "The program finished."
 
 
@@ -115,7 +124,7 @@ def _qualified_names(code):
             yield from _qualified_names(const)
 
 
-def report_exception(exc, filename, tracer):
+def report_exception(exc, filename, tracer, limits):
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
     lines = ["Traceback (most recent call last):\n"] if frames else []
     lines += traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
@@ -123,11 +132,36 @@ def report_exception(exc, filename, tracer):
     line = frames[-1].lineno if frames else None
     tracer.emitter.emit("error", message=message, line=line, traceback="".join(lines))
     where = f" on line {line}" if line else ""
-    if isinstance(exc, MemoryError):
-        return "limit", f"The program ran out of memory{where}: the sandbox allows 512 MiB."
+    broken = broken_limit(exc, limits)
+    if broken:
+        return "limit", f"The program {broken[0]}{where}: {broken[1]}."
     if isinstance(exc, RecursionError):
         return "error", f"The program recursed too deeply{where}."
     return "error", f"The program raised {message}{where}."
+
+
+def broken_limit(exc, limits):
+    """(what the program did, which limit says no) when `exc` is the sandbox's limit speaking, else None."""
+    if not limits:  # the engine run without the runner (tests): the runner's defaults
+        from ..sandbox import Limits
+
+        limits = Limits().for_child()
+
+    def mib(name):
+        return f"{limits.get(name, 0) // 2**20} MiB"
+
+    if isinstance(exc, MemoryError) or getattr(exc, "errno", None) == errno.ENOMEM:
+        return "ran out of memory", f"the sandbox allows {mib('memory')}"
+    if not isinstance(exc, OSError):
+        return None
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ("filled the sandbox's /tmp",
+                f"it holds at most {mib('tmp_size')} in at most {limits.get('tmp_files', 0):,} files and folders")
+    if exc.errno == errno.EFBIG:
+        return "wrote a file that is too large", f"a file may hold at most {mib('file_size')}"
+    if exc.errno == errno.EMFILE:
+        return "opened too many files or sockets", f"at most {limits.get('open_files', 0)} may be open at once"
+    return None
 
 
 def _finish_like_python(stdout, stderr):

@@ -14,7 +14,10 @@ import sys
 
 _PR_SET_NO_NEW_PRIVS = 38
 _PR_SET_SECCOMP = 22
+_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 _SECCOMP_MODE_FILTER = 2
+_MS_NOSUID, _MS_NODEV = 2, 4
+_CAPABILITY_VERSION_3 = 0x20080522
 
 PREFIX = "Loopscope sandbox: "
 
@@ -24,13 +27,41 @@ _PROCESS_EVENTS = {
 }
 _SIGNAL_EVENTS = {"os.kill", "os.killpg", "signal.pthread_kill"}
 _LOOPBACK = ("127.", "::1", "localhost", "0.0.0.0", "::")
+_SOCKET_FAMILIES = {socket.AF_UNIX: "AF_UNIX", socket.AF_INET: "AF_INET", socket.AF_INET6: "AF_INET6"}
+# C functions a program could reach through ctypes for memory no limit sees; seccomp refuses the
+# system calls, this only says so in words.
+_SHARED_MEMORY = {b"shmget", b"shmat", b"msgget", b"semget", b"memfd_create", b"shm_open"}
+_NO_SHARED_MEMORY = ("shared memory (SysV IPC, memfd_create, shm_open) is not available here: "
+                     "keep data in the program's own memory or in a file under /tmp")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+def mount_tmp(size, files):
+    """A fresh private /tmp bounded in bytes *and* in files (tmpfs inodes). bubblewrap's --tmpfs
+    sets only a size, and millions of empty files there cost the host kernel memory but no bytes."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    options = f"size={size},nr_inodes={files},mode=1777".encode()
+    if libc.mount(b"tmpfs", b"/tmp", b"tmpfs", ctypes.c_ulong(_MS_NOSUID | _MS_NODEV), options):
+        raise OSError(ctypes.get_errno(), "mounting the sandbox's /tmp failed")
+    os.chdir("/tmp")  # the working directory was the /tmp now hidden below
 
 
 def drop_privileges(uid, gid):
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
+
+
+def drop_capabilities():
+    """Give up every capability (mount_tmp needed one). As root, setuid has done it already;
+    in a user namespace (a server that is not root) this is what does it."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_CAP_AMBIENT, ctypes.c_ulong(_PR_CAP_AMBIENT_CLEAR_ALL), ctypes.c_ulong(0), ctypes.c_ulong(0),
+               ctypes.c_ulong(0))
+    header = (ctypes.c_uint32 * 2)(_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable (two 32-bit words each): none
+    if libc.capset(header, data):
+        raise OSError(ctypes.get_errno(), "capset failed")
 
 
 class _SockFilter(ctypes.Structure):
@@ -68,7 +99,15 @@ def _audit(event, args):
             raise PermissionError(PREFIX + "os.kill is not allowed here; to signal this program itself, "
                                   "use signal.raise_signal()")
         raise PermissionError(PREFIX + "sending signals to processes is not allowed here")
-    if event in ("socket.connect", "socket.sendto"):
+    if event == "socket.__new__":
+        family = args[1]
+        if family not in _SOCKET_FAMILIES and family != -1:  # -1: socket.socket(fileno=...) finds it out
+            name = getattr(socket.AddressFamily._value2member_map_.get(family), "name", str(family))
+            raise PermissionError(PREFIX + f"only Unix and internet (loopback) sockets are allowed here, not {name}")
+    elif event == "ctypes.dlsym" and isinstance(args[1], (str, bytes)):
+        if os.fsencode(args[1]) in _SHARED_MEMORY:
+            raise PermissionError(PREFIX + _NO_SHARED_MEMORY)
+    elif event in ("socket.connect", "socket.sendto"):
         address = args[1]
         if isinstance(address, tuple) and args[0].family in (socket.AF_INET, socket.AF_INET6):
             host = str(address[0])
@@ -84,5 +123,10 @@ def _audit(event, args):
                 raise PermissionError(PREFIX + f"only files under /tmp can be written, not {text}")
 
 
+def _no_memfd(*args, **kwargs):
+    raise PermissionError(PREFIX + _NO_SHARED_MEMORY)
+
+
 def install_audit_hook():
     sys.addaudithook(_audit)
+    os.memfd_create = _no_memfd  # it raises no audit event of its own
