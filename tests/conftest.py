@@ -12,8 +12,24 @@ ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 
 
+def _of_this_checkout(pid):
+    """The process or one of its ancestors was started from this checkout (another copy's runs, e.g. a
+    second checkout's tests on the same machine, are not ours to count)."""
+    mark = str(ROOT).encode()
+    while pid > 1:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if mark in handle.read():
+                    return True
+            with open(f"/proc/{pid}/stat") as handle:
+                pid = int(handle.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError):
+            return False
+    return False
+
+
 def child_processes():
-    """Pids of sandboxed children still alive (any run, any test)."""
+    """Pids of sandboxed children of this checkout still alive (any run, any test)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -25,7 +41,7 @@ def child_processes():
                 state = handle.read().rpartition(")")[2].split()[0]
         except OSError:
             continue
-        if b"server.engine.child" in cmdline and state not in ("Z", "X"):
+        if b"server.engine.child" in cmdline and state not in ("Z", "X") and _of_this_checkout(int(entry)):
             found.append(int(entry))
     return found
 

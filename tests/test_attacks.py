@@ -33,7 +33,7 @@ ATTACKS = [
     ("flood output", "while True:\n    print('flood' * 20)", "limit", "50,000 events"),
     ("hoard shared memory", "import os\nwhile True:\n    os.write(os.memfd_create('x'), b'x' * 2**24)", "error",
      "shared memory (SysV IPC, memfd_create, shm_open) is not available here"),
-    ("flood /tmp with empty files", "i = 0\nwhile True:\n    open(f'/tmp/{i}', 'w').close()\n    i += 1", "limit",
+    ("flood /tmp with empty files", "i = 0\nwhile True:\n    open(f'/tmp/{{i}}', 'w').close()\n    i += 1", "limit",
      "at most 4,096 files and folders"),
     ("open a vsock", "import socket\nsocket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)", "error",
      "only Unix and internet (loopback) sockets are allowed here, not AF_VSOCK"),
