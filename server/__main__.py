@@ -22,6 +22,12 @@ def main(argv=None):
     parser.add_argument("--allow-origin", action="append", default=[], metavar="URL",
                         help="let pages from this origin (e.g. https://course.example.org) open /ws besides the "
                              "server's own; repeatable")
+    parser.add_argument("--max-output", type=float, metavar="MIB",
+                        help="MiB of program output a run may send (default 4); past it the run ends with 'limit'")
+    parser.add_argument("--client-stall", type=float, metavar="SECONDS",
+                        help="cut off a client that accepts nothing for this long, stopping its run (default 10)")
+    parser.add_argument("--client-backlog", type=float, metavar="MIB",
+                        help="cut off a client with more than this many MiB waiting to be sent to it (default 8)")
     args = parser.parse_args(argv)
     if args.trust_code and not origin.is_loopback_host(args.host):
         parser.error(f"--trust-code listens on loopback only (127.0.0.1, ::1 or localhost), not {args.host}")
@@ -38,6 +44,12 @@ def main(argv=None):
         config["MAX_QUEUED"] = args.max_queued
     if args.run_timeout:
         config["RUN_TIMEOUT"] = args.run_timeout
+    if args.max_output:
+        config["OUTPUT_LIMIT"] = int(args.max_output * 2**20)
+    if args.client_stall:
+        config["CLIENT_STALL"] = args.client_stall
+    if args.client_backlog:
+        config["CLIENT_BACKLOG"] = int(args.client_backlog * 2**20)
     app = create_app(config)
     # SIGTERM ends the server like Ctrl+C does, so every run is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

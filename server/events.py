@@ -20,6 +20,7 @@ WebSocket) is the object form documented here.
 
 import json
 import math
+import re
 import struct
 
 VERSION = 1
@@ -164,6 +165,126 @@ KINDS = {
 }
 
 STATUSES = ("ok", "error", "timeout", "limit", "stopped")
+QUEUES = ("ready", "timers")
+SOURCES = ("call_soon", "threadsafe", "timer", "io", "call_at")
+STATES = ("result", "exception", "cancelled")
+WAITER_KINDS = ("none", "task", "timer", "future", "thread", "io")
+
+# kind -> {field: type}, for checking what the untrusted child sends. Types: "int" (an id, line
+# or counter), "number" (finite), "bool", "name" (a string the server shortens to `Limits.text`
+# characters), "text" (the program's own output, kept whole and counted as output), a tuple of
+# allowed values, "waiter" (the `task.suspend` object), "ints" (a list of ids). "?" after a type:
+# or null.
+TYPES = {
+    "run.start": {"target": "name", "blocking": "bool", "clock": ("virtual", "real"), "python": "name?",
+                  "file": "name", "threshold": "number"},
+    "loop.iteration": {"n": "int"},
+    "task.new": {"task": "int", "name": "name", "coro": "name", "parent": "int?", "line": "int?",
+                 "internal": "bool"},
+    "task.rename": {"task": "int", "name": "name"},
+    "task.cancel": {"task": "int", "by": "int?", "msg": "name?"},
+    "handle.schedule": {"handle": "int", "queue": QUEUES, "when": "number?", "task": "int?", "label": "name",
+                        "source": SOURCES, "owner": "int?"},
+    "handle.cancel": {"handle": "int", "task": "int?"},
+    "handle.begin": {"handle": "int", "task": "int?"},
+    "handle.end": {"handle": "int", "task": "int?", "duration": "number"},
+    "task.suspend": {"task": "int", "line": "int?", "awaiting": "name", "waiter": "waiter"},
+    "task.done": {"task": "int", "state": STATES, "detail": "name?", "line": "int?"},
+    "future.done": {"future": "int", "state": STATES, "detail": "name?", "waiters": "ints"},
+    "loop.idle": {"until": "number?"},
+    "loop.blocked": {"duration": "number", "task": "int?", "line": "int?", "handle": "int",
+                     "cause": ("sleep", "cpu")},
+    "loop.exception": {"message": "name", "task": "int?", "exception": "name?"},
+    "stdout": {"text": "text", "task": "int?", "stream": ("stdout", "stderr", "raw")},
+    "error": {"message": "name", "line": "int?", "traceback": "text?"},
+    "run.end": {"status": STATUSES, "reason": "name", "elapsed": "number"},
+}
+assert {kind: set(fields) for kind, (_, fields) in KINDS.items()} == {k: set(f) for k, f in TYPES.items()}
+_MAX_INT = 2**53  # what a page's JavaScript still reads exactly
+
+
+def _is_int(value):
+    return type(value) is int and -_MAX_INT < value < _MAX_INT
+
+
+def _is_number(value):
+    return (type(value) is float and value - value == 0) or _is_int(value)
+
+
+class Checker:
+    """Checks events from the child against `TYPES` and makes them safe to send: strings that are
+    names (labels, reprs, ...) are cut to `limit` characters, with the full length noted, and
+    lone surrogates (which no UTF-8 text can carry) become U+FFFD. `text_size` adds up the
+    characters of the program's output that passed (for the run's output limit)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.text_size = 0
+        self._plans = {kind: tuple((name, type_.rstrip("?") if isinstance(type_, str) else type_,
+                                    isinstance(type_, str) and type_.endswith("?"))
+                                   for name, type_ in fields.items()) for kind, fields in TYPES.items()}
+
+    def check(self, event):
+        """The event made safe to send, or None when it does not fit the schema."""
+        if type(event) is not dict:
+            return None
+        plan = self._plans.get(event.get("kind"))
+        if plan is None or len(event) != len(plan) + len(COMMON_FIELDS) or not _is_number(event.get("t")):
+            return None
+        for name, type_, nullable in plan:
+            if name not in event:
+                return None
+            value = event[name]
+            if value is None:
+                if nullable:
+                    continue
+                return None
+            if type_ == "name" or type_ == "text":
+                if type(value) is not str:
+                    return None
+                if not value.isascii():
+                    value = event[name] = _clean(value)
+                if type_ == "text":
+                    self.text_size += len(value)
+                elif len(value) > self.limit:
+                    event[name] = f"{value[:self.limit]}… ({len(value):,} characters)"
+            elif type_ == "int":
+                if not _is_int(value):
+                    return None
+            elif type_ == "number":
+                if not _is_number(value):
+                    return None
+            elif type_ == "bool":
+                if type(value) is not bool:
+                    return None
+            elif type_ == "waiter":
+                if not _is_waiter(value):
+                    return None
+            elif type_ == "ints":
+                if type(value) is not list or not all(_is_int(item) for item in value):
+                    return None
+            elif value not in type_ or type(value) is not str:
+                return None
+        return event
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean(text):
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def _is_waiter(value):
+    if type(value) is not dict or value.get("kind") not in WAITER_KINDS or type(value["kind"]) is not str:
+        return False
+    for key, item in value.items():
+        if key == "when":
+            if not _is_number(item):
+                return False
+        elif key != "kind" and (key not in ("task", "future", "handle") or not _is_int(item)):
+            return False
+    return True
 
 
 def required_fields(kind):
@@ -182,6 +303,8 @@ def problems(event):
     allowed = set(COMMON_FIELDS) | {name.rstrip("?") for name in KINDS[kind][1]}
     found = [f"missing field {name!r}" for name in required_fields(kind) if name not in event]
     found += [f"unexpected field {name!r}" for name in event if name not in allowed]
+    if not found and Checker(math.inf).check(dict(event)) is None:
+        found.append("a field's value is not of its type (see TYPES)")
     return found
 
 
@@ -220,13 +343,7 @@ def frame(kind, payload):
 
 
 NULL_INT = 0  # packed ints are ids, line numbers and counters (unsigned, 32 bits): never 0, so 0 means null
-ENUMS = {
-    "queue": ("ready", "timers"),
-    "source": ("call_soon", "threadsafe", "timer", "io", "call_at"),
-    "waiter": ("none", "task", "timer", "future", "thread", "io"),
-    "state": ("result", "exception", "cancelled"),
-    "bool": (False, True),
-}
+ENUMS = {"queue": QUEUES, "source": SOURCES, "waiter": WAITER_KINDS, "state": STATES, "bool": (False, True)}
 # kind -> its fields as (name, type): "i" int (0 = null), "f" float (NaN = null), "s" a
 # string id, or an `ENUMS` name (sent as its index). "waiter.x" fields make up the
 # `waiter` object (`waiter.kind` always; the others where not null).
@@ -278,6 +395,21 @@ class TooManyEvents(ValueError):
     """A frame of JSON with more objects than the run may still send (it is not read at all)."""
 
 
+class TooDeep(ValueError):
+    """A frame of JSON nested deeper than any event is: the child is not sending events."""
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python's json reads them, strict JSON has none
+
+
+def _finite(text):
+    value = float(text)
+    if value - value != 0:  # 1e999 reads as infinity
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
 class Decoder:
     """Turns the child's frames back into events; keeps the string ids of one run.
 
@@ -290,6 +422,7 @@ class Decoder:
         self._origin = 0.0
         self._buffer = bytearray()
         self._lost = False  # bytes came that are not a frame: the rest cannot be told apart
+        self.string_size = 0  # bytes of the strings the child defined (they count as output too)
         self._layouts = {}
         for name, fields in PACKED.items():
             self._layouts[WIRE_CODES[name]] = (name.partition(":")[0], packer(name), _plan(fields),
@@ -302,7 +435,7 @@ class Decoder:
 
     def feed(self, data, limit=None):
         """The events in the frames `data` completes: dicts, None for each invalid item, and
-        bytes for data that is not framed. Raises FrameTooLarge.
+        bytes for data that is not framed. Raises FrameTooLarge and TooDeep.
 
         With a `limit`, decoding stops once there are more than `limit` items (the run is
         over then): a hostile child's frame of packed events decodes to its first few, and one
@@ -346,7 +479,10 @@ class Decoder:
             return obj
 
         try:
-            batch = json.loads(payload, object_hook=counted if limit < math.inf else None)
+            batch = json.loads(payload, object_hook=counted if limit < math.inf else None,
+                               parse_constant=_no_constant, parse_float=_finite)
+        except RecursionError:
+            raise TooDeep("a frame of JSON nested too deeply") from None
         except ValueError as exc:
             if isinstance(exc, TooManyEvents):
                 raise
@@ -360,6 +496,7 @@ class Decoder:
             elif "kind" not in item and set(item) == {"string", "text"}:
                 if type(item["string"]) is int and isinstance(item["text"], str):
                     self._strings[item["string"]] = item["text"]
+                    self.string_size += len(item["text"])
                 else:
                     out.append(None)
             elif set(item) == {"origin"}:
@@ -386,6 +523,7 @@ class Decoder:
                     self._strings[sid] = data[pos - size:pos].decode("utf-8", "surrogatepass")
                 except UnicodeDecodeError:
                     return out + [None]
+                self.string_size += size
                 continue
             name, layout_struct, fields, defaults = layout
             if pos + layout_struct.size > end:

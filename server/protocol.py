@@ -41,6 +41,8 @@ def parse(text):
         message = json.loads(text)
     except ValueError:
         raise BadRequest("That message is not JSON. Send e.g. {\"op\": \"run\", \"scenario\": \"tasks\"}.") from None
+    except RecursionError:
+        raise BadRequest("That message is nested too deeply to be a request.") from None
     if not isinstance(message, dict):
         raise BadRequest("A message must be a JSON object with an \"op\" field.")
     op = message.get("op")

@@ -17,6 +17,7 @@ from flask import Blueprint, current_app
 from flask_sock import ConnectionClosed, Sock
 
 from . import protocol
+from .outbox import Outbox
 from .pool import Busy
 from .runner import Run
 
@@ -34,13 +35,18 @@ class Session:
         self.ws = ws
         self.settings = settings
         self.job = None
-        self._send_lock = threading.Lock()
+        self.outbox = Outbox(ws, settings.client_backlog, settings.client_stall, on_cut=self._cut_off)
 
     def send(self, message):
-        """Send one message; ConnectionClosed when the client has gone."""
-        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
-        with self._send_lock:
-            self.ws.send(text)
+        """Queue one message for the client (never waits for it); ConnectionClosed when it has gone."""
+        self.outbox.put(json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+
+    def _cut_off(self):
+        job = self.job
+        if job is not None:
+            job.run.stop()  # the socket is shut: the receive loop ends and closes the session
+        if self.outbox.cut_reason:
+            log.warning("client cut off: %s", self.outbox.cut_reason)
 
     def handle(self, text):
         try:
@@ -78,6 +84,11 @@ class Session:
         if job is not None:
             job.stop()
             job.wait(10)
+
+    def end(self):
+        """The socket is closing: end the run and the outbox's thread."""
+        self.close()
+        self.outbox.close()
 
 
 class RunJob:
@@ -173,4 +184,4 @@ def websocket(ws):
     except ConnectionClosed:
         pass
     finally:
-        session.close()
+        session.end()

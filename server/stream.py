@@ -31,6 +31,8 @@ class EventStream:
         self.child_end = None
         self.output = 0
         self._decoder = events.Decoder()
+        self._checker = events.Checker(run.limits.text)
+        self.over_output = False  # the program's output went past the run's limit
 
     def _event(self, event):
         event["v"] = events.VERSION
@@ -68,16 +70,19 @@ class EventStream:
         """Checked events for the next bytes from the child; what does not fit the schema becomes
         raw output; no more than the run's event limit lets through (one more, which ends it).
         Raises events.FrameTooLarge and events.TooManyEvents."""
-        out = []
-        for event in self._decoder.feed(data, self.run.limits.events - self.seq):
+        out, checker, limits = [], self._checker, self.run.limits
+        for event in self._decoder.feed(data, limits.events - self.seq):
             if type(event) is bytes:  # not even a frame: show the bytes themselves
-                event = self._raw(event.decode("utf-8", "replace"))
-            elif event is None or events.problems(event) or not isinstance(event.get("t"), (int, float)):
-                event = self._raw("(an event the schema does not know)\n")
+                event = checker.check(self._raw(event.decode("utf-8", "replace")))
+            elif event is None or checker.check(event) is None:
+                event = checker.check(self._raw("(an event the schema does not know)\n"))
             else:
                 self.t = max(self.t, round(float(event["t"]), 6))
                 event["t"] = self.t
                 _round_times(event)
+            if checker.text_size + self._decoder.string_size > limits.output:
+                self.over_output = True
+                return out
             kind = event["kind"]
             if kind == "run.start":
                 if self.started:
@@ -134,6 +139,11 @@ class EventStream:
                 run._kill()
                 yield from self._end("limit", _TOO_MANY.format(limits.events))
                 return
+            except events.TooDeep:
+                run._kill()
+                yield from self._end("error", "The program sent Loopscope data nested too deeply to be events, "
+                                     "so it was stopped.")
+                return
             for event in accepted:
                 if event["seq"] >= limits.events:
                     run._kill()
@@ -141,6 +151,12 @@ class EventStream:
                     yield from self._end("limit", _TOO_MANY.format(limits.events))
                     return
                 yield event
+            if self.over_output:
+                run._kill()
+                yield from self._end("limit", f"The program printed more than {limits.output / 2**20:g} MiB of output "
+                                     "(the run's limit, counting the names it gave things too), so it was stopped; "
+                                     "what it printed before is kept.")
+                return
             if self.pauses:
                 yield None
         yield from self._finish()

@@ -87,7 +87,7 @@ def main(argv=None):
     events = run.events()
     try:
         for event in events:
-            out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
+            out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n")
             if options.clock == "real":
                 out.flush()
         out.flush()

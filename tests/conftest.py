@@ -15,17 +15,30 @@ PROGRAMS = Path(__file__).resolve().parent / "programs"
 def _of_this_checkout(pid):
     """The process or one of its ancestors was started from this checkout (another copy's runs, e.g. a
     second checkout's tests on the same machine, are not ours to count)."""
-    mark = str(ROOT).encode()
+    # bubblewrap binds this checkout's server/; without bubblewrap the child's bootstrap names the checkout
+    marks = (f"\0{ROOT}/server\0".encode(), f"sys.path.insert(0, {str(ROOT)!r})".encode())
     while pid > 1:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if mark in handle.read():
-                    return True
+                cmdline = handle.read()
+            if any(mark in cmdline for mark in marks):
+                return True
             with open(f"/proc/{pid}/stat") as handle:
                 pid = int(handle.read().rpartition(")")[2].split()[1])
         except (OSError, ValueError):
             return False
     return False
+
+
+# Program code that finds the event pipe among its open files (the one pipe it may write to besides
+# stderr) as `pipe`: for forging what the child sends the runner.
+EVENT_PIPE = (
+    "import os, stat\n"
+    "pipe = next(fd for fd in range(3, 64) if os.path.exists(f'/proc/self/fd/{fd}')\n"
+    "            and stat.S_ISFIFO(os.fstat(fd).st_mode)\n"
+    "            and os.readlink(f'/proc/self/fd/{fd}') != os.readlink('/proc/self/fd/2')\n"
+    "            and os.readlink(f'/proc/self/fd/{fd}') != os.readlink('/proc/self/fd/0'))\n"
+)
 
 
 def child_processes():

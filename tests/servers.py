@@ -86,3 +86,75 @@ class Client:
 
     def close(self):
         self.ws.close()
+
+
+def stalled_client(port, request, receive_buffer=4096):
+    """A socket that opens /ws, sends one request and then never reads: the kernel's buffers fill
+    and the server's sends block. Returns the socket (close it when done)."""
+    import base64
+
+    connection = socket.socket()
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)  # a small TCP window
+    connection.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    connection.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        reply += connection.recv(1)
+    assert reply.startswith(b"HTTP/1.1 101"), reply
+    payload = json.dumps(request).encode()
+    mask = os.urandom(4)
+    masked = bytes(byte ^ mask[i % 4] for i, byte in enumerate(payload))
+    assert len(payload) < 65536
+    head = bytes([0x81, 0x80 | 126]) + len(payload).to_bytes(2, "big") if len(payload) > 125 else \
+        bytes([0x81, 0x80 | len(payload)])
+    connection.sendall(head + mask + masked)
+    return connection
+
+
+class SlowReader:
+    """A WebSocket client that sends one request, then reads only `rate` bytes a second, answering
+    the server's pings as it comes across them (an alive client on a very slow line)."""
+
+    def __init__(self, port, request, rate=40_000):
+        import threading
+
+        from wsproto import ConnectionType, WSConnection
+        from wsproto.events import AcceptConnection, Ping, Request, TextMessage
+
+        self._ping = Ping
+        self.connection = WSConnection(ConnectionType.CLIENT)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.connect(("127.0.0.1", port))
+        self.sock.sendall(self.connection.send(Request(host=f"127.0.0.1:{port}", target="/ws")))
+        while not any(isinstance(e, AcceptConnection) for e in self._events(self.sock.recv(4096))):
+            pass
+        self.sock.sendall(self.connection.send(TextMessage(data=json.dumps(request))))
+        self.rate = rate
+        self.closed_by_server = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _events(self, data):
+        self.connection.receive_data(data)
+        return list(self.connection.events())
+
+    def _read(self):
+        chunk = max(1, self.rate // 10)
+        try:
+            while True:
+                data = self.sock.recv(chunk)
+                if not data:
+                    break
+                for event in self._events(data):
+                    if isinstance(event, self._ping):
+                        self.sock.sendall(self.connection.send(event.response()))
+                time.sleep(0.1)
+        except Exception:  # noqa: BLE001 - reset, or wsproto refusing a closed connection: the server cut it
+            pass
+        self.closed_by_server.set()
+
+    def close(self):
+        self.sock.close()

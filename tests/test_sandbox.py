@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import of_kind, stdout_of, trace
+from conftest import EVENT_PIPE, of_kind, stdout_of, trace
 from server import events as events_module
 from server import sandbox
 
@@ -176,18 +176,8 @@ def test_one_enormous_line_is_split_and_capped():
     assert events[-1]["status"] == "limit"
 
 
-# The program finds the event pipe among its open files: the one pipe it may write to besides stderr.
-_EVENT_PIPE = (
-    "import os, stat\n"
-    "pipe = next(fd for fd in range(3, 64) if os.path.exists(f'/proc/self/fd/{fd}')\n"
-    "            and stat.S_ISFIFO(os.fstat(fd).st_mode)\n"
-    "            and os.readlink(f'/proc/self/fd/{fd}') != os.readlink('/proc/self/fd/2')\n"
-    "            and os.readlink(f'/proc/self/fd/{fd}') != os.readlink('/proc/self/fd/0'))\n"
-)
-
-
 def test_bytes_written_straight_to_the_event_pipe_are_shown_as_raw_output():
-    events = trace(_EVENT_PIPE + "os.write(pipe, b'not an event\\n')\nprint('after')\n")
+    events = trace(EVENT_PIPE + "os.write(pipe, b'not an event\\n')\nprint('after')\n")
     raw = [e for e in of_kind(events, "stdout") if e["stream"] == "raw"]
     assert raw and raw[0]["text"].startswith("not an event\n"), events
     assert events[-1]["kind"] == "run.end" and [e["seq"] for e in events] == list(range(len(events)))
@@ -195,7 +185,7 @@ def test_bytes_written_straight_to_the_event_pipe_are_shown_as_raw_output():
 
 
 def test_a_frame_announcing_too_much_ends_the_run_with_limit():
-    events = trace(_EVENT_PIPE + "import struct\nos.write(pipe, struct.pack('<cI', b'J', 2**31))\n"
+    events = trace(EVENT_PIPE + "import struct\nos.write(pipe, struct.pack('<cI', b'J', 2**31))\n"
                    "import time\ntime.sleep(60)\n", timeout=5)
     assert events[-1]["status"] == "limit" and "MiB of events at once" in events[-1]["reason"]
 
@@ -204,7 +194,7 @@ def test_a_flood_of_forged_events_ends_at_the_event_limit():
     """Frames packed with 3 x 8 MiB of events: the runner decodes no more than the limit lets through."""
     from server.runner import Options, Program, Run
 
-    flood = (_EVENT_PIPE + "import struct\n"
+    flood = (EVENT_PIPE + "import struct\n"
              f"record = struct.pack('<BdII', {events_module.CODES['handle.begin']}, 1.0, 1, 0)\n"
              "payload = record * (8 * 1024 * 1024 // len(record) - 1)\n"
              "for _ in range(3):\n"

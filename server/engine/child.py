@@ -26,6 +26,10 @@ def main():
     raw_stdout, program_fd1 = os.pipe()  # the program's own file descriptor 1
     os.dup2(program_fd1, 1)
     os.close(program_fd1)
+    if config.get("limits"):
+        from .guard import few_malloc_arenas
+
+        few_malloc_arenas()
     if config.get("tmp"):
         from .guard import mount_tmp
 

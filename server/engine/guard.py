@@ -18,6 +18,7 @@ _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 _SECCOMP_MODE_FILTER = 2
 _MS_NOSUID, _MS_NODEV = 2, 4
 _CAPABILITY_VERSION_3 = 0x20080522
+_M_ARENA_MAX = -8
 
 PREFIX = "Loopscope sandbox: "
 
@@ -44,6 +45,14 @@ def mount_tmp(size, files):
     if libc.mount(b"tmpfs", b"/tmp", b"tmpfs", ctypes.c_ulong(_MS_NOSUID | _MS_NODEV), options):
         raise OSError(ctypes.get_errno(), "mounting the sandbox's /tmp failed")
     os.chdir("/tmp")  # the working directory was the /tmp now hidden below
+
+
+def few_malloc_arenas():
+    """glibc gives threads malloc arenas of their own, up to 8 per core, each reserving 64 MiB of
+    address space: under the run's address-space limit a program's threads then fail at random
+    (a new thread's first allocation fails and `Thread.start()` waits for it forever). Two arenas
+    keep threads within the limit; a program cannot tell, but for speed with many busy threads."""
+    ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)
 
 
 def drop_privileges(uid, gid):

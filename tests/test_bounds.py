@@ -1,0 +1,228 @@
+"""What leaves the server is strict JSON of bounded size, whatever the child sends.
+
+The child is untrusted: it may forge frames (non-finite numbers, values of the wrong
+type, nesting no event has), make strings of any length and print without end. Each
+test below forges or provokes one of these and checks what a client receives.
+"""
+
+import json
+import time
+
+import pytest
+
+from conftest import EVENT_PIPE, of_kind, stdout_of, task_names, trace
+from server import events as events_module
+from server import sandbox
+from server.runner import Options, Program, Run
+from servers import LiveServer
+
+pytestmark = pytest.mark.usefixtures("no_leftovers")
+UNKNOWN = "(an event the schema does not know)\n"
+
+
+def strict(text):
+    """Parse as a browser's JSON.parse would: no NaN, no Infinity."""
+    def refuse(name):
+        raise AssertionError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def forge(*items):
+    """A program that writes one JSON frame with these raw JSON texts as its items, then prints."""
+    payload = "[" + ",".join(items) + "]"
+    return (EVENT_PIPE + "import struct\n"
+            f"payload = {payload!r}.encode()\n"
+            "os.write(pipe, struct.pack('<cI', b'J', len(payload)) + payload)\n"
+            "print('after')\n")
+
+
+# A JSON frame nested deeper than any event: the child builds it, so the program stays small.
+TOO_DEEP = (EVENT_PIPE + "import struct\npayload = b'[' * 100_000 + b']' * 100_000\n"
+            "os.write(pipe, struct.pack('<cI', b'J', len(payload)) + payload)\n")
+
+
+def raw_texts(events):
+    return [e["text"] for e in of_kind(events, "stdout") if e["stream"] == "raw"]
+
+
+@pytest.mark.parametrize("item", [
+    '{"t": Infinity, "kind": "loop.idle", "until": null}',
+    '{"t": 0.5, "kind": "loop.idle", "until": NaN}',
+    '{"t": 0.5, "kind": "loop.idle", "until": -Infinity}',
+    '{"t": 1e999, "kind": "loop.idle", "until": null}',
+    '{"t": 0.5, "kind": "handle.end", "handle": 1, "task": null, "duration": 1e400}',
+], ids=["t-infinity", "nan", "minus-infinity", "overflowing-t", "overflowing-duration"])
+def test_non_finite_numbers_never_leave_the_server(item):
+    events = trace(forge(item))
+    for event in events:
+        strict(json.dumps(event, allow_nan=False))
+    assert UNKNOWN in raw_texts(events)
+    assert stdout_of(events) == "after\n" and events[-1]["status"] == "ok"
+
+
+@pytest.mark.parametrize("item", [
+    '{"t": 0, "kind": "task.rename", "task": {"deep": [1, [2]]}, "name": "x"}',
+    '{"t": 0, "kind": "stdout", "text": ["a"], "task": null, "stream": "stdout"}',
+    '{"t": true, "kind": "loop.iteration", "n": 1}',
+    '{"t": 0, "kind": "loop.iteration", "n": 123456789012345678901234567890}',
+    '{"t": 0, "kind": "handle.schedule", "handle": 1, "queue": "elsewhere", "when": null, "task": null, '
+    '"label": "x", "source": "call_soon", "owner": null}',
+    '{"t": 0, "kind": "task.suspend", "task": 1, "line": null, "awaiting": "x", "waiter": {"kind": "task", '
+    '"evil": [[[]]]}}',
+    '{"t": 0, "kind": "future.done", "future": 1, "state": "result", "detail": null, "waiters": [1, "two"]}',
+    '{"t": 0, "kind": "run.end", "status": "ok", "reason": {"a": 1}, "elapsed": 0}',
+], ids=["object-for-an-id", "list-for-text", "bool-for-time", "huge-int", "unknown-queue", "forged-waiter",
+        "string-in-ids", "object-for-reason"])
+def test_forged_records_of_the_wrong_types_never_reach_a_client(item):
+    events = trace(forge(item))
+    assert UNKNOWN in raw_texts(events)
+    forged = json.loads(item)
+    assert not any(all(e.get(key) == value for key, value in forged.items() if key != "t") for e in events)
+    assert events[-1]["kind"] == "run.end"
+    assert all(events_module.problems(e) == [] for e in events)
+
+
+def test_a_frame_nested_too_deeply_ends_the_run_with_a_clear_reason():
+    events = trace(TOO_DEEP)
+    end = events[-1]
+    assert end["kind"] == "run.end" and end["status"] == "error"
+    assert end["reason"] == "The program sent Loopscope data nested too deeply to be events, so it was stopped."
+
+
+def test_names_are_cut_to_the_text_limit_with_their_length_noted():
+    source = ("import asyncio\nasync def job():\n    await asyncio.sleep(0)\n"
+              "async def main():\n    await asyncio.create_task(job(), name='n' * 100_000)\nasyncio.run(main())\n")
+    events = trace(source)
+    limit = sandbox.Limits().text
+    assert "n" * limit + "… (100,000 characters)" in task_names(events).values()  # create_task renames it
+    for event in events:
+        for value in event.values():
+            if isinstance(value, str) and event["kind"] != "stdout":
+                assert len(value) <= limit + 40, (event["kind"], len(value))
+
+
+def test_lone_surrogates_become_replacement_characters():
+    source = "import asyncio\nasync def main():\n    pass\nasyncio.run(asyncio.wait_for(main(), 1))\n" \
+             "async def named():\n    await asyncio.create_task(main(), name='a\\ud800b')\nasyncio.run(named())\n"
+    events = trace(source)
+    assert "a\ufffdb" in task_names(events).values()
+    for event in events:
+        json.dumps(event, ensure_ascii=False).encode("utf-8")  # strict UTF-8: no lone surrogate left
+
+
+def test_output_past_the_limit_ends_the_run_and_keeps_what_came_before():
+    source = "line = 'x' * 999\nwhile True:\n    print(line)\n"
+    events = trace(source)
+    end = events[-1]
+    assert end["status"] == "limit"
+    assert end["reason"].startswith("The program printed more than 4 MiB of output (the run's limit")
+    printed = stdout_of(events)
+    assert 4 * 2**20 - 1000 <= len(printed) <= 4 * 2**20
+    assert set(printed) == {"x", "\n"}
+
+
+def test_strings_the_program_makes_count_as_output_even_when_never_sent_whole():
+    # 60 tasks, each named with 100,000 characters: few events, but 6 MB of strings sent to the runner.
+    source = ("import asyncio\nasync def job():\n    pass\nasync def main():\n"
+              "    for n in range(60):\n        await asyncio.create_task(job(), name=str(n) * 100_000)\n"
+              "asyncio.run(main())\n")
+    events = trace(source)
+    assert events[-1]["status"] == "limit" and "MiB of output" in events[-1]["reason"]
+    assert len(events) < 1000
+
+
+def test_the_output_limit_is_configurable():
+    limits = sandbox.Limits(output=2**20)
+    source = "while True:\n    print('y' * 99)\n"
+    events = list(Run(Program(source, "main.py", "main.py"), Options(), limits).events())
+    assert events[-1]["status"] == "limit" and "more than 1 MiB of output" in events[-1]["reason"]
+
+
+# -- over the WebSocket ------------------------------------------------------------------
+
+HUGE_NAMES = """
+import asyncio
+async def worker(n):
+    for _ in range(20):
+        await asyncio.sleep(0)
+async def main():
+    name = "w" * 1_000_000
+    await asyncio.gather(*(asyncio.create_task(worker(n), name=name) for n in range(400)))
+asyncio.run(main())
+"""
+
+
+def rss(pid):
+    with open(f"/proc/{pid}/status") as handle:
+        return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmRSS"))
+
+
+@pytest.fixture(scope="module")
+def server():
+    live = LiveServer()
+    yield live
+    live.stop()
+
+
+def test_huge_names_keep_bytes_sent_and_server_memory_bounded_while_health_answers(server):
+    """One 1 MB name used by 400 tasks: before the limits every event repeated it (about 400 MB sent)."""
+    connection = server.client()
+    try:
+        before = rss(server.process.pid)
+        connection.send({"op": "run", "code": HUGE_NAMES})
+        sent, texts, slowest = 0, [], 0.0
+        while True:
+            text = connection.ws.receive(timeout=30)
+            assert text is not None
+            sent += len(text.encode())
+            message = strict(text)
+            texts.append(message)
+            started = time.monotonic()
+            assert server.get("/api/health")[0] == 200
+            slowest = max(slowest, time.monotonic() - started)
+            if message["type"] == "status" and message["state"] == "finished":
+                break
+        events = [e for m in texts if m["type"] == "events" for e in m["events"]]
+        assert events[-1]["kind"] == "run.end"
+        assert sent < 16 * 2**20, f"{sent:,} bytes sent"
+        assert rss(server.process.pid) - before < 200 * 2**20
+        assert slowest < 1.0, f"/api/health took {slowest:.2f} s"
+    finally:
+        connection.close()
+
+
+def test_a_forged_infinity_never_reaches_the_client_as_text(server):
+    connection = server.client()
+    try:
+        connection.send({"op": "run", "code": forge('{"t": Infinity, "kind": "loop.idle", "until": null}')})
+        while True:
+            text = connection.ws.receive(timeout=30)
+            assert "Infinity" not in text and "NaN" not in text
+            message = strict(text)
+            if message["type"] == "status" and message["state"] == "finished":
+                break
+    finally:
+        connection.close()
+
+
+def test_a_child_nesting_too_deeply_ends_its_run_not_the_socket(server):
+    connection = server.client()
+    try:
+        events, _ = connection.run(code=TOO_DEEP)
+        assert events[-1]["status"] == "error" and "nested too deeply" in events[-1]["reason"]
+        follow_up, _ = connection.run(scenario="tasks")
+        assert follow_up[-1]["status"] == "ok"
+    finally:
+        connection.close()
+
+
+def test_a_client_message_nested_too_deeply_gets_an_error_and_the_socket_stays_usable(server):
+    connection = server.client()
+    try:
+        connection.send('{"op": "run", "scenario": ' + "[" * 100_000 + "]" * 100_000 + "}")
+        reply = connection.receive()
+        assert reply == {"type": "error", "message": "That message is nested too deeply to be a request."}
+        follow_up, _ = connection.run(scenario="tasks")
+        assert follow_up[-1]["status"] == "ok"
+    finally:
+        connection.close()

@@ -1,0 +1,99 @@
+"""A client that does not read cannot hold the server: its run ends in bounded time, the slot goes on."""
+
+import socket
+import time
+
+import pytest
+
+from conftest import child_processes
+from servers import LiveServer, SlowReader, stalled_client
+
+# A fast run of many events: far more than the kernel's socket buffers hold.
+FLOOD = "for n in range(40_000):\n    print(n)\n"
+
+
+IDLE = {"running": 0, "queued": 0, "max_running": 2, "max_queued": 64}
+
+
+def wait_until(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def closed_by_server(connection, timeout):
+    """Read what the server sent until it closed the socket (True), or until `timeout` (False)."""
+    connection.settimeout(0.5)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if not connection.recv(1 << 20):
+                return True
+        except TimeoutError:
+            continue
+        except OSError:
+            return True
+    return False
+
+
+def test_clients_that_never_read_lose_their_runs_while_another_client_is_served():
+    live = LiveServer("--max-runs", "2", "--run-timeout", "30")
+    stalled = []
+    try:
+        stalled = [stalled_client(live.port, {"op": "run", "code": FLOOD}) for _ in range(4)]
+        assert wait_until(lambda: live.get("/api/health")[1]["runs"]["running"] == 2, 10)
+        started = time.monotonic()
+        reader = live.client()
+        events, _ = reader.run(scenario="tasks", blocking=True)
+        reader.close()
+        assert events[-1]["status"] == "ok"
+        # Each stalled run ends well before its 30 s time limit (they answer no pings) and frees its slot.
+        assert time.monotonic() - started < 20
+        assert wait_until(lambda: live.get("/api/health")[1]["runs"] == IDLE, 15)
+        assert wait_until(lambda: not child_processes(), 10)
+        for connection in stalled:
+            assert closed_by_server(connection, 10)
+    finally:
+        for connection in stalled:
+            connection.close()
+        live.stop()
+
+
+def test_clients_that_read_too_slowly_are_cut_off_at_the_backlog_bound():
+    live = LiveServer("--max-runs", "2", "--run-timeout", "30", "--client-backlog", "0.25")
+    slow = []
+    try:
+        slow = [SlowReader(live.port, {"op": "run", "code": FLOOD}) for _ in range(3)]
+        assert wait_until(lambda: live.get("/api/health")[1]["runs"]["running"] == 2, 10)
+        reader = live.client()
+        events, _ = reader.run(scenario="tasks")
+        reader.close()
+        assert events[-1]["status"] == "ok"
+        assert wait_until(lambda: live.get("/api/health")[1]["runs"] == IDLE, 20)
+        assert wait_until(lambda: not child_processes(), 10)
+        assert all(client.closed_by_server.wait(10) for client in slow)
+    finally:
+        for client in slow:
+            client.close()
+        log = live.stop()
+    assert log.count("client cut off: more than 0.25 MiB waited to be sent") == 3
+
+
+def test_a_runs_time_limit_holds_whatever_its_client_does():
+    live = LiveServer("--max-runs", "1", "--run-timeout", "2", "--client-backlog", "64")
+    spin = "import sys\nwhile True:\n    print('x' * 500)\n    sys.stdout.flush()\n"
+    connection = None
+    try:
+        connection = stalled_client(live.port, {"op": "run", "code": spin, "clock": "real"})
+        assert wait_until(lambda: live.get("/api/health")[1]["runs"]["running"] == 1, 10)
+        started = time.monotonic()
+        assert wait_until(lambda: live.get("/api/health")[1]["runs"]["running"] == 0, 10)
+        assert time.monotonic() - started < 6
+        assert wait_until(lambda: not child_processes(), 10)
+    finally:
+        if connection is not None:
+            connection.close()
+        live.stop()
