@@ -147,7 +147,8 @@ KINDS = {
         },
     ),
     "error": (
-        "The program failed: it did not compile, raised, or broke a sandbox rule.",
+        "The program failed: it did not compile, raised, or broke a sandbox rule. Or Loopscope's tracer "
+        "did (a hook raised): then tracing stops and the program goes on.",
         {
             "message": "a plain message, e.g. `ZeroDivisionError: division by zero`",
             "line": "line in the program, or null",

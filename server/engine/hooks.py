@@ -4,6 +4,10 @@
 does all the rest. They are closures, so a hook costs no method call of its own, and
 are written for as few Python operations as they can: each one here cost a noticeable
 share of the callback it traces, which is why they read more tersely than the rest.
+For the same reason they are the hooks of `instrument.HOOKS` (`on_ready`,
+`before_handle`, `after_handle`) that are guarded in place rather than through
+`instrument.guard`: a `try` around the whole body is free until it raises, a wrapper
+would be one more Python call per callback; the `except` is the guard's, `Tracer.fail`.
 """
 
 import asyncio
@@ -68,7 +72,7 @@ def ready_append(tracer, timer_class):
                 hot(_pack_step_schedule(_STEP_SCHEDULE, peek(), hid, tid, label, source))
             else:
                 tracer.queued(handle, source, queue)
-        except Exception as exc:  # noqa: BLE001 - tracing must never break the program
+        except Exception as exc:  # noqa: BLE001 - the guard (see instrument.guard): tracing stops, not the program
             tracer.fail("on_ready", exc)
 
     return append
@@ -87,9 +91,26 @@ def handle_run(tracer, plain_run):
     charge_after = min(CHARGE_AFTER, threshold)
     real_clock = clock.name == "real"  # (then a callback's begin is its real time already)
 
+    def run_untraced(handle):
+        """`plain_run`, with what the virtual clock needs of each callback (as `_run` does it
+        below, whatever its hooks do): time goes on as before once tracing has stopped."""
+        clock.reads = 0
+        started = _real_time()
+        try:
+            plain_run(handle)
+        finally:
+            if clock.frozen:
+                real = _real_time() - started
+                if real >= charge_after:
+                    clock.advance(real)
+            elif clock.spun:
+                clock.freeze()
+
+    untraced = plain_run if real_clock else run_untraced  # (the real clock needs nothing)
+
     def _run(handle):
         if not tracer.enabled:
-            return plain_run(handle)
+            return untraced(handle)
         try:
             try:
                 queue = handle._loopscope  # (what the tracer keeps on a handle: see `record`)
@@ -104,24 +125,25 @@ def handle_run(tracer, plain_run):
             hot(_pack_begin(_BEGIN, begin, hid, tid))
             spent = emitter.spent
             clock.reads = 0
-            handle._loopscope_started = begin if real_clock else _real_time()
+            started = handle._loopscope_started = begin if real_clock else _real_time()
             outer = queue.running  # a callback this one runs inside of (a loop run by hand)
             queue.running = handle  # (where the sampler looks, once its start time is set)
-        except Exception as exc:  # noqa: BLE001 - tracing must never break the program
+        except Exception as exc:  # noqa: BLE001 - the guard (see instrument.guard)
             tracer.fail("before_handle", exc)
-            return plain_run(handle)
+            return untraced(handle)
         try:
             plain_run(handle)
         finally:
+            # The clock's part: not a hook's (see instrument.py), so also when a hook failed meanwhile.
+            if clock.frozen:  # virtual time: code that computes is charged what it took
+                # (the emitter's own time, encoding and writing, is not the callback's)
+                real = _real_time() - started - (emitter.spent - spent)
+                if real >= charge_after:
+                    clock.advance(real)
+            elif clock.spun:  # it waited on the clock, which followed real time meanwhile
+                clock.freeze()
             if tracer.enabled:
                 try:
-                    if clock.frozen:  # virtual time: code that computes is charged what it took
-                        # (the emitter's own time, encoding and writing, is not the callback's)
-                        real = _real_time() - handle._loopscope_started - (emitter.spent - spent)
-                        if real >= charge_after:
-                            clock.advance(real)
-                    elif clock.spun:  # it waited on the clock, which followed real time meanwhile
-                        clock.freeze()
                     peek = clock.peek
                     end = peek()
                     duration = end - begin
@@ -150,7 +172,7 @@ def handle_run(tracer, plain_run):
                                                 *describe.waiting(task, tid, site, waiter)))
                     else:
                         tracer.ended(handle, duration)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:  # noqa: BLE001 - the guard (see instrument.guard)
                     tracer.fail("after_handle", exc)
 
     return _run

@@ -3,17 +3,17 @@
 Under the virtual clock an idle loop jumps to its next timer — unless something
 outside it (a worker thread, a thread-pool job) may still make progress, in which
 case time must flow for real so results arrive in the order a real run sees.
+All of that goes on once tracing has stopped; only the hooks (`on_idle`, `on_sleep`) stop.
 """
 
 import math
 import threading
 import time
 
-from ..events import CODES
 from . import internals
 
 _real_sleep = time.sleep
-_IDLE = CODES["loop.idle"]
+_thread_id = threading.get_ident
 _NAN = float("nan")  # null, for a packed float
 
 
@@ -21,6 +21,7 @@ class Idle:
     def __init__(self, tracer):
         self._tracer = tracer
         self._clock = tracer.clock
+        self._hooks = tracer.hooks
         self._jobs = 0
         self._jobs_lock = threading.Lock()
 
@@ -39,13 +40,11 @@ class Idle:
             else:
                 clock.freeze()
                 if until is not None:
-                    if self._tracer.enabled:
-                        self._tracer.emitter.line(_IDLE, until)  # the virtual clock's times are its own
+                    self._hooks.on_idle(until)  # the virtual clock's times are its own
                     clock.jump_to(until)
                     return []
-        if self._tracer.enabled:
-            self._tracer.emitter.line(_IDLE, _NAN if until is None else clock.since_start(until))
-            self._tracer.emitter.flush()
+        self._hooks.on_idle(_NAN if until is None else clock.since_start(until))
+        self._tracer.emitter.flush()  # (the program's output, too, once tracing has stopped)
         return select(timeout)
 
     def job_started(self):
@@ -69,13 +68,9 @@ class Idle:
 
     def sleep(self, seconds):
         """`time.sleep` for the program: noted as blocking; virtual when time stands still."""
-        handle = self._tracer.current_record()
-        on_loop = handle is not None or threading.current_thread() is threading.main_thread()
-        if handle is not None and isinstance(seconds, (int, float)):
-            total, longest, line = getattr(handle, "_loopscope_sleeps", None) or (0.0, -1.0, None)
-            if seconds > longest:
-                longest, line = seconds, self._tracer.user_line_here()
-            handle._loopscope_sleeps = (total + seconds, longest, line)
+        self._hooks.on_sleep(seconds)
+        # on a loop's thread (running a loop, or the main thread): the one time.sleep holds up
+        on_loop = threading.current_thread() is threading.main_thread() or _thread_id() in self._tracer.loop_queues
         valid = isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0
         if on_loop and valid and self._clock.frozen and not self.outside_work():
             self._clock.advance(seconds)

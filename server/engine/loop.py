@@ -3,13 +3,13 @@
 Every loop the program makes is this one: `asyncio.run()`, `new_event_loop()`,
 the default policy and code that builds `SelectorEventLoop()` by hand all get
 it. Only observation is added: the loop runs the same callbacks, in the same
-order, as the plain one.
+order, as the plain one. Each hook is called through `_HOOKS` (see `instrument.py`),
+before or after what asyncio's own method does, which happens whatever the hook did.
 """
 
 import asyncio
 import collections
 import selectors
-import threading
 import time
 from asyncio import unix_events
 
@@ -17,6 +17,7 @@ from . import hooks, internals
 from .record import SLOTS
 
 _TRACER = None  # set by install(); loops made later report to it
+_HOOKS = None  # ... through its guarded hooks (instrument.Hooks)
 VIRTUAL_DUE_WINDOW = 0.001
 
 
@@ -42,12 +43,7 @@ def _traced_cancel(plain_cancel):
     (a timer's also tells its loop, which purges cancelled timers from its heap)."""
 
     def cancel(handle):
-        tracer = _TRACER
-        if tracer.enabled and getattr(handle, "_loopscope", None) is not None:
-            try:
-                tracer.on_cancel(handle)
-            except Exception as exc:  # noqa: BLE001
-                tracer.fail("cancel", exc)
+        _HOOKS.on_cancel(handle)
         plain_cancel(handle)
 
     return cancel
@@ -108,15 +104,10 @@ class Task(asyncio.Task):
 
     def set_name(self, value):
         super().set_name(value)
-        if getattr(self, "_loopscope_id", None) is not None and _TRACER.enabled:
-            _TRACER.task_renamed(self)
+        _HOOKS.task_renamed(self)
 
     def cancel(self, msg=None):
-        if not self.done() and _TRACER.enabled:
-            _TRACER.emitter.emit(
-                "task.cancel", task=_TRACER.task_id(self), by=_TRACER.current_task_id(),
-                msg=None if msg is None else str(msg),
-            )
+        _HOOKS.on_task_cancel(self, msg)
         return super().cancel(msg)
 
 
@@ -147,12 +138,7 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
 
     def call_at(self, when, callback, *args, context=None):
         timer = super().call_at(when, callback, *args, context=context)
-        tracer = self._loopscope
-        if tracer.enabled:
-            try:
-                tracer.on_timer(timer, self._loopscope_delay, self._loopscope_queue)
-            except Exception as exc:  # noqa: BLE001
-                tracer.fail("call_at", exc)
+        _HOOKS.on_timer(timer, self._loopscope_delay, self._loopscope_queue)
         return timer
 
     def create_task(self, coro, *, name=None, context=None):
@@ -173,42 +159,29 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
 
     def run_in_executor(self, executor, func, *args):
         future = super().run_in_executor(executor, func, *args)
-        self._loopscope.future_record(future).thread = True
+        _HOOKS.on_executor(future)
         return future
 
     def run_forever(self):
-        queue = self._loopscope_queue
-        queue.calm = None  # which thread runs the loop is found again
-        queues, ident = self._loopscope.loop_queues, threading.get_ident()
-        outer = queues.get(ident)  # (a loop run inside another's callback, where a program allows that)
-        queues[ident] = queue
+        outer = _HOOKS.loop_started(self._loopscope_queue)
         try:
             super().run_forever()
         finally:
-            if outer is None:
-                del queues[ident]
-            else:
-                queues[ident] = outer
+            _HOOKS.loop_stopped(outer)
 
     def _process_events(self, event_list):
-        self._loopscope_queue.calm = None
-        self._loopscope.io_begin()
+        _HOOKS.io_begin(self._loopscope_queue)
         try:
             super()._process_events(event_list)
         finally:
-            self._loopscope.io_end()
+            _HOOKS.io_end()
 
     def _run_once(self):
-        if self._loopscope.enabled:
-            self._loopscope.on_iteration()
+        _HOOKS.on_iteration()
         super()._run_once()
 
     def call_exception_handler(self, context):
-        if self._loopscope.enabled:
-            try:
-                self._loopscope.on_loop_exception(context)
-            except Exception as exc:  # noqa: BLE001
-                self._loopscope.fail("call_exception_handler", exc)
+        _HOOKS.on_loop_exception(context)
         super().call_exception_handler(context)
 
 
@@ -223,8 +196,8 @@ for _class, _asyncios in ((Handle, internals.Handle), (TimerHandle, internals.Ti
 
 def install(tracer):
     """Make every event loop of this process a traced one, reporting to `tracer`."""
-    global _TRACER
-    _TRACER = tracer
+    global _TRACER, _HOOKS
+    _TRACER, _HOOKS = tracer, tracer.hooks
     tracer.task_class = Task
     ReadyQueue.append = hooks.ready_append(tracer, TimerHandle)
     Handle._run = TimerHandle._run = hooks.handle_run(tracer, internals.plain_run)

@@ -12,6 +12,7 @@ _CHUNK = 8192  # longer lines are split: one huge print must not make one huge e
 class ProgramOutput(io.TextIOBase):
     def __init__(self, tracer, stream, fileno):
         self._tracer = tracer
+        self._on_output = tracer.hooks.on_output
         self._stream = stream
         self._fileno = fileno  # the program's file descriptor for this stream (fd 1's writes: see RawOutput)
         self._pending = ""
@@ -51,12 +52,11 @@ class ProgramOutput(io.TextIOBase):
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        task = self._tracer.current_task_id()
+        task = self._on_output()  # (a partial line is flushed once the callback ends, if no newline comes first)
         if self._pending and task != self._pending_task:
             self.flush_partial()
         self._pending_task = task
         self._pending += text
-        self._tracer.untidy = True  # flushed once the callback ends, if no newline comes first
         if "\n" in self._pending or len(self._pending) >= _CHUNK:
             head, sep, tail = self._pending.rpartition("\n")
             if len(tail) >= _CHUNK:
@@ -74,7 +74,9 @@ class ProgramOutput(io.TextIOBase):
             self.send(text, self._pending_task)
 
     def send(self, text, task):
-        """Emit `text` as `stdout` events of `task`'s (a line, or a piece of a long one, each)."""
+        """Emit `text` as `stdout` events of `task`'s (a line, or a piece of a long one, each).
+
+        Not a hook (see `instrument.py`): the program's output goes on once tracing stops."""
         emit = self._tracer.emitter.emit
         for line in text.splitlines(keepends=True):
             for start in range(0, len(line), _CHUNK):

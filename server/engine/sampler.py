@@ -11,6 +11,8 @@ import sys
 import threading
 import time
 
+from .instrument import guard
+
 _real_time = time.monotonic  # (the real one: the program's may be virtual)
 _real_sleep = time.sleep
 
@@ -25,29 +27,32 @@ def start(tracer):
 
 
 def _sample_forever(tracer):
-    filename = tracer.filename
-    while True:
+    look = guard(tracer, "sample", _look)  # (the hook "sample" of instrument.HOOKS)
+    emitter = tracer.emitter
+    while tracer.enabled or emitter.live:
         _real_sleep(INTERVAL)
-        if not tracer.enabled:
-            return
-        if tracer.emitter.live:
-            tracer.emitter.flush()  # a live view gets events within one interval
-        now = _real_time()
-        frames = None
-        for ident, queue in list(tracer.loop_queues.items()):
-            handle = queue.running  # (what the tracer keeps on it: see engine/record.py)
-            if handle is None or now - handle._loopscope_started < AFTER:
-                continue
-            if frames is None:
-                frames = sys._current_frames()
-                tracer.emitter.flush()  # show the callback that holds the loop, even if it never ends
-            frame = frames.get(ident)
-            while frame is not None and frame.f_code.co_filename != filename:
-                frame = frame.f_back
-            if frame is not None:
-                samples = getattr(handle, "_loopscope_samples", None)
-                if samples is None:
-                    samples = handle._loopscope_samples = {}
-                samples[frame.f_lineno] = samples.get(frame.f_lineno, 0) + 1
-        del frames
-        handle = queue = None  # (not kept alive until the next look)
+        if emitter.live:
+            emitter.flush()  # a live view gets events within one interval (output too, once tracing stops)
+        look(tracer)
+
+
+def _look(tracer):
+    """One look at each loop's running callback: counts the line of the program it is on, if it has run long."""
+    filename = tracer.filename
+    now = _real_time()
+    frames = None
+    for ident, queue in list(tracer.loop_queues.items()):
+        handle = queue.running  # (what the tracer keeps on it: see engine/record.py)
+        if handle is None or now - handle._loopscope_started < AFTER:
+            continue
+        if frames is None:
+            frames = sys._current_frames()
+            tracer.emitter.flush()  # show the callback that holds the loop, even if it never ends
+        frame = frames.get(ident)
+        while frame is not None and frame.f_code.co_filename != filename:
+            frame = frame.f_back
+        if frame is not None:
+            samples = getattr(handle, "_loopscope_samples", None)
+            if samples is None:
+                samples = handle._loopscope_samples = {}
+            samples[frame.f_lineno] = samples.get(frame.f_lineno, 0) + 1

@@ -2,10 +2,11 @@
 
 Like trio's Instrument: the loop (see `loop.py`) runs the ready queue's `append`
 and `Handle._run` that `hooks.py` makes (the two that run for nearly every
-callback) and calls `on_timer`, `on_cancel`, `idle.wait_for_io`, ... and the
-tracer only *observes*: it never schedules a callback or creates a task, so a
-traced program runs its callbacks in exactly the order a plain one does. A hook
-that fails reports once and switches tracing off; the program goes on.
+callback) and calls `on_timer`, `on_cancel`, `on_idle`, ... and the tracer only
+*observes*: it never schedules a callback or creates a task, so a traced program
+runs its callbacks in exactly the order a plain one does. `instrument.HOOKS` lists
+every hook; the loop calls them through `self.hooks`, which guards each: a hook that
+fails reports once (`fail`) and switches tracing off; the program goes on.
 """
 
 import asyncio
@@ -18,13 +19,14 @@ from ..events import CODES, enum_index, packer
 from . import internals
 from .describe import Describer, label_of, outcome
 from .idle import Idle
+from .instrument import Hooks
 
 _thread_id = threading.get_ident
 _callback_of, _args_of, _loop_thread = internals.callback_of, internals.args_of, internals.loop_thread
 _NAN = float("nan")
 
 _SCHEDULE, _CANCEL, _ITERATION = CODES["handle.schedule"], CODES["handle.cancel"], CODES["loop.iteration"]
-_TASK_NEW, _TASK_DONE = CODES["task.new"], CODES["task.done"]
+_TASK_NEW, _TASK_DONE, _IDLE = CODES["task.new"], CODES["task.done"], CODES["loop.idle"]
 _END, _SUSPEND = CODES["handle.end"], CODES["task.suspend"]
 _pack_schedule, _pack_end, _pack_suspend = (
     packer(name).pack for name in ("handle.schedule", "handle.end", "task.suspend"))
@@ -75,6 +77,8 @@ class Tracer:
         self.describe = Describer(self)
         self.task_class = None  # loop.Task (set by loop.install): reports its renames as they happen
         self._names = {}  # task id -> its name as last reported, for tasks of other classes
+        self.hooks = Hooks(self)  # what the loop calls: every hook of instrument.HOOKS, guarded
+        self._failing = threading.Lock()  # (hooks run on several threads: one of them reports)
         self.idle = Idle(self)
         self.hot, self._string = emitter.hot, emitter.string  # (hot: see Emitter; used by the hooks too)
         self.hids = itertools.count(1)  # handle ids
@@ -115,9 +119,16 @@ class Tracer:
         return tid
 
     def task_renamed(self, task):
-        """A `task_class` task was renamed (it says so itself)."""
-        task._loopscope_label = None  # made anew at its next step
-        self.emitter.emit("task.rename", task=self.task_id(task), name=task.get_name())
+        """A `task_class` task was renamed (it says so itself): reported once it is announced."""
+        if getattr(task, "_loopscope_id", None) is not None:
+            task._loopscope_label = None  # made anew at its next step
+            self.emitter.emit("task.rename", task=task._loopscope_id, name=task.get_name())
+
+    def on_task_cancel(self, task, msg):
+        """Something asks `task` (a `task_class` one) to cancel: reported unless it is done."""
+        if not task.done():
+            self.emitter.emit("task.cancel", task=self.task_id(task), by=self.current_task_id(),
+                              msg=None if msg is None else str(msg))
 
     def task_label(self, task, role):
         """String id of the label of `task`'s "step" or "wake-up" callback. For a task that does
@@ -225,11 +236,18 @@ class Tracer:
         self.emitter.flush_if_full()
 
     def on_cancel(self, handle):
-        if not handle.cancelled():
+        """`handle` is being cancelled: reported if it waits to run (in a ready queue or the heap)."""
+        if getattr(handle, "_loopscope", None) is not None and not handle.cancelled():
             handle._loopscope = None
             self.emitter.line(_CANCEL, handle._loopscope_hid, handle._loopscope_tid)
 
-    def io_begin(self):
+    def on_executor(self, future):
+        """`future` is resolved by a thread-pool job (`run_in_executor`, `asyncio.to_thread`)."""
+        self.future_record(future).thread = True
+
+    def io_begin(self, queue):
+        """The loop whose ready queue is `queue` queues its I/O callbacks (`source` tells them apart)."""
+        queue.calm = None
         self._io_thread = threading.get_ident()
 
     def io_end(self):
@@ -238,6 +256,42 @@ class Tracer:
     def on_iteration(self):
         self._iteration += 1
         self.emitter.line(_ITERATION, self._iteration)
+
+    def on_idle(self, until):
+        """The loop is about to wait: until loop time `until`, or NaN (no timer: I/O only)."""
+        self.emitter.line(_IDLE, until)
+
+    def loop_started(self, queue):
+        """A loop, whose ready queue is `queue`, starts running on this thread; the queue of the
+        loop it runs inside of (a loop run from a callback, where a program allows that), or None."""
+        queue.calm = None  # which thread runs the loop is found again
+        ident = _thread_id()
+        outer = self.loop_queues.get(ident)
+        self.loop_queues[ident] = queue
+        return outer
+
+    def loop_stopped(self, outer):
+        """The loop running on this thread stopped; `outer` is what `loop_started` returned."""
+        if outer is None:
+            self.loop_queues.pop(_thread_id(), None)
+        else:
+            self.loop_queues[_thread_id()] = outer
+
+    def on_sleep(self, seconds):
+        """The program calls `time.sleep(seconds)`: kept on the callback running on this thread,
+        if any, so that a callback blocked by sleeping says so (see `_blocked`)."""
+        handle = self.current_record()
+        if handle is not None and isinstance(seconds, (int, float)):
+            total, longest, line = getattr(handle, "_loopscope_sleeps", None) or (0.0, -1.0, None)
+            if seconds > longest:
+                longest, line = seconds, self.user_line_here()
+            handle._loopscope_sleeps = (total + seconds, longest, line)
+
+    def on_output(self):
+        """The program writes to its sys.stdout or sys.stderr: the id of the task writing (None
+        outside tasks). A partial line is sent once the callback ends (`tidy_after_callback`)."""
+        self.untidy = True
+        return self.current_task_id()
 
     # -- running a callback -------------------------------------------------------------
 
@@ -320,10 +374,12 @@ class Tracer:
         )
 
     def fail(self, where, exc):
-        """A hook failed: say so once, then stop tracing (the program keeps running)."""
-        if not self.enabled:
-            return
-        self.enabled = False
+        """The hook `where` (see `instrument.HOOKS`) raised `exc`: say so once, then stop
+        tracing (the program keeps running)."""
+        with self._failing:
+            if not self.enabled:
+                return
+            self.enabled = False
         try:
             self.emitter.emit(
                 "error", message=f"Loopscope's tracer failed in {where} ({type(exc).__name__}: {exc}); "

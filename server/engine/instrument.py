@@ -1,0 +1,81 @@
+"""The tracer's hooks, listed once, and the one guard they are all called through.
+
+As in trio's Instrument, a hook is where the instrumented loop, its tasks and handles, the
+program's output and its `time.sleep` tell the tracer what they just did (or are about to
+do). A hook only observes. One that raises reports a single `error` event
+(`Tracer.fail`: "Loopscope's tracer failed in <hook> ..."), and tracing switches off: no
+hook runs after that, and each caller carries on with what asyncio (or Python) does
+without Loopscope, so the program goes on as a plain run would.
+
+`HOOKS` is the table. Program-facing code calls a hook through `tracer.hooks` (a
+`Hooks`: one guarded callable per entry, and nothing else), so a hook left out of the
+table cannot be called, and none is called unguarded (`tests/test_hook_guard.py` breaks
+each in turn, and checks that the engine calls the tracer in no other way). The entries
+in `IN_PLACE` run their guard themselves, with the same `fail`: the ready queue's
+`append` and `Handle._run` (`hooks.py`) run for nearly every callback, where a wrapper
+would add a Python call to each one, while a `try` around the hook's body costs nothing
+(CPython 3.11+) until it raises; the sampler's thread (`sampler.py`) wraps its look in
+`guard` itself (it is a function of its own, not a `Tracer` method).
+
+Not hooks, and they keep working once tracing is off (the program relies on them): the
+clock (`clock.py`: the loop's time, its jumps in `idle.py`, a callback's CPU time charged
+in `hooks.py`), the count of thread-pool jobs (`idle.py`), and the program's output,
+which still reaches the page as `stdout` events (`output.py`). Writing those events can
+fail only when the event pipe does, and then the program's `print` fails as a plain one
+does when its stdout is a closed pipe.
+"""
+
+HOOKS = {
+    # name: who calls it, and when
+    "on_ready": "ReadyQueue.append (hooks.py): a handle enters a ready queue (call_soon, a timer that is due, "
+                "I/O, call_soon_threadsafe); a future's done-callbacks being queued are its resolution",
+    "before_handle": "Handle._run (hooks.py): a callback is about to run",
+    "after_handle": "Handle._run (hooks.py): a callback ended; its task suspended or finished",
+    "on_timer": "TracingEventLoop.call_at (call_later, asyncio.sleep): a timer went into the heap",
+    "on_cancel": "Handle.cancel, TimerHandle.cancel: a handle is cancelled, before asyncio's cancel",
+    "on_iteration": "TracingEventLoop._run_once: a loop iteration begins",
+    "on_idle": "TracingSelector.select (idle.py): the loop is about to wait, until a timer (or for I/O)",
+    "io_begin": "TracingEventLoop._process_events: the loop starts queueing the I/O callbacks of a poll",
+    "io_end": "TracingEventLoop._process_events: ... and is done with them",
+    "on_loop_exception": "TracingEventLoop.call_exception_handler: before the loop's exception handler runs",
+    "task_renamed": "Task.set_name: after the task took its new name",
+    "on_task_cancel": "Task.cancel: something asks a task to cancel, before asyncio's cancel",
+    "on_executor": "TracingEventLoop.run_in_executor (asyncio.to_thread): a future a worker thread resolves",
+    "loop_started": "TracingEventLoop.run_forever: a loop starts running on this thread",
+    "loop_stopped": "TracingEventLoop.run_forever: ... and stops",
+    "on_sleep": "time.sleep (idle.py): the program sleeps, maybe inside a callback, before the sleep",
+    "on_output": "sys.stdout / sys.stderr write (output.py): the program prints; which task prints",
+    "sample": "the sampler's thread (sampler.py): a look at the stack of a callback that runs long",
+}
+
+IN_PLACE = ("on_ready", "before_handle", "after_handle", "sample")
+
+
+def guard(tracer, name, hook):
+    """`hook`, called only while `tracer` traces; if it raises, `tracer.fail(name, ...)`. The
+    guarded call returns what `hook` returned, or None (tracing off, or the hook failed).
+
+    `Exception`, not `BaseException`: a KeyboardInterrupt or SystemExit that arrives while a
+    hook runs (a signal's, say) is the program's own, and must go on to the program.
+    """
+
+    def guarded(*args):
+        if tracer.enabled:
+            try:
+                return hook(*args)
+            except Exception as exc:  # noqa: BLE001 - a hook never breaks the program
+                tracer.fail(name, exc)
+        return None
+
+    guarded.__name__ = guarded.__qualname__ = name
+    return guarded
+
+
+class Hooks:
+    """The guarded hooks of one tracer: for each entry of `HOOKS` not in `IN_PLACE`, an
+    attribute of that name that calls the `Tracer` method of that name through `guard`."""
+
+    def __init__(self, tracer):
+        for name in HOOKS:
+            if name not in IN_PLACE:
+                setattr(self, name, guard(tracer, name, getattr(tracer, name)))
