@@ -83,17 +83,20 @@ def test_clients_that_read_too_slowly_are_cut_off_at_the_backlog_bound():
 
 
 def test_a_runs_time_limit_holds_whatever_its_client_does():
+    # A client that reads 2 kB a second (answering pings, so it stays connected) and a backlog bound
+    # it never reaches: only the run's 2 s time limit can end the run.
     live = LiveServer("--max-runs", "1", "--run-timeout", "2", "--client-backlog", "64")
     spin = "import sys\nwhile True:\n    print('x' * 500)\n    sys.stdout.flush()\n"
-    connection = None
+    client = None
     try:
-        connection = stalled_client(live.port, {"op": "run", "code": spin, "clock": "real"})
+        client = SlowReader(live.port, {"op": "run", "code": spin, "clock": "real"}, rate=2000)
         assert wait_until(lambda: live.get("/api/health")[1]["runs"]["running"] == 1, 10)
         started = time.monotonic()
         assert wait_until(lambda: live.get("/api/health")[1]["runs"]["running"] == 0, 10)
-        assert time.monotonic() - started < 6
+        assert time.monotonic() - started < 5
         assert wait_until(lambda: not child_processes(), 10)
+        assert not client.closed_by_server.is_set()  # it was not cut off: the time limit ended the run
     finally:
-        if connection is not None:
-            connection.close()
+        if client is not None:
+            client.close()
         live.stop()
