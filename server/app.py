@@ -23,8 +23,6 @@ class Settings:
     limits: sandbox.Limits
     support: sandbox.Support
     trust_code: bool  # the operator trusts local code (a learner's own laptop without bubblewrap)
-    client_backlog: int = 8 * 2**20  # bytes waiting to be sent to one client before it is cut off
-    client_stall: float = 10.0  # seconds one send may make no progress before the client is cut off
 
     @property
     def own_code_allowed(self):
@@ -45,15 +43,12 @@ def create_app(test_config=None):
     app.config.from_mapping(
         MAX_RUNS=2 * (os.cpu_count() or 1),  # runs at once; the rest wait in the queue
         MAX_QUEUED=64,  # past this, "busy"
-        RUN_TIMEOUT=10.0,  # wall-clock seconds per run
+        LIMITS={},  # what differs from sandbox.Limits' defaults, e.g. {"timeout": 3}
         TRUST_CODE=False,
         ALLOWED_ORIGINS=(),  # origins besides the server's own whose pages may open /ws
         # Pings find half-open peers: no pong within a second and the socket (and its run) ends.
         # Messages up to 1 MiB are read, so that code over CODE_LIMIT gets a clear error, not a closed socket.
         SOCK_SERVER_OPTIONS={"ping_interval": 1, "max_message_size": 1024 * 1024},
-        CLIENT_BACKLOG=8 * 2**20,  # bytes waiting for one client past which it is cut off (its run stopped)
-        CLIENT_STALL=10.0,  # seconds a client may accept nothing before it is cut off
-        OUTPUT_LIMIT=sandbox.Limits.output,  # bytes of program output per run
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -63,11 +58,9 @@ def create_app(test_config=None):
         app.logger.warning("Loopscope sandbox: %s", support.describe())
     settings = Settings(
         pool=RunPool(app.config["MAX_RUNS"], app.config["MAX_QUEUED"]),
-        limits=sandbox.Limits(timeout=app.config["RUN_TIMEOUT"], output=app.config["OUTPUT_LIMIT"]),
+        limits=sandbox.Limits(**app.config["LIMITS"]),
         support=support,
         trust_code=app.config["TRUST_CODE"],
-        client_backlog=app.config["CLIENT_BACKLOG"],
-        client_stall=app.config["CLIENT_STALL"],
     )
     app.extensions["loopscope"] = settings
     origin.init_app(app, app.config["ALLOWED_ORIGINS"], loopback_only=settings.trust_code)

@@ -28,6 +28,10 @@ class UnknownScenario(KeyError):
     pass
 
 
+class NoBlockingVariant(ValueError):
+    pass
+
+
 @dataclass(frozen=True)
 class Scenario:
     id: str
@@ -50,7 +54,7 @@ class Scenario:
     def source(self, blocking=False):
         """The program that runs in the given mode."""
         if blocking and not _has_markers(self.text):
-            raise ValueError(f"scenario {self.id!r} has no blocking variant")
+            raise NoBlockingVariant(f"scenario {self.id!r} has no blocking variant")
         lines = []
         for line in self.text.splitlines():
             match = _MARKER.match(line)

@@ -272,6 +272,9 @@ class Checker:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+_TYPE_CHECK = Checker(math.inf)
+
+
 def _clean(text):
     return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
@@ -304,7 +307,7 @@ def problems(event):
     allowed = set(COMMON_FIELDS) | {name.rstrip("?") for name in KINDS[kind][1]}
     found = [f"missing field {name!r}" for name in required_fields(kind) if name not in event]
     found += [f"unexpected field {name!r}" for name in event if name not in allowed]
-    if not found and Checker(math.inf).check(dict(event)) is None:
+    if not found and _TYPE_CHECK.check(dict(event)) is None:
         found.append("a field's value is not of its type (see TYPES)")
     return found
 

@@ -4,7 +4,7 @@ Client → server, JSON text:
     {"op": "run", "scenario": ID, "blocking": bool, "clock": "virtual" | "real"}
     {"op": "run", "code": SOURCE, "blocking": bool, "clock": ...}   (your own code)
     {"op": "stop"}
-Server → client, JSON text, each with a `type` (see `server/session.py`):
+Server → client, JSON text, each with a `type` (built below, sent by `server/session.py`):
     {"type": "events", "run": N, "events": [...]}          the engine's events, unchanged, batched
     {"type": "status", "run": N, "state": "queued", "position": P}
     {"type": "status", "run": N, "state": "running"}
@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from . import catalog
 from .runner import Options, Program
 
-CODE_LIMIT = 64 * 1024  # bytes of source in one "run"
 CODE_FILENAME = "main.py"
 
 
@@ -33,7 +32,36 @@ class RunRequest:
     own_code: bool
 
 
-def parse(text):
+# -- server -> client: every message is built here --------------------------------------------
+
+def encode(message):
+    """A message as the text sent: strict JSON (no NaN or Infinity: a page's JSON.parse refuses them)."""
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def events_message(run, batch):
+    return {"type": "events", "run": run, "events": batch}
+
+
+def queued(run, position):
+    return {"type": "status", "run": run, "state": "queued", "position": position}
+
+
+def running(run):
+    return {"type": "status", "run": run, "state": "running"}
+
+
+def finished(run, status):
+    return {"type": "status", "run": run, "state": "finished", "status": status}
+
+
+def error(message):
+    return {"type": "error", "message": message}
+
+
+# -- client -> server --------------------------------------------------------------------------
+
+def parse(text, limits):
     """('run', RunRequest) or ('stop', None) for one client message; BadRequest says what is wrong."""
     if not isinstance(text, str):
         raise BadRequest("Messages must be JSON text, not binary.")
@@ -49,13 +77,13 @@ def parse(text):
     if op == "stop":
         return "stop", None
     if op == "run":
-        return "run", _run_request(message)
+        return "run", _run_request(message, limits)
     if op is None:
         raise BadRequest("The message has no \"op\" field: use \"run\" or \"stop\".")
     raise BadRequest(f"Unknown op {op!r}: use \"run\" or \"stop\".")
 
 
-def _run_request(message):
+def _run_request(message, limits):
     unknown = sorted(set(message) - {"op", "scenario", "code", "blocking", "clock"})
     if unknown:
         raise BadRequest(f"Unknown field(s) in a run request: {', '.join(unknown)}.")
@@ -70,29 +98,28 @@ def _run_request(message):
         raise BadRequest("A run request needs exactly one of \"scenario\" (an id) or \"code\" (Python source).")
     if has_scenario:
         return _scenario_request(message["scenario"], blocking, clock)
-    return _code_request(message["code"], blocking, clock)
+    return _code_request(message["code"], blocking, clock, limits)
 
 
 def _scenario_request(scenario_id, blocking, clock):
     if not isinstance(scenario_id, str):
         raise BadRequest("\"scenario\" must be a scenario id (a string).")
     try:
-        scenario = catalog.get(scenario_id)
+        program = Program.of_scenario(scenario_id, blocking)
     except catalog.UnknownScenario:
         known = ", ".join(catalog.scenarios())
         raise BadRequest(f"Unknown scenario {scenario_id!r}. Known scenarios: {known}.") from None
-    if blocking and catalog.BLOCKING not in scenario.modes:
-        raise BadRequest(f"Scenario {scenario_id!r} has no blocking variant.")
-    program = Program(scenario.source(blocking), scenario.filename, scenario.id, trusted=True)
+    except catalog.NoBlockingVariant:
+        raise BadRequest(f"Scenario {scenario_id!r} has no blocking variant.") from None
     return RunRequest(program, Options(blocking=blocking, clock=clock), own_code=False)
 
 
-def _code_request(code, blocking, clock):
+def _code_request(code, blocking, clock, limits):
     if not isinstance(code, str):
         raise BadRequest("\"code\" must be Python source text (a string).")
     size = len(code.encode("utf-8", "surrogatepass"))
-    if size > CODE_LIMIT:
-        raise BadRequest(f"The code is too large: {size / 1024:.0f} KiB, the limit is {CODE_LIMIT // 1024} KiB.")
+    if size > limits.source:
+        raise BadRequest(f"The code is too large: {size / 1024:.0f} KiB, the limit is {limits.source // 1024} KiB.")
     if not code.strip():
         raise BadRequest("The code is empty: there is nothing to run.")
     program = Program(code, CODE_FILENAME, CODE_FILENAME)

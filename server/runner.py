@@ -13,8 +13,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from . import sandbox
-from .stream import EventStream
+from . import catalog, sandbox
+from .stream import Ending, EventStream
 
 _STDERR_KEEP = 64 * 1024
 
@@ -26,6 +26,12 @@ class Program:
     target: str  # what run.start reports: a scenario id or the file's name
     trusted: bool = False  # a scenario of ours (may run with a reduced sandbox)
     argv0: str = ""  # the program's sys.argv[0] (default: filename); a file's path as the CLI was given it
+
+    @classmethod
+    def of_scenario(cls, scenario_id, blocking=False):
+        """The program a scenario runs in a mode; catalog.UnknownScenario, catalog.NoBlockingVariant."""
+        scenario = catalog.get(scenario_id)
+        return cls(scenario.source(blocking), scenario.filename, scenario.id, trusted=True)
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,12 @@ class Run:
         self._process = None
         self._cgroup = None
         self._stderr = bytearray()
-        self.count = 0  # events produced so far
+        self._stream = EventStream(program, self.options, self.limits)
+
+    @property
+    def count(self):
+        """Events produced so far."""
+        return self._stream.seq
 
     def stop(self):
         """Ask the run to end (thread-safe); `events()` then ends it with status `stopped`."""
@@ -67,14 +78,20 @@ class Run:
         now (after each chunk it wrote, and every tick it is silent), so a consumer
         that batches events knows when to send what it holds.
         """
-        state = EventStream(self, pauses)
+        stream = self._stream
+        stream.pauses = pauses
         try:
             try:
                 self._start()
             except (OSError, SandboxUnavailable) as exc:
-                yield from state.could_not_start(str(exc))
+                yield from stream.end(Ending("error", f"The sandbox could not start: {exc}"))
                 return
-            yield from state.read()
+            ending = yield from stream.read(self._process.stdout.fileno(), self._stop.is_set)
+            if ending is None:  # the child closed the pipe: it is ending by itself
+                ending = stream.ending_of_child(self._exit_code(), self.stderr_text(), self.out_of_memory())
+            else:
+                self._kill()
+            yield from stream.end(ending)
         finally:
             self._kill()
 
@@ -111,6 +128,14 @@ class Run:
             self._process.stdin.close()
         except BrokenPipeError:
             pass  # the child died at once; its exit status tells why
+
+    def _exit_code(self):
+        """The child's exit status, once it has exited (it is killed if it has not within 2 s)."""
+        try:
+            return self._process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            return self._process.returncode
 
     def _drain_stderr(self):
         stream = self._process.stderr

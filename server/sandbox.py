@@ -71,6 +71,9 @@ class Limits:
     output: int = 4 * MiB  # program output and the strings it makes, as the client receives them
     pipe: int = 32 * MiB  # bytes of event stream read from the child
     text: int = 200  # characters of any one string field an event carries out of the server
+    source: int = 64 * 1024  # bytes of a program's source (own code, a file given to the CLI)
+    client_backlog: int = 8 * MiB  # bytes waiting to be sent to one client before it is cut off
+    client_stall: float = 10.0  # seconds one send to a client may make no progress before it is cut off
 
     @property
     def cpu_seconds(self):

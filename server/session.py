@@ -8,7 +8,6 @@ stops the run and ends its process.
 """
 
 import itertools
-import json
 import logging
 import threading
 import time
@@ -35,11 +34,12 @@ class Session:
         self.ws = ws
         self.settings = settings
         self.job = None
-        self.outbox = Outbox(ws, settings.client_backlog, settings.client_stall, on_cut=self._cut_off)
+        limits = settings.limits
+        self.outbox = Outbox(ws, limits.client_backlog, limits.client_stall, on_cut=self._cut_off)
 
     def send(self, message):
         """Queue one message for the client (never waits for it); ConnectionClosed when it has gone."""
-        self.outbox.put(json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+        self.outbox.put(protocol.encode(message))
 
     def _cut_off(self):
         job = self.job
@@ -50,13 +50,13 @@ class Session:
 
     def handle(self, text):
         try:
-            op, request = protocol.parse(text)
+            op, request = protocol.parse(text, self.settings.limits)
             if op == "stop":
                 self._stop()
             else:
                 self._run(request)
         except protocol.BadRequest as exc:
-            self.send({"type": "error", "message": str(exc)})
+            self.send(protocol.error(str(exc)))
 
     def _stop(self):
         if self.job is None or self.job.done.is_set():
@@ -105,7 +105,7 @@ class RunJob:
         self._stopped = False
 
     def queued(self, position):
-        self._notify({"type": "status", "run": self.id, "state": "queued", "position": position})
+        self._notify(protocol.queued(self.id, position))
 
     def start(self, pool):
         self._pool = pool
@@ -126,7 +126,7 @@ class RunJob:
         self.done.wait(timeout)
 
     def _finish_unstarted(self, pool):
-        self._notify({"type": "status", "run": self.id, "state": "finished", "status": "stopped"})
+        self._notify(protocol.finished(self.id, "stopped"))
         self.done.set()
         if pool is not None:
             pool.finished(self)
@@ -141,7 +141,7 @@ class RunJob:
         started = time.monotonic()
         status, stream = "error", self.run.events(pauses=True)
         try:
-            self.session.send({"type": "status", "run": self.id, "state": "running"})
+            self.session.send(protocol.running(self.id))
             batch, oldest = [], 0.0
             for event in stream:
                 if event is not None:
@@ -152,9 +152,9 @@ class RunJob:
                         status = event["status"]
                 if batch and (event is None or len(batch) >= BATCH_EVENTS
                               or time.monotonic() - oldest >= BATCH_SECONDS or event["kind"] == "run.end"):
-                    self.session.send({"type": "events", "run": self.id, "events": batch})
+                    self.session.send(protocol.events_message(self.id, batch))
                     batch = []
-            self.session.send({"type": "status", "run": self.id, "state": "finished", "status": status})
+            self.session.send(protocol.finished(self.id, status))
         except ConnectionClosed:
             status = "disconnected"
         except Exception:  # noqa: BLE001 - one broken run must not take the server down

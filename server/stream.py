@@ -5,13 +5,16 @@ data that is not a frame of schema-valid events becomes raw output, `seq` is num
 here, the first event is always `run.start` and the last always `run.end` (made
 here when the child could not say how it ended), and the time, output and event
 limits are enforced here.
+
+The stream only reads: `read()` reports how the run must end (an `Ending`) and the
+run (`runner.Run`, which owns the process) ends it, then asks `end()` for the last events.
 """
 
 import os
 import select
 import signal
-import subprocess
 import time
+from dataclasses import dataclass
 
 from . import events
 
@@ -19,69 +22,76 @@ _TICK = 0.1  # seconds between checks of stop requests and deadlines
 _TOO_MANY = "The program produced more than {:,} events (the run's limit), so it was stopped."
 
 
+@dataclass(frozen=True)
+class Ending:
+    """How a run ends: its `run.end` status and reason."""
+
+    status: str
+    reason: str
+
+
+STOPPED = Ending("stopped", "The run was stopped.")
+
+
 class EventStream:
     """Reads one run's child and turns what it writes into checked, numbered events."""
 
-    def __init__(self, run, pauses):
-        self.run = run
+    def __init__(self, program, options, limits, pauses=False):
+        self.program = program
+        self.options = options
+        self.limits = limits
         self.pauses = pauses
-        self.seq = 0
+        self.seq = 0  # events numbered so far
         self.t = 0.0
         self.started = False
-        self.child_end = None
-        self.output = 0
+        self.child_end = None  # the child's own run.end, once it sent it
+        self.bytes_read = 0
         self._decoder = events.Decoder()
-        self._checker = events.Checker(run.limits.text)
-        self.over_output = False  # the program's output went past the run's limit
+        self._checker = events.Checker(limits.text)
+        self._over_output = False
 
-    def _event(self, event):
+    def _number(self, event):
+        """The one place an event gets its version and sequence number."""
         event["v"] = events.VERSION
         event["seq"] = self.seq
         self.seq += 1
-        self.run.count = self.seq
         return event
 
-    def _make(self, kind, **fields):
-        return self._event({"v": events.VERSION, "seq": 0, "t": self.t, "kind": kind, **fields})
+    def _new(self, kind, **fields):
+        return {"v": events.VERSION, "seq": None, "t": self.t, "kind": kind, **fields}
 
     def _start_event(self):
-        run = self.run
-        return self._make(
-            "run.start", target=run.program.target, blocking=run.options.blocking, clock=run.options.clock,
-            python=None, file=run.program.filename, threshold=run.options.threshold,
-        )
+        program, options = self.program, self.options
+        return self._new("run.start", target=program.target, blocking=options.blocking, clock=options.clock,
+                         python=None, file=program.filename, threshold=options.threshold)
 
-    def _end(self, status, reason):
+    def end(self, ending):
+        """The last events: `run.start` if none was sent yet, then `run.end`."""
         out = []
         if not self.started:
-            out.append(self._start_event())
+            out.append(self._number(self._start_event()))
             self.started = True
-        out.append(self._make("run.end", status=status, reason=reason, elapsed=self.t))
+        out.append(self._number(self._new("run.end", status=ending.status, reason=ending.reason, elapsed=self.t)))
         return out
-
-    def could_not_start(self, why):
-        return self._end("error", f"The sandbox could not start: {why}")
-
-    def _raw(self, text):
-        return {"v": events.VERSION, "seq": 0, "t": self.t, "kind": "stdout", "text": text, "task": None,
-                "stream": "raw"}
 
     def _accept(self, data):
         """Checked events for the next bytes from the child; what does not fit the schema becomes
         raw output; no more than the run's event limit lets through (one more, which ends it).
-        Raises events.FrameTooLarge and events.TooManyEvents."""
-        out, checker, limits = [], self._checker, self.run.limits
+        Raises events.FrameTooLarge, events.TooManyEvents and events.TooDeep."""
+        out, checker, limits = [], self._checker, self.limits
         for event in self._decoder.feed(data, limits.events - self.seq):
             if type(event) is bytes:  # not even a frame: show the bytes themselves
-                event = checker.check(self._raw(event.decode("utf-8", "replace")))
+                event = checker.check(self._new("stdout", text=event.decode("utf-8", "replace"), task=None,
+                                                stream="raw"))
             elif event is None or checker.check(event) is None:
-                event = checker.check(self._raw("(an event the schema does not know)\n"))
+                event = checker.check(self._new("stdout", text="(an event the schema does not know)\n", task=None,
+                                                stream="raw"))
             else:
                 self.t = max(self.t, round(float(event["t"]), 6))
                 event["t"] = self.t
                 _round_times(event)
             if checker.text_size + self._decoder.string_size > limits.output:
-                self.over_output = True
+                self._over_output = True
                 return out
             kind = event["kind"]
             if kind == "run.start":
@@ -89,29 +99,27 @@ class EventStream:
                     continue
                 self.started = True
             elif not self.started:
-                out.append(self._start_event())
+                out.append(self._number(self._start_event()))
                 self.started = True
             if kind == "run.end":
                 self.child_end = event
                 return out
-            out.append(self._event(event))
+            out.append(self._number(event))
         return out
 
-    def read(self):
-        run, limits = self.run, self.run.limits
-        fd = run._process.stdout.fileno()
+    def read(self, fd, stopped):
+        """Yield the events the child writes to `fd` until it closes it (then return None), or until
+        the run must end (then return its Ending: the caller ends the process). `stopped()` says a
+        stop was asked for. With `pauses`, also yield None whenever the child is silent for now."""
+        limits = self.limits
         deadline = time.monotonic() + limits.timeout
         while True:
-            if run._stop.is_set():
-                run._kill()
-                yield from self._end("stopped", "The run was stopped.")
-                return
+            if stopped():
+                return STOPPED
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                run._kill()
-                yield from self._end("timeout", f"The program was still running after {limits.timeout:g} s "
-                                     "(the run's time limit), so it was stopped.")
-                return
+                return Ending("timeout", f"The program was still running after {limits.timeout:g} s (the run's "
+                              "time limit), so it was stopped.")
             ready, _, _ = select.select([fd], [], [], min(_TICK, remaining))
             if not ready:
                 if self.pauses:
@@ -119,66 +127,45 @@ class EventStream:
                 continue
             chunk = os.read(fd, 65536)
             if not chunk:
-                break
-            self.output += len(chunk)
-            if self.output > limits.pipe:
-                run._kill()
-                yield from self._end("limit", f"The program wrote more than {limits.pipe // 2**20} MiB of "
-                                     "output and events, so it was stopped.")
-                return
+                return None
+            self.bytes_read += len(chunk)
+            if self.bytes_read > limits.pipe:
+                return Ending("limit", f"The program wrote more than {limits.pipe // 2**20} MiB of output and "
+                              "events, so it was stopped.")
             if self.child_end is not None:
                 continue
             try:
                 accepted = self._accept(chunk)
             except events.FrameTooLarge:
-                run._kill()
-                yield from self._end("limit", f"The program sent more than {events.MAX_FRAME // 2**20} MiB of "
-                                     "events at once, so it was stopped.")
-                return
+                return Ending("limit", f"The program sent more than {events.MAX_FRAME // 2**20} MiB of events at "
+                              "once, so it was stopped.")
             except events.TooManyEvents:
-                run._kill()
-                yield from self._end("limit", _TOO_MANY.format(limits.events))
-                return
+                return Ending("limit", _TOO_MANY.format(limits.events))
             except events.TooDeep:
-                run._kill()
-                yield from self._end("error", "The program sent Loopscope data nested too deeply to be events, "
-                                     "so it was stopped.")
-                return
+                return Ending("error", "The program sent Loopscope data nested too deeply to be events, so it was "
+                              "stopped.")
             for event in accepted:
                 if event["seq"] >= limits.events:
-                    run._kill()
                     self.seq = event["seq"]  # the events numbered after it are dropped with it
-                    yield from self._end("limit", _TOO_MANY.format(limits.events))
-                    return
+                    return Ending("limit", _TOO_MANY.format(limits.events))
                 yield event
-            if self.over_output:
-                run._kill()
-                yield from self._end("limit", f"The program printed more than {limits.output / 2**20:g} MiB of output "
-                                     "(the run's limit, counting the names it gave things too), so it was stopped; "
-                                     "what it printed before is kept.")
-                return
+            if self._over_output:
+                return Ending("limit", f"The program printed more than {limits.output / 2**20:g} MiB of output "
+                              "(the run's limit, counting the names it gave things too), so it was stopped; what "
+                              "it printed before is kept.")
             if self.pauses:
                 yield None
-        yield from self._finish()
 
-    def _finish(self):
-        run = self.run
-        process = run._process
-        try:
-            code = process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            run._kill()
-            code = process.returncode
+    def ending_of_child(self, code, stderr, out_of_memory):
+        """How a run ended whose child closed its end of the pipe and exited with `code`."""
         if self.child_end is not None:
-            end = self.child_end
-            yield from self._end(end["status"] if end["status"] in events.STATUSES else "error", str(end["reason"]))
-            return
-        status, reason = _crash_reason(code, run.stderr_text(), run.out_of_memory(), run.limits)
+            return Ending(self.child_end["status"], self.child_end["reason"])
+        status, reason = _crash_reason(code, stderr, out_of_memory, self.limits)
         if self._decoder.lost:  # its run.end, if it sent one, is somewhere in the raw output
             status = "error" if status == "ok" else status
             reason = ("The program wrote into Loopscope's event pipe, so the trace could not be read from there "
                       "on (what came is shown as raw output)." + ("" if code == 0 else " " + reason))
-        yield from self._end(status, reason)
+        return Ending(status, reason)
 
 
 _TIMES = ("duration", "when", "until", "elapsed")

@@ -11,6 +11,7 @@ A file is untrusted code: without the full sandbox it is refused unless
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from pathlib import Path
 from . import catalog, sandbox
 from .runner import Options, Program, Run, SandboxUnavailable
 
-MAX_SOURCE = 64 * 1024
+LIMITS = sandbox.Limits()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +34,8 @@ def _parser():
     parser.add_argument("--list", action="store_true", help="print the scenario ids, one a line")
     parser.add_argument("--blocking", action="store_true", help="run the blocking variant")
     parser.add_argument("--clock", choices=("virtual", "real"), default="virtual")
-    parser.add_argument("--timeout", type=float, default=10.0, help="wall-clock seconds (default 10)")
+    parser.add_argument("--timeout", type=float, default=LIMITS.timeout,
+                        help=f"wall-clock seconds (default {LIMITS.timeout:g})")
     parser.add_argument("--trust", action="store_true", help="run a file even without the full sandbox")
     return parser
 
@@ -41,18 +43,18 @@ def _parser():
 def program_for(target, blocking):
     """(Program, blocking_sleep) for a scenario id or a file path; ValueError says what is wrong."""
     if target in catalog.scenarios():
-        scenario = catalog.get(target)
-        if blocking and catalog.BLOCKING not in scenario.modes:
-            raise ValueError(f"scenario {target!r} has no blocking variant")
-        return Program(scenario.source(blocking), scenario.filename, scenario.id, trusted=True), False
+        try:
+            return Program.of_scenario(target, blocking), False
+        except catalog.NoBlockingVariant as exc:
+            raise ValueError(str(exc)) from None
     path = Path(target)
     if path.suffix != ".py":
         raise ValueError(f"unknown scenario {target!r} (see --list), and not a .py file")
     if not path.is_file():
         raise ValueError(f"no such file: {target}")
     data = path.read_bytes()
-    if len(data) > MAX_SOURCE:
-        raise ValueError(f"{target} is larger than {MAX_SOURCE // 1024} KiB")
+    if len(data) > LIMITS.source:
+        raise ValueError(f"{target} is larger than {LIMITS.source // 1024} KiB")
     try:
         source = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -80,7 +82,8 @@ def main(argv=None):
         print(f"trace: warning: {support.describe()}", file=sys.stderr)
     options = Options(blocking=args.blocking, clock=args.clock, blocking_sleep=blocking_sleep)
     try:
-        run = Run(program, options, sandbox.Limits(timeout=args.timeout), support, allow_reduced=args.trust)
+        run = Run(program, options, dataclasses.replace(LIMITS, timeout=args.timeout), support,
+                  allow_reduced=args.trust)
     except SandboxUnavailable as exc:
         _parser().exit(2, f"trace: {exc} Pass --trust to run it anyway.\n")
     out = sys.stdout

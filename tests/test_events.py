@@ -47,16 +47,12 @@ def test_the_page_mirrors_the_schema():
 
 
 def test_data_the_schema_does_not_know_becomes_raw_output():
-    from types import SimpleNamespace
-
     from server.runner import Options, Program
     from server.sandbox import Limits
     from server.stream import EventStream
 
     def stream():
-        run = SimpleNamespace(count=0, program=Program("pass", "main.py", "main.py"), options=Options(),
-                              limits=Limits())
-        return EventStream(run, pauses=False)
+        return EventStream(Program("pass", "main.py", "main.py"), Options(), Limits())
 
     json_frame = lambda text: events.frame(events.JSON_FRAME, text)  # noqa: E731
     forged = stream()
