@@ -2,6 +2,7 @@
 
 import glob
 import os
+import shutil
 import subprocess
 import sys
 
@@ -204,19 +205,24 @@ def test_a_failing_hook_stops_tracing_but_not_the_program():
 
 
 def installed_pythons():
-    """{path: (major, minor)} of the distinct CPython 3.11+ interpreters on this machine."""
-    candidates = [sys.executable, *glob.glob("/root/.pyenv/versions/3.1[1-9]*/bin/python3"),
-                  *glob.glob("/usr/bin/python3.1[1-9]")]
+    """{path: (major, minor)} of the distinct CPython 3.11+ interpreters this machine has: this one,
+    `python3.N` on the PATH, pyenv's versions (under $PYENV_ROOT) and any listed in $LOOPSCOPE_PYTHONS."""
+    candidates = [sys.executable, *filter(None, (shutil.which(f"python3.{minor}") for minor in range(11, 20)))]
+    if os.environ.get("PYENV_ROOT"):
+        candidates += sorted(glob.glob(os.path.join(os.environ["PYENV_ROOT"], "versions", "3.*", "bin", "python3")))
+    candidates += [path for path in os.environ.get("LOOPSCOPE_PYTHONS", "").split(os.pathsep) if path]
     found, seen = {}, set()
     for path in candidates:
-        real = os.path.realpath(path)
-        if real in seen:
+        done = subprocess.run([path, "-c", "import sys; print(sys.executable); print(*sys.version_info[:2])"],
+                              capture_output=True, text=True)
+        if done.returncode != 0:  # e.g. a pyenv shim for a version that is not selected
             continue
-        seen.add(real)
-        done = subprocess.run([path, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True)
-        major, minor = map(int, done.stdout.split())
-        if (major, minor) >= (3, 11):
-            found[path] = (major, minor)
+        real, version = done.stdout.splitlines()
+        major, minor = map(int, version.split())
+        if os.path.realpath(real) in seen or (major, minor) < (3, 11):
+            continue
+        seen.add(os.path.realpath(real))
+        found[path] = (major, minor)
     return found
 
 

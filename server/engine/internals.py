@@ -17,7 +17,10 @@ under every 3.11+ interpreter it finds and compares their output with plain runs
   `STEP_WRAPPER` is the C task's step callback type;
 - `Task._fut_waiter` is the future a suspended task waits on;
 - `loop._task_factory`; `loop._clock_resolution`, the window within which
-  `_run_once` treats timers as due;
+  `_run_once` treats timers as due; `_run_once` and `_process_events` (which queues
+  I/O callbacks), wrapped by `HookedLoop`; `create_task`'s `_check_closed` and
+  `Task._source_traceback`; `_UnixSelectorEventLoop` and the default policy's
+  `_loop_factory`;
 - `concurrent.futures.thread._WorkItem` is one job of a thread pool and
   `_worker` is the pool threads' target (`Thread._target`).
 """
@@ -26,11 +29,63 @@ import asyncio
 import concurrent.futures.thread as _pool
 import operator
 from asyncio import events as _events
+from asyncio import unix_events
 
 Handle = _events.Handle
 TimerHandle = _events.TimerHandle
 ThreadSafeHandle = getattr(_events, "_ThreadSafeHandle", None)  # None before 3.14
 plain_run = Handle._run  # asyncio's own Handle._run, which the traced one wraps
+threadsafe_plain_run = ThreadSafeHandle._run if ThreadSafeHandle is not None else None  # (takes its lock)
+UnixSelectorLoop = unix_events._UnixSelectorEventLoop  # what asyncio's Unix loops are
+
+
+def set_run(handle_class, run):
+    """Make `run(handle)` what runs every callback of `handle_class`."""
+    handle_class._run = run
+
+
+class HookedLoop(UnixSelectorLoop):
+    """The Unix selector loop with the two private steps of `_run_once` that Loopscope wraps
+    turned into plain methods for a subclass: `iteration_begins()` before each iteration,
+    `io_begins()` / `io_ends()` around the queueing of a poll's I/O callbacks."""
+
+    def iteration_begins(self):
+        pass
+
+    def io_begins(self):
+        pass
+
+    def io_ends(self):
+        pass
+
+    def _run_once(self):
+        self.iteration_begins()
+        super()._run_once()
+
+    def _process_events(self, event_list):
+        self.io_begins()
+        try:
+            super()._process_events(event_list)
+        finally:
+            self.io_ends()
+
+
+def make_task(loop, task_class, coro, name, context):
+    """What `BaseEventLoop.create_task` does without a task factory, with `task_class`."""
+    loop._check_closed()
+    task = task_class(coro, loop=loop, name=name, context=context)
+    if task._source_traceback:
+        del task._source_traceback[-1]
+    return task
+
+
+def make_every_loop(loop_class):
+    """The default policy, `asyncio.SelectorEventLoop` and (3.13+) `asyncio.EventLoop` make `loop_class`."""
+    unix_events._UnixDefaultEventLoopPolicy._loop_factory = loop_class
+    unix_events.SelectorEventLoop = loop_class
+    asyncio.SelectorEventLoop = loop_class
+    if hasattr(asyncio, "EventLoop"):
+        asyncio.EventLoop = loop_class
 
 
 def replace_handle_classes(handle_class, timer_class, threadsafe_class=None):

@@ -11,7 +11,6 @@ import asyncio
 import collections
 import selectors
 import time
-from asyncio import unix_events
 
 from . import hooks, internals
 from .record import SLOTS
@@ -26,11 +25,11 @@ class ReadyQueue(collections.deque):
     which `install` makes the tracer's (`hooks.ready_append`)."""
 
     # Slots: the tracer reads them for every callback (and Python 3.11 reads a slot fastest).
-    __slots__ = ("_loop", "calm", "running")
+    __slots__ = ("loop", "calm", "running")
 
     def __init__(self, items, loop):
         super().__init__(items)
-        self._loop = loop
+        self.loop = loop
         # The thread whose appends are plain `call_soon`s: the loop's own, while it is not
         # handling I/O (`Tracer.source` sets it, the loop clears it). Saves the tracer
         # working that out for every callback.
@@ -57,13 +56,11 @@ class Handle(internals.Handle):
     """
 
     __slots__ = SLOTS
-    _run = internals.plain_run  # install() puts the tracer's here
-    cancel = _traced_cancel(internals.Handle.cancel)
+    cancel = _traced_cancel(internals.Handle.cancel)  # (install() puts the tracer's run in)
 
 
 class TimerHandle(internals.TimerHandle):
     __slots__ = SLOTS
-    _run = internals.plain_run
     cancel = _traced_cancel(internals.TimerHandle.cancel)
 
 
@@ -71,7 +68,6 @@ if internals.ThreadSafeHandle is not None:  # call_soon_threadsafe's own class (
 
     class ThreadSafeHandle(internals.ThreadSafeHandle):
         __slots__ = SLOTS
-        _run = internals.ThreadSafeHandle._run  # (takes its lock; install() wraps it)
         cancel = _traced_cancel(internals.ThreadSafeHandle.cancel)
 
 else:
@@ -111,7 +107,7 @@ class Task(asyncio.Task):
         return super().cancel(msg)
 
 
-class TracingEventLoop(unix_events._UnixSelectorEventLoop):
+class TracingEventLoop(internals.HookedLoop):
     def __init__(self, selector=None):
         if selector is None:
             selector = TracingSelector()
@@ -144,11 +140,7 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
     def create_task(self, coro, *, name=None, context=None):
         if internals.has_task_factory(self):
             return super().create_task(coro, name=name, context=context)
-        self._check_closed()
-        task = Task(coro, loop=self, name=name, context=context)
-        if task._source_traceback:
-            del task._source_traceback[-1]
-        return task
+        return internals.make_task(self, Task, coro, name, context)
 
     def set_task_factory(self, factory):
         name = getattr(factory, "__qualname__", "") or getattr(getattr(factory, "func", None), "__qualname__", "")
@@ -169,16 +161,14 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
         finally:
             _HOOKS.loop_stopped(outer)
 
-    def _process_events(self, event_list):
+    def io_begins(self):
         _HOOKS.io_begin(self._loopscope_queue)
-        try:
-            super()._process_events(event_list)
-        finally:
-            _HOOKS.io_end()
 
-    def _run_once(self):
+    def io_ends(self):
+        _HOOKS.io_end()
+
+    def iteration_begins(self):
         _HOOKS.on_iteration()
-        super()._run_once()
 
     def call_exception_handler(self, context):
         _HOOKS.on_loop_exception(context)
@@ -188,7 +178,7 @@ class TracingEventLoop(unix_events._UnixSelectorEventLoop):
 # The program may print these classes or their instances: they read as asyncio's own.
 for _class, _asyncios in ((Handle, internals.Handle), (TimerHandle, internals.TimerHandle),
                           (ThreadSafeHandle, internals.ThreadSafeHandle), (Task, asyncio.Task),
-                          (TracingEventLoop, unix_events._UnixSelectorEventLoop)):
+                          (TracingEventLoop, internals.UnixSelectorLoop)):
     if _class is not None:
         _class.__module__, _class.__name__, _class.__qualname__ = (
             _asyncios.__module__, _asyncios.__name__, _asyncios.__qualname__)
@@ -200,16 +190,14 @@ def install(tracer):
     _TRACER, _HOOKS = tracer, tracer.hooks
     tracer.task_class = Task
     ReadyQueue.append = hooks.ready_append(tracer, TimerHandle)
-    Handle._run = TimerHandle._run = hooks.handle_run(tracer, internals.plain_run)
+    traced_run = hooks.handle_run(tracer, internals.plain_run)
+    internals.set_run(Handle, traced_run)
+    internals.set_run(TimerHandle, traced_run)
     if ThreadSafeHandle is not None:
-        ThreadSafeHandle._run = hooks.handle_run(tracer, internals.ThreadSafeHandle._run)
+        internals.set_run(ThreadSafeHandle, hooks.handle_run(tracer, internals.threadsafe_plain_run))
     internals.replace_handle_classes(Handle, TimerHandle, ThreadSafeHandle)
     internals.patch_work_items(tracer.idle.job_started, tracer.idle.job_finished)
-    unix_events._UnixDefaultEventLoopPolicy._loop_factory = TracingEventLoop
-    unix_events.SelectorEventLoop = TracingEventLoop
-    asyncio.SelectorEventLoop = TracingEventLoop
-    if hasattr(asyncio, "EventLoop"):  # 3.13+
-        asyncio.EventLoop = TracingEventLoop
+    internals.make_every_loop(TracingEventLoop)
     if tracer.clock.name == "virtual":
         _virtualise_time(tracer)
     time.sleep = tracer.idle.sleep

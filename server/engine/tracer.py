@@ -207,7 +207,7 @@ class Tracer:
 
     def source(self, queue, ident):
         """How a handle entered `queue` from thread `ident`, when that is not the usual way."""
-        owner = _loop_thread(queue._loop)
+        owner = _loop_thread(queue.loop)
         if owner is not None and ident != owner:
             return _THREADSAFE
         if ident == self._io_thread:
