@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server import catalog, events, sandbox  # noqa: E402
+from server import catalog, sandbox
+from server.events import schema, wire  # noqa: E402
 from server.runner import Options, Program, Run  # noqa: E402
 
 WORKLOAD = """
@@ -50,7 +51,7 @@ def traced_seconds(source):
     config = json.dumps({"source": source, "filename": "bench.py", "target": "bench", "clock": "real"})
     done = subprocess.run([sys.executable, "-S", "-B", "-c", sandbox.bootstrap(str(ROOT))], input=config.encode(),
                           capture_output=True, check=True)
-    trace = events.Decoder().feed(done.stdout)
+    trace = wire.Decoder().feed(done.stdout)
     printed = [event["text"] for event in trace if event["kind"] == "stdout"]
     return float(printed[0]), len(trace)
 

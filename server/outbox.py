@@ -30,6 +30,10 @@ class Outbox:
         seconds = int(stall)
         ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
                            struct.pack("ll", seconds, int((stall - seconds) * 1e6)))
+        # The server closes a socket only when its client has gone quiet (no pong, cut off, shutting
+        # down): closing then drops what the kernel still holds for it (a reset). A client too slow
+        # to read that would keep those buffers, and the socket, for minutes.
+        ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self._thread = threading.Thread(target=self._send_all, name="outbox", daemon=True)
         self._thread.start()
 
@@ -94,9 +98,6 @@ class Outbox:
         if reason is not None:
             self.cut_reason = reason
         try:
-            # Closing then drops what the kernel still holds for the client (a reset): a client too slow
-            # to read it would keep those buffers, and its socket, for minutes.
-            self.ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.ws.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass  # already closed

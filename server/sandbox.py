@@ -3,8 +3,8 @@
 Layers, outermost first (see the README's "Sandbox" section):
 - `prlimit`: CPU seconds, address space, threads, file size, open files, no core files;
 - `bwrap`: new pid, network, ipc and uts namespaces (plus a user namespace when
-  not root), an empty environment, only `/usr`, the interpreter and the engine
-  bound read-only, a small private `/tmp`;
+  not root), an empty environment, only `/usr`, the interpreter, the engine and the
+  event stream's modules bound read-only, a small private `/tmp`;
 - inside (`engine/guard.py`): drop to an unprivileged uid of the run's own, a seccomp filter against
   starting processes, signalling, ptrace, mounting and similar escapes, and an
   audit hook that words refusals for people.
@@ -141,7 +141,9 @@ def _binds():
     for prefix in sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.base_exec_prefix)}):
         if not (prefix + "/").startswith("/usr/"):
             binds.append((prefix, prefix))
-    binds.append((str(PROJECT_ROOT / "server"), INSIDE_ROOT + "/server"))
+    # Only what runs inside: the engine and the event stream's schema and wire (not the server's own code).
+    for part in ("__init__.py", "engine", "events"):
+        binds.append((str(PROJECT_ROOT / "server" / part), f"{INSIDE_ROOT}/server/{part}"))
     for name in ("hosts", "nsswitch.conf"):  # "localhost" resolves, as on any machine
         binds.append((str(PROJECT_ROOT / "server" / "engine" / "etc" / name), "/etc/" + name))
     return binds

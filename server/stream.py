@@ -16,7 +16,7 @@ import signal
 import time
 from dataclasses import dataclass
 
-from . import events
+from .events import schema, wire
 
 _TICK = 0.1  # seconds between checks of stop requests and deadlines
 _TOO_MANY = "The program produced more than {:,} events (the run's limit), so it was stopped."
@@ -46,19 +46,19 @@ class EventStream:
         self.started = False
         self.child_end = None  # the child's own run.end, once it sent it
         self.bytes_read = 0
-        self._decoder = events.Decoder()
-        self._checker = events.Checker(limits.text)
+        self._decoder = wire.Decoder()
+        self._checker = schema.Checker(limits.text)
         self._over_output = False
 
     def _number(self, event):
         """The one place an event gets its version and sequence number."""
-        event["v"] = events.VERSION
+        event["v"] = schema.VERSION
         event["seq"] = self.seq
         self.seq += 1
         return event
 
     def _new(self, kind, **fields):
-        return {"v": events.VERSION, "seq": None, "t": self.t, "kind": kind, **fields}
+        return {"v": schema.VERSION, "seq": None, "t": self.t, "kind": kind, **fields}
 
     def _start_event(self):
         program, options = self.program, self.options
@@ -77,7 +77,7 @@ class EventStream:
     def _accept(self, data):
         """Checked events for the next bytes from the child; what does not fit the schema becomes
         raw output; no more than the run's event limit lets through (one more, which ends it).
-        Raises events.FrameTooLarge, events.TooManyEvents and events.TooDeep."""
+        Raises wire.FrameTooLarge, wire.TooManyEvents and wire.TooDeep."""
         out, checker, limits = [], self._checker, self.limits
         for event in self._decoder.feed(data, limits.events - self.seq):
             if type(event) is bytes:  # not even a frame: show the bytes themselves
@@ -136,12 +136,12 @@ class EventStream:
                 continue
             try:
                 accepted = self._accept(chunk)
-            except events.FrameTooLarge:
-                return Ending("limit", f"The program sent more than {events.MAX_FRAME // 2**20} MiB of events at "
+            except wire.FrameTooLarge:
+                return Ending("limit", f"The program sent more than {wire.MAX_FRAME // 2**20} MiB of events at "
                               "once, so it was stopped.")
-            except events.TooManyEvents:
+            except wire.TooManyEvents:
                 return Ending("limit", _TOO_MANY.format(limits.events))
-            except events.TooDeep:
+            except wire.TooDeep:
                 return Ending("error", "The program sent Loopscope data nested too deeply to be events, so it was "
                               "stopped.")
             for event in accepted:

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from server import catalog, events, sandbox
+from server import catalog, sandbox
+from server.events import wire
 from server.runner import Options, Program, Run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,8 +16,8 @@ PROGRAMS = Path(__file__).resolve().parent / "programs"
 def _of_this_checkout(pid):
     """The process or one of its ancestors was started from this checkout (another copy's runs, e.g. a
     second checkout's tests on the same machine, are not ours to count)."""
-    # bubblewrap binds this checkout's server/; without bubblewrap the child's bootstrap names the checkout
-    marks = (f"\0{ROOT}/server\0".encode(), f"sys.path.insert(0, {str(ROOT)!r})".encode())
+    # bubblewrap binds this checkout's server/engine; without bubblewrap the child's bootstrap names the checkout
+    marks = (f"\0{ROOT}/server/engine\0".encode(), f"sys.path.insert(0, {str(ROOT)!r})".encode())
     while pid > 1:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as handle:
@@ -128,4 +129,4 @@ def run_engine_unsandboxed(source, filename="main.py", python=sys.executable, pr
     payload = {"source": source, "filename": filename, "target": filename, **config}
     done = subprocess.run([python, "-S", "-B", "-c", bootstrap], input=json.dumps(payload).encode(),
                           capture_output=True, timeout=60, env={"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"})
-    return events.Decoder().feed(done.stdout)
+    return wire.Decoder().feed(done.stdout)

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import EVENT_PIPE, of_kind, stdout_of, task_names, trace
-from server import events as events_module
+from server.events import schema
 from server import sandbox
 from server.runner import Options, Program, Run
 from servers import LiveServer
@@ -79,7 +79,7 @@ def test_forged_records_of_the_wrong_types_never_reach_a_client(item):
     forged = json.loads(item)
     assert not any(all(e.get(key) == value for key, value in forged.items() if key != "t") for e in events)
     assert events[-1]["kind"] == "run.end"
-    assert all(events_module.problems(e) == [] for e in events)
+    assert all(schema.problems(e) == [] for e in events)
 
 
 def test_a_frame_nested_too_deeply_ends_the_run_with_a_clear_reason():

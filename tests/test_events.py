@@ -8,23 +8,24 @@ import re
 import pytest
 from conftest import ROOT, trace_scenario
 
-from server import catalog, events
+from server import catalog
+from server.events import schema, wire
 
 
 def test_readme_documents_exactly_the_schema():
-    """The README's event table is the one generated from server/events.py."""
+    """The README's event table is the one generated from server/events/schema.py."""
     text = (ROOT / "README.md").read_text()
     section = text.split("## Event stream", 1)[1].split("\n## ", 1)[0]
     table = "\n".join(line for line in section.splitlines() if line.startswith("|")) + "\n"
-    assert table == events.markdown_table()
-    assert re.findall(r"^\| `([a-z.]+)` \|", table, flags=re.M) == list(events.KINDS)
+    assert table == schema.markdown_table()
+    assert re.findall(r"^\| `([a-z.]+)` \|", table, flags=re.M) == list(schema.KINDS)
 
 
 @pytest.mark.parametrize("scenario_id", list(catalog.scenarios()))
 def test_every_event_of_every_scenario_fits_the_schema(scenario_id):
     trace = trace_scenario(scenario_id)
     for event in trace:
-        assert events.problems(event) == [], event
+        assert schema.problems(event) == [], event
     assert [e["seq"] for e in trace] == list(range(len(trace)))
     assert trace[0]["kind"] == "run.start" and trace[-1]["kind"] == "run.end"
     times = [e["t"] for e in trace]
@@ -32,18 +33,18 @@ def test_every_event_of_every_scenario_fits_the_schema(scenario_id):
 
 
 def test_problems_names_what_is_wrong():
-    assert events.problems({"kind": "nope"}) == ["unknown kind 'nope'"]
-    assert "missing field 'task'" in events.problems({"v": 1, "seq": 0, "t": 0, "kind": "task.done"})
-    assert events.problems([]) == ["an event must be a JSON object"]
+    assert schema.problems({"kind": "nope"}) == ["unknown kind 'nope'"]
+    assert "missing field 'task'" in schema.problems({"v": 1, "seq": 0, "t": 0, "kind": "task.done"})
+    assert schema.problems([]) == ["an event must be a JSON object"]
 
 
 def test_the_page_mirrors_the_schema():
     text = (ROOT / "web" / "events.js").read_text()
     mirrored = dict(re.findall(r'^  "([a-z.]+)": \[(.*)\],$', text, flags=re.M))
-    assert list(mirrored) == list(events.KINDS)
-    for kind, (_, fields) in events.KINDS.items():
+    assert list(mirrored) == list(schema.KINDS)
+    for kind, (_, fields) in schema.KINDS.items():
         assert re.findall(r'"([a-z_]+)"', mirrored[kind]) == [name.rstrip("?") for name in fields], kind
-    assert f"export const VERSION = {events.VERSION};" in text
+    assert f"export const VERSION = {schema.VERSION};" in text
 
 
 def test_data_the_schema_does_not_know_becomes_raw_output():
@@ -54,7 +55,7 @@ def test_data_the_schema_does_not_know_becomes_raw_output():
     def stream():
         return EventStream(Program("pass", "main.py", "main.py"), Options(), Limits())
 
-    json_frame = lambda text: events.frame(events.JSON_FRAME, text)  # noqa: E731
+    json_frame = lambda text: wire.frame(wire.JSON_FRAME, text)  # noqa: E731
     forged = stream()
     out = forged._accept(json_frame(b'[{"t": 0.5, "kind": "forged.kind"}, {"t": 0.5, "kind": "run.start", '
                                     b'"target": "x", "blocking": false, "clock": "virtual", "python": null, '
@@ -64,12 +65,12 @@ def test_data_the_schema_does_not_know_becomes_raw_output():
     assert [e["seq"] for e in forged._accept(json_frame(b"{}"))] == [2]  # a second run.start was dropped
     # Packed events with an unknown code, cut short or using an undefined string: each becomes
     # one "unknown" event, and nothing after it in that frame.
-    begin = events.packer("handle.begin").pack(events.CODES["handle.begin"], 1.0, 1, 0)
-    undefined_string = events.packer("task.suspend").pack(events.CODES["task.suspend"], 1.0, 1, 2, 999, 0, 0, 0, 0, 0.0)
-    string_record = lambda sid, text: events.STRING_HEAD.pack(events.STRING_CODE, sid, len(text)) + text  # noqa: E731
+    begin = wire.packer("handle.begin").pack(wire.CODES["handle.begin"], 1.0, 1, 0)
+    undefined_string = wire.packer("task.suspend").pack(wire.CODES["task.suspend"], 1.0, 1, 2, 999, 0, 0, 0, 0, 0.0)
+    string_record = lambda sid, text: wire.STRING_HEAD.pack(wire.STRING_CODE, sid, len(text)) + text  # noqa: E731
     for bad, good in [(b"\xfe" + begin + begin, 0), (begin[:-1], 0), (begin + undefined_string + begin, 1),
                       (begin + string_record(5, b"step")[:-1], 1), (string_record(5, b"\xff\xfe") + begin, 0)]:
-        out = stream()._accept(events.frame(events.PACKED_FRAME, bad))
+        out = stream()._accept(wire.frame(wire.PACKED_FRAME, bad))
         assert [e["kind"] for e in out] == ["run.start"] + ["handle.begin"] * good + ["stdout"], bad
         assert out[-1]["text"] == "(an event the schema does not know)\n", bad
     # Bytes that are not a frame at all: shown as they are, from there on (they cannot be told apart).
@@ -79,19 +80,19 @@ def test_data_the_schema_does_not_know_becomes_raw_output():
     assert out[1]["stream"] == "raw"
     assert garbage._accept(json_frame(b"[]"))[0]["text"] == json_frame(b"[]").decode()
     # A frame announcing more than the limit ends the run (the runner says so), before it is read.
-    with pytest.raises(events.FrameTooLarge):
-        stream()._accept(events.FRAME.pack(events.JSON_FRAME, events.MAX_FRAME + 1))
+    with pytest.raises(wire.FrameTooLarge):
+        stream()._accept(wire.FRAME.pack(wire.JSON_FRAME, wire.MAX_FRAME + 1))
     # No more events are decoded than the run may still send (and one to say it is over).
-    packed = events.frame(events.PACKED_FRAME, begin * (Limits().events * 3))
+    packed = wire.frame(wire.PACKED_FRAME, begin * (Limits().events * 3))
     assert [e["seq"] for e in stream()._accept(packed)] == list(range(Limits().events + 2))  # run.start too
-    with pytest.raises(events.TooManyEvents):
+    with pytest.raises(wire.TooManyEvents):
         stream()._accept(json_frame(b"[" + b",".join([b"{}"] * (Limits().events * 3)) + b"]"))
 
 
 def test_frames_may_arrive_in_pieces():
-    decoder = events.Decoder()
-    data = events.frame(events.JSON_FRAME, json.dumps([{"t": 0.0, "kind": "loop.idle", "until": None}]).encode())
-    data += events.frame(events.PACKED_FRAME, events.packer("handle.begin").pack(events.CODES["handle.begin"], 1.0, 4, 0))
+    decoder = wire.Decoder()
+    data = wire.frame(wire.JSON_FRAME, json.dumps([{"t": 0.0, "kind": "loop.idle", "until": None}]).encode())
+    data += wire.frame(wire.PACKED_FRAME, wire.packer("handle.begin").pack(wire.CODES["handle.begin"], 1.0, 4, 0))
     decoded = [event for byte in range(len(data)) for event in decoder.feed(data[byte:byte + 1])]
     assert [(e["kind"], e["t"]) for e in decoded] == [("loop.idle", 0.0), ("handle.begin", 1.0)]
     assert decoded[1]["handle"] == 4 and decoded[1]["task"] is None
@@ -100,9 +101,9 @@ def test_frames_may_arrive_in_pieces():
 def test_strings_are_defined_in_line_with_packed_events():
     """A string id's text may travel packed, just before the first event that uses it."""
     text = "wake-up Tâche ✓".encode()
-    suspend = events.packer("task.suspend").pack(events.CODES["task.suspend"], 2.0, 3, 7, 9, 0, 0, 0, 0, math.nan)
-    data = events.STRING_HEAD.pack(events.STRING_CODE, 9, len(text)) + text + suspend
-    decoded = events.Decoder().feed(events.frame(events.PACKED_FRAME, data))
+    suspend = wire.packer("task.suspend").pack(wire.CODES["task.suspend"], 2.0, 3, 7, 9, 0, 0, 0, 0, math.nan)
+    data = wire.STRING_HEAD.pack(wire.STRING_CODE, 9, len(text)) + text + suspend
+    decoded = wire.Decoder().feed(wire.frame(wire.PACKED_FRAME, data))
     assert [(e["kind"], e["awaiting"], e["line"]) for e in decoded] == [("task.suspend", "wake-up Tâche ✓", 7)]
 
 
@@ -117,18 +118,18 @@ def test_packed_events_decode_to_the_documented_objects():
     emitter = Emitter(write, clock)
     label = emitter.string("step worker")
     emitter.emit("task.new", task=1, name="worker", coro="worker", parent=None, line=3, internal=False)
-    pack = events.packer("handle.schedule").pack
-    emitter.hot(pack(events.CODES["handle.schedule"], clock.peek(), 7, 0, math.nan, 1, label, 0, 0))
-    fused = events.packer("task.suspend+handle.end").pack
-    emitter.hot(fused(events.WIRE_CODES["task.suspend+handle.end"], clock.peek(), 7, 1, 0.5, 4,
-                      emitter.string("asyncio.sleep(1)"), events.enum_index("waiter", "timer"), 0, 3, 8, 1.25))
+    pack = wire.packer("handle.schedule").pack
+    emitter.hot(pack(wire.CODES["handle.schedule"], clock.peek(), 7, 0, math.nan, 1, label, 0, 0))
+    fused = wire.packer("task.suspend+handle.end").pack
+    emitter.hot(fused(wire.WIRE_CODES["task.suspend+handle.end"], clock.peek(), 7, 1, 0.5, 4,
+                      emitter.string("asyncio.sleep(1)"), wire.enum_index("waiter", "timer"), 0, 3, 8, 1.25))
     emitter.flush()
     os.close(write)
     with os.fdopen(read, "rb") as pipe:
-        decoded = events.Decoder().feed(pipe.read())
+        decoded = wire.Decoder().feed(pipe.read())
     assert [e["kind"] for e in decoded] == ["task.new", "handle.schedule", "task.suspend", "handle.end"]
     for event in decoded:
-        assert events.problems(event) == [], event
+        assert schema.problems(event) == [], event
         assert event["t"] == 0.25
     assert decoded[1] | {"v": 0} == {"v": 0, "seq": 0, "t": 0.25, "kind": "handle.schedule", "handle": 7,
                                      "queue": "ready", "when": None, "task": 1, "label": "step worker",
@@ -144,16 +145,16 @@ def test_packed_task_events_carry_nulls_and_flags():
 
     read, write = os.pipe()
     emitter = Emitter(write, VirtualClock())
-    emitter.line(events.CODES["task.new"], 4, emitter.string("shutdown"), emitter.string("f"), 0, 0, True)
-    emitter.line(events.CODES["task.done"], 4, events.enum_index("state", "cancelled"), emitter.string("bye"), 0)
+    emitter.line(wire.CODES["task.new"], 4, emitter.string("shutdown"), emitter.string("f"), 0, 0, True)
+    emitter.line(wire.CODES["task.done"], 4, wire.enum_index("state", "cancelled"), emitter.string("bye"), 0)
     emitter.flush()
     os.close(write)
     with os.fdopen(read, "rb") as pipe:
-        new, done = events.Decoder().feed(pipe.read())
+        new, done = wire.Decoder().feed(pipe.read())
     assert {k: new[k] for k in ("task", "name", "coro", "parent", "line", "internal")} == {
         "task": 4, "name": "shutdown", "coro": "f", "parent": None, "line": None, "internal": True}
     assert (done["state"], done["detail"], done["line"]) == ("cancelled", "bye", None)
-    assert events.problems(new) == [] and events.problems(done) == []
+    assert schema.problems(new) == [] and schema.problems(done) == []
 
 
 def test_the_emitter_sends_batches_while_the_program_runs(tmp_path):
@@ -164,19 +165,19 @@ def test_the_emitter_sends_batches_while_the_program_runs(tmp_path):
     path = tmp_path / "events"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT)
     emitter = Emitter(fd, VirtualClock())
-    begin = events.packer("handle.begin").pack
+    begin = wire.packer("handle.begin").pack
     writes = 0
     for n in range(3 * BATCH):  # a cold event, a new string and a packed event, again and again
         size = os.fstat(fd).st_size
         emitter.emit("stdout", text=f"{n}\n", task=None, stream="stdout")
-        emitter.hot(begin(events.CODES["handle.begin"], 0.0, emitter.string(f"label {n}"), 1))
+        emitter.hot(begin(wire.CODES["handle.begin"], 0.0, emitter.string(f"label {n}"), 1))
         writes += os.fstat(fd).st_size > size
-    written_before_the_end = len(events.Decoder().feed(path.read_bytes()))
+    written_before_the_end = len(wire.Decoder().feed(path.read_bytes()))
     emitter.flush()
     os.close(fd)
     assert written_before_the_end >= 2 * 3 * BATCH - 2 * BATCH, written_before_the_end
     assert 3 <= writes <= 12, writes  # about a thousand events at a time: not each alone, nor all at once
-    decoded = events.Decoder().feed(path.read_bytes())
+    decoded = wire.Decoder().feed(path.read_bytes())
     assert len(decoded) == 2 * 3 * BATCH and all(e is not None for e in decoded)
     assert [e["text"] for e in decoded if e["kind"] == "stdout"] == [f"{n}\n" for n in range(3 * BATCH)]
     # packed events alone leave in batches too
@@ -184,7 +185,7 @@ def test_the_emitter_sends_batches_while_the_program_runs(tmp_path):
     emitter = Emitter(fd, VirtualClock())
     label = emitter.string("step worker")
     for n in range(4 * BATCH):
-        emitter.hot(begin(events.CODES["handle.begin"], 0.0, label, 1))
+        emitter.hot(begin(wire.CODES["handle.begin"], 0.0, label, 1))
         emitter.flush_if_full()
-    assert 2 * BATCH <= len(events.Decoder().feed(path.read_bytes())) < 4 * BATCH
+    assert 2 * BATCH <= len(wire.Decoder().feed(path.read_bytes())) < 4 * BATCH
     os.close(fd)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EVENT_PIPE, of_kind, stdout_of, trace
-from server import events as events_module
+from server.events import wire
 from server import sandbox
 
 pytestmark = pytest.mark.usefixtures("no_leftovers")
@@ -149,7 +149,7 @@ def test_the_child_finds_the_engine_compiled():
     import importlib.util
 
     compiled = {module: Path(importlib.util.cache_from_source(str(sandbox.PROJECT_ROOT / module)))
-                for module in ("server/events.py", "server/engine/tracer.py", "server/engine/record.py")}
+                for module in ("server/events/wire.py", "server/engine/tracer.py", "server/engine/record.py")}
     compiled["server/engine/record.py"].unlink(missing_ok=True)
     sandbox._compile_engine.cache_clear()  # as in a new server process
     sandbox.command(sandbox.detect(), sandbox.Limits())
@@ -195,7 +195,7 @@ def test_a_flood_of_forged_events_ends_at_the_event_limit():
     from server.runner import Options, Program, Run
 
     flood = (EVENT_PIPE + "import struct\n"
-             f"record = struct.pack('<BdII', {events_module.CODES['handle.begin']}, 1.0, 1, 0)\n"
+             f"record = struct.pack('<BdII', {wire.CODES['handle.begin']}, 1.0, 1, 0)\n"
              "payload = record * (8 * 1024 * 1024 // len(record) - 1)\n"
              "for _ in range(3):\n"
              "    os.write(pipe, struct.pack('<cI', b'P', len(payload)) + payload)\n")
@@ -331,3 +331,8 @@ def test_the_program_holds_no_capabilities():
     source = "for line in open('/proc/self/status'):\n    if line.startswith(('CapEff', 'CapPrm', 'CapAmb')):\n" \
              "        print(line.split()[1])\n"
     assert stdout_of(trace(source)).split() == ["0000000000000000"] * 3
+
+
+def test_the_sandbox_holds_only_what_runs_inside_it():
+    source = "import os\nprint(sorted(os.listdir('/opt/loopscope/server')))\n"
+    assert stdout_of(trace(source)) == "['__init__.py', 'engine', 'events']\n"

@@ -1,4 +1,4 @@
-// The event kinds and their fields, mirrored from server/events.py (the definition).
+// The event kinds and their fields, mirrored from server/events/schema.py (the definition).
 // tests/test_events.py fails when the two disagree.
 
 export const VERSION = 1;

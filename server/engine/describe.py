@@ -9,7 +9,7 @@ import functools
 import re
 from types import AsyncGeneratorType, CoroutineType, GeneratorType
 
-from ..events import enum_index
+from ..events.wire import enum_index
 from . import internals
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -231,7 +231,7 @@ class Describer:
 
     def wait(self, task, tid):
         """A task just suspended: the `task.suspend` fields after `task`, in wire form (see
-        `server.events.PACKED`): line, awaiting text, waiter kind, task, future, handle, when."""
+        `server.events.wire.PACKED`): line, awaiting text, waiter kind, task, future, handle, when."""
         site = self.where(task)
         waiter = _waiter_of(task)
         if waiter is None:  # e.g. asyncio.sleep(0) (a delay <= 0): one trip round the loop

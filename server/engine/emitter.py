@@ -1,8 +1,8 @@
 """Buffers events and writes them to the event pipe in batches.
 
-The busiest kinds (see `server.events.PACKED`) are packed with `struct` the
+The busiest kinds (see `server.wire.PACKED`) are packed with `struct` the
 moment they happen, straight onto the end of one growing buffer; the rest are
-dicts. A batch is a few frames (`server.events` documents the wire): each run
+dicts. A batch is a few frames (`server.events.wire` documents it): each run
 of dicts one JSON list, each run of packed events their bytes as they are.
 Turning each event into JSON in Python, or even with the C encoder, cost more
 than the callback it described; the runner, in another process, does the
@@ -16,7 +16,7 @@ import os
 import threading
 import time
 
-from .. import events
+from ..events import wire
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
@@ -30,7 +30,7 @@ _FLOOR = 1024 * 1024
 _IOV_MAX = 512  # buffers per os.writev, well under every system's limit
 _TEXT = 256 * 1024  # characters of printed text per batch at most
 _perf = time.perf_counter  # the real one (the program's may be virtual)
-_STRING_HEAD = events.STRING_HEAD.pack
+_STRING_HEAD = wire.STRING_HEAD.pack
 
 
 class Emitter:
@@ -54,7 +54,7 @@ class Emitter:
         self._strings = {}
         self._lock = threading.RLock()
         self.live = live  # real clock: events go out promptly, the page streams them
-        self._packers = {events.WIRE_CODES[name]: events.packer(name).pack for name in events.PACKED}
+        self._packers = {wire.WIRE_CODES[name]: wire.packer(name).pack for name in wire.PACKED}
 
     def line(self, code, *values):
         """Emit a packed event from its code and field values (already in wire form)."""
@@ -70,7 +70,7 @@ class Emitter:
                 if sid is None:
                     sid = len(self._strings) + 1
                     encoded = text.encode("utf-8", "surrogatepass")
-                    self.hot(_STRING_HEAD(events.STRING_CODE, sid, len(encoded)) + encoded)
+                    self.hot(_STRING_HEAD(wire.STRING_CODE, sid, len(encoded)) + encoded)
                     self._strings[text] = sid
             self.flush_if_full()
         return sid
@@ -125,7 +125,7 @@ class Emitter:
                     if objects:
                         frames.append(_json_frame(objects))
                         objects = []
-                    frames.append(events.FRAME.pack(events.PACKED_FRAME, len(item)))
+                    frames.append(wire.FRAME.pack(wire.PACKED_FRAME, len(item)))
                     frames.append(item)
                 else:
                     objects.append(item)
@@ -146,4 +146,4 @@ def _write_all(fd, buffers):
 
 
 def _json_frame(objects):
-    return events.frame(events.JSON_FRAME, _encode(objects).encode("utf-8", "surrogatepass"))
+    return wire.frame(wire.JSON_FRAME, _encode(objects).encode("utf-8", "surrogatepass"))

@@ -15,7 +15,7 @@ import collections
 import threading
 import time
 
-from ..events import CODES, WIRE_CODES, enum_index, packer
+from ..events.wire import CODES, WIRE_CODES, enum_index, packer
 from . import internals
 from .clock import CHARGE_AFTER
 

@@ -15,7 +15,7 @@ import sys
 import threading
 import weakref
 
-from ..events import CODES, enum_index, packer
+from ..events.wire import CODES, enum_index, packer
 from . import internals
 from .describe import Describer, label_of, outcome
 from .idle import Idle

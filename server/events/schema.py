@@ -1,0 +1,315 @@
+"""The event stream's schema: the one definition of every event Loopscope emits.
+
+The tracer (inside the sandbox) reports these events, the runner checks them
+(`Checker`, against `TYPES`), the CLI prints them and the WebSocket forwards them
+unchanged. `web/events.js` mirrors the kinds and the README's table is generated
+from `KINDS` (`markdown_table`); tests fail when the three disagree.
+
+Every event carries the common fields `v` (schema version), `seq` (0, 1, 2, ...
+strictly increasing within a run), `t` (loop seconds since the run started)
+and `kind`. The fields listed per kind below come after those, always present
+(possibly null).
+
+How events travel from the sandboxed child to the runner is `wire.py`'s business;
+everything that leaves the runner (CLI, WebSocket) is the object form defined here.
+This module imports nothing outside the standard library: the sandbox imports it too.
+"""
+
+import math
+import re
+
+VERSION = 1
+
+COMMON_FIELDS = ("v", "seq", "t", "kind")
+
+# kind -> (what it means, {field: what it holds}).
+KINDS = {
+    "run.start": (
+        "The run began: the program is about to be compiled and executed.",
+        {
+            "target": "scenario id or file name that runs",
+            "blocking": "true when the blocking variant runs",
+            "clock": "`virtual` or `real`",
+            "python": "the interpreter version, e.g. `3.11.7`",
+            "file": "the file name the program's lines refer to (for the CLI's file TARGET, its path as "
+                    "`python TARGET` names it)",
+            "threshold": "seconds a callback may hold the loop before `loop.blocked`",
+        },
+    ),
+    "loop.iteration": (
+        "One pass of the event loop (`_run_once`) begins: it polls for I/O, moves "
+        "due timers to the ready queue, then runs exactly the handles that are ready "
+        "at that point.",
+        {"n": "iteration number, counted across the run"},
+    ),
+    "task.new": (
+        "A task was created (its first step enters the ready queue next).",
+        {
+            "task": "int id, unique in the run",
+            "name": "the task's name (a later `task.rename` changes it)",
+            "coro": "qualified name of the task's coroutine",
+            "parent": "id of the task that created it, or null",
+            "line": "line in the program where it was created, or null",
+            "internal": "true for tasks asyncio creates for itself (e.g. shutdown)",
+        },
+    ),
+    "task.rename": ("A task got a new name.", {"task": "task id", "name": "the new name"}),
+    "task.cancel": (
+        "Someone asked a task to cancel (it ends later, when it next runs).",
+        {"task": "task id", "by": "id of the requesting task, or null", "msg": "cancel message or null"},
+    ),
+    "handle.schedule": (
+        "A callback entered the ready queue (FIFO) or the timer heap.",
+        {
+            "handle": "int id of this scheduling; a timer keeps its id when it becomes due",
+            "queue": "`ready` or `timers`",
+            "when": "loop time the timer is due; null for callbacks that never were timers",
+            "task": "id of the task whose step this is, or null",
+            "label": "readable name of the callback",
+            "source": "`call_soon`, `threadsafe` (from another thread), `timer` (a timer "
+            "became due), `io` (a file descriptor became ready) or `call_at`",
+            "owner": "for a callback that resolves a future a task awaits (e.g. a "
+            "sleep timer): that task's id, else null",
+        },
+    ),
+    "handle.cancel": (
+        "A scheduled callback was cancelled before it ran; it will never run.",
+        {"handle": "handle id", "task": "task id or null"},
+    ),
+    "handle.begin": (
+        "The loop started running one callback: nothing else runs until it ends.",
+        {"handle": "handle id", "task": "task id or null"},
+    ),
+    "handle.end": (
+        "The callback returned control to the loop.",
+        {"handle": "handle id", "task": "task id or null", "duration": "loop seconds it held the loop"},
+    ),
+    "task.suspend": (
+        "A task's step ended at an `await` that has to wait.",
+        {
+            "task": "task id",
+            "line": "line in the program where it waits, or null",
+            "awaiting": "readable description of what it waits for",
+            "waiter": "object: `kind` (`task`, `timer`, `future`, `thread`, `io` or "
+            "`none`) and, where known, `task`, `future`, `handle`, `when`",
+        },
+    ),
+    "task.done": (
+        "A task finished.",
+        {
+            "task": "task id",
+            "state": "`result`, `exception` or `cancelled`",
+            "detail": "the result's repr, the exception, or the cancel message",
+            "line": "line where it raised (exceptions), or null",
+        },
+    ),
+    "future.done": (
+        "A future that somebody waits on got its result, exception or was cancelled.",
+        {
+            "future": "int id of the future",
+            "state": "`result`, `exception` or `cancelled`",
+            "detail": "readable result or exception",
+            "waiters": "ids of the tasks waiting on it",
+        },
+    ),
+    "loop.idle": (
+        "Nothing is ready: the loop waits for I/O, at most until the next timer.",
+        {"until": "loop time of the next timer, or null for \"until I/O\""},
+    ),
+    "loop.blocked": (
+        "One callback held the loop longer than the threshold: no other task, timer "
+        "or I/O could run meanwhile.",
+        {
+            "duration": "loop seconds the loop was held",
+            "task": "task id or null",
+            "line": "line in the program where the time was spent, or null",
+            "handle": "handle id",
+            "cause": "`sleep` (a `time.sleep` call) or `cpu` (code kept running)",
+        },
+    ),
+    "loop.exception": (
+        "The loop's exception handler was called (e.g. an exception in a callback, "
+        "or a task exception nobody retrieved).",
+        {"message": "the handler's message", "task": "task id or null", "exception": "the exception or null"},
+    ),
+    "stdout": (
+        "The program printed (one event per line, or per flush).",
+        {
+            "text": "the text",
+            "task": "id of the task that printed, or null",
+            "stream": "`stdout`, `stderr`, or `raw` (bytes the program wrote straight to the event pipe)",
+        },
+    ),
+    "error": (
+        "The program failed: it did not compile, raised, or broke a sandbox rule. Or Loopscope's tracer "
+        "did (a hook raised): then tracing stops and the program goes on.",
+        {
+            "message": "a plain message, e.g. `ZeroDivisionError: division by zero`",
+            "line": "line in the program, or null",
+            "traceback": "the program's own traceback frames (never Loopscope's), as text",
+        },
+    ),
+    "run.end": (
+        "The run is over; always the last event.",
+        {
+            "status": "`ok`, `error`, `timeout`, `limit` or `stopped`",
+            "reason": "a plain sentence saying why it ended",
+            "elapsed": "loop seconds from start to end",
+        },
+    ),
+}
+
+STATUSES = ("ok", "error", "timeout", "limit", "stopped")
+QUEUES = ("ready", "timers")
+SOURCES = ("call_soon", "threadsafe", "timer", "io", "call_at")
+STATES = ("result", "exception", "cancelled")
+WAITER_KINDS = ("none", "task", "timer", "future", "thread", "io")
+
+# kind -> {field: type}, for checking what the untrusted child sends. Types: "int" (an id, line
+# or counter), "number" (finite), "bool", "name" (a string the server shortens to `Limits.text`
+# characters), "text" (the program's own output, kept whole and counted as output), a tuple of
+# allowed values, "waiter" (the `task.suspend` object), "ints" (a list of ids). "?" after a type:
+# or null.
+TYPES = {
+    "run.start": {"target": "name", "blocking": "bool", "clock": ("virtual", "real"), "python": "name?",
+                  "file": "name", "threshold": "number"},
+    "loop.iteration": {"n": "int"},
+    "task.new": {"task": "int", "name": "name", "coro": "name", "parent": "int?", "line": "int?",
+                 "internal": "bool"},
+    "task.rename": {"task": "int", "name": "name"},
+    "task.cancel": {"task": "int", "by": "int?", "msg": "name?"},
+    "handle.schedule": {"handle": "int", "queue": QUEUES, "when": "number?", "task": "int?", "label": "name",
+                        "source": SOURCES, "owner": "int?"},
+    "handle.cancel": {"handle": "int", "task": "int?"},
+    "handle.begin": {"handle": "int", "task": "int?"},
+    "handle.end": {"handle": "int", "task": "int?", "duration": "number"},
+    "task.suspend": {"task": "int", "line": "int?", "awaiting": "name", "waiter": "waiter"},
+    "task.done": {"task": "int", "state": STATES, "detail": "name?", "line": "int?"},
+    "future.done": {"future": "int", "state": STATES, "detail": "name?", "waiters": "ints"},
+    "loop.idle": {"until": "number?"},
+    "loop.blocked": {"duration": "number", "task": "int?", "line": "int?", "handle": "int",
+                     "cause": ("sleep", "cpu")},
+    "loop.exception": {"message": "name", "task": "int?", "exception": "name?"},
+    "stdout": {"text": "text", "task": "int?", "stream": ("stdout", "stderr", "raw")},
+    "error": {"message": "name", "line": "int?", "traceback": "text?"},
+    "run.end": {"status": STATUSES, "reason": "name", "elapsed": "number"},
+}
+assert {kind: set(fields) for kind, (_, fields) in KINDS.items()} == {k: set(f) for k, f in TYPES.items()}
+_MAX_INT = 2**53  # what a page's JavaScript still reads exactly
+
+
+def _is_int(value):
+    return type(value) is int and -_MAX_INT < value < _MAX_INT
+
+
+def _is_number(value):
+    return (type(value) is float and value - value == 0) or _is_int(value)
+
+
+class Checker:
+    """Checks events from the child against `TYPES` and makes them safe to send: strings that are
+    names (labels, reprs, ...) are cut to `limit` characters, with the full length noted, and
+    lone surrogates (which no UTF-8 text can carry) become U+FFFD. `text_size` adds up the
+    characters of the program's output that passed (for the run's output limit)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self.text_size = 0
+        self._plans = {kind: tuple((name, type_.rstrip("?") if isinstance(type_, str) else type_,
+                                    isinstance(type_, str) and type_.endswith("?"))
+                                   for name, type_ in fields.items()) for kind, fields in TYPES.items()}
+
+    def check(self, event):
+        """The event made safe to send, or None when it does not fit the schema."""
+        if type(event) is not dict:
+            return None
+        plan = self._plans.get(event.get("kind"))
+        if plan is None or len(event) != len(plan) + len(COMMON_FIELDS) or not _is_number(event.get("t")):
+            return None
+        for name, type_, nullable in plan:
+            if name not in event:
+                return None
+            value = event[name]
+            if value is None:
+                if nullable:
+                    continue
+                return None
+            if type_ == "name" or type_ == "text":
+                if type(value) is not str:
+                    return None
+                if not value.isascii():
+                    value = event[name] = _clean(value)
+                if type_ == "text":
+                    self.text_size += len(value)
+                elif len(value) > self.limit:
+                    event[name] = f"{value[:self.limit]}… ({len(value):,} characters)"
+            elif type_ == "int":
+                if not _is_int(value):
+                    return None
+            elif type_ == "number":
+                if not _is_number(value):
+                    return None
+            elif type_ == "bool":
+                if type(value) is not bool:
+                    return None
+            elif type_ == "waiter":
+                if not _is_waiter(value):
+                    return None
+            elif type_ == "ints":
+                if type(value) is not list or not all(_is_int(item) for item in value):
+                    return None
+            elif value not in type_ or type(value) is not str:
+                return None
+        return event
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+_TYPE_CHECK = Checker(math.inf)
+
+
+def _clean(text):
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
+
+
+def _is_waiter(value):
+    if type(value) is not dict or value.get("kind") not in WAITER_KINDS or type(value["kind"]) is not str:
+        return False
+    for key, item in value.items():
+        if key == "when":
+            if not _is_number(item):
+                return False
+        elif key != "kind" and (key not in ("task", "future", "handle") or not _is_int(item)):
+            return False
+    return True
+
+
+def required_fields(kind):
+    """The fields an event of `kind` carries (common ones included)."""
+    return COMMON_FIELDS + tuple(KINDS[kind][1])
+
+
+def problems(event):
+    """Why `event` does not fit the schema (an empty list when it does)."""
+    if not isinstance(event, dict):
+        return ["an event must be a JSON object"]
+    kind = event.get("kind")
+    if kind not in KINDS:
+        return [f"unknown kind {kind!r}"]
+    allowed = set(COMMON_FIELDS) | set(KINDS[kind][1])
+    found = [f"missing field {name!r}" for name in required_fields(kind) if name not in event]
+    found += [f"unexpected field {name!r}" for name in event if name not in allowed]
+    if not found and _TYPE_CHECK.check(dict(event)) is None:
+        found.append("a field's value is not of its type (see TYPES)")
+    return found
+
+
+
+def markdown_table():
+    """The README's event table, generated from KINDS (a test keeps the README in step)."""
+    rows = ["| kind | meaning | fields |", "| --- | --- | --- |"]
+    for kind, (meaning, fields) in KINDS.items():
+        listed = "; ".join(f"`{name}`: {text}" for name, text in fields.items())
+        rows.append(f"| `{kind}` | {meaning} | {listed.replace('|', '/')} |")
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,311 @@
+"""The wire between the sandboxed child and the runner: frames, packed records, the decoder.
+
+Private to Loopscope (the child and the runner are always of one version); what
+leaves the runner is the schema's object form (`schema.py`). The packed layouts are
+derived from `schema.TYPES`, so a field added there travels packed without another edit.
+
+The child writes frames: a type byte, the payload's length (4 bytes, little-endian),
+the payload. A `J` frame's payload is a JSON list whose items are:
+- an object with `t`, `kind` and the fields: one event;
+- an object `{"string": id, "text": ...}`: defines a string id used by packed events;
+- an object `{"origin": seconds}` (first): the loop time the run started at.
+A `P` frame's payload is packed records, one after another (little-endian, no padding):
+- an event: a code byte, the loop time (`t` is that minus the origin) and its fields as
+  `PACKED` lays them out;
+- a string definition (the same as the JSON item): the byte `STRING_CODE`, the id, the
+  text's length in bytes, the text in UTF-8 (`STRING_HEAD`).
+Frames keep the order the events happened in.
+The busiest kinds (several per callback) travel packed: the child builds each with one
+`struct.pack` call, where turning it into JSON cost several times more than the
+callback it describes, and sends the bytes as they are (text encodings of them, e.g.
+base64, cost the child a noticeable share too). The runner turns everything back into
+the documented objects.
+This module imports nothing outside the standard library: the sandbox imports it too.
+"""
+
+import json
+import math
+import struct
+
+from .schema import KINDS, QUEUES, SOURCES, STATES, TYPES, VERSION, WAITER_KINDS
+
+CODES = {kind: code for code, kind in enumerate(KINDS)}
+
+FRAME = struct.Struct("<cI")  # frame type, payload length
+JSON_FRAME, PACKED_FRAME = b"J", b"P"
+MAX_FRAME = 8 * 1024 * 1024  # bytes of payload in one frame at most
+
+
+STRING_CODE = 255  # never an event's code
+STRING_HEAD = struct.Struct("<BII")  # STRING_CODE, string id, length of the UTF-8 text that follows
+
+
+def frame(kind, payload):
+    return FRAME.pack(kind, len(payload)) + payload
+
+
+NULL_INT = 0  # packed ints are ids, line numbers and counters (unsigned, 32 bits): never 0, so 0 means null
+ENUMS = {"queue": QUEUES, "source": SOURCES, "waiter": WAITER_KINDS, "state": STATES, "bool": (False, True)}
+# The kinds that travel packed, and wire-only records: "a+b" is a task step that ended at an
+# `await` (most callbacks), two events sent as one; "kind:variant" is the usual case of a kind,
+# without the fields its WIRE_DEFAULTS fill in (every byte here is written by the tracer,
+# which shows in the cost). `task.new` and `task.done` come once per task, but a program may
+# make thousands: JSON for each cost a callback's worth.
+PACKED_KINDS = ("handle.schedule", "handle.cancel", "handle.begin", "handle.end", "task.suspend", "loop.iteration",
+                "task.new", "task.done", "loop.idle")
+WIRE_DEFAULTS = {
+    "task.suspend+handle.end": {},
+    "task.suspend+handle.end:no-waiter": {"waiter": {"kind": "none"}},
+    "handle.schedule:step": {"queue": "ready", "when": None, "owner": None},
+}
+# How a schema type travels: "i" an int (0 = null), "f" a float (NaN = null), "s" a string id,
+# or an `ENUMS` name (its index). A `waiter` is its fields "waiter.x" (`waiter.kind` always;
+# the others where not null).
+_WIRE_TYPES = {"int": "i", "number": "f", "name": "s", "bool": "bool", QUEUES: "queue", SOURCES: "source",
+               STATES: "state"}
+_WAITER_FIELDS = (("waiter.kind", "waiter"), ("waiter.task", "i"), ("waiter.future", "i"), ("waiter.handle", "i"),
+                  ("waiter.when", "f"))
+
+
+def _layout(name):
+    """(field, wire type) of one packed record, in the order it is packed: a fused record's
+    events' fields, the last event's first, each field once; without a variant's defaults."""
+    kinds, _, _ = name.partition(":")
+    skip = set(WIRE_DEFAULTS.get(name, {}))
+    fields, seen = [], set()
+    for kind in reversed(kinds.split("+")):
+        for field, type_ in TYPES[kind].items():
+            if field in seen or field in skip:
+                continue
+            seen.add(field)
+            if type_ == "waiter":
+                fields += _WAITER_FIELDS
+            else:
+                fields.append((field, _WIRE_TYPES[type_.rstrip("?") if isinstance(type_, str) else type_]))
+    return tuple(fields)
+
+
+PACKED = {name: _layout(name) for name in PACKED_KINDS + tuple(WIRE_DEFAULTS)}
+WIRE_CODES = {**CODES, **{name: len(KINDS) + i for i, name in enumerate(WIRE_DEFAULTS)}}
+_STRUCT_TYPES = {"i": "I", "f": "d", "s": "I"}  # ids, lines and counters fit 32 bits
+
+
+def packer(name):
+    """The `struct.Struct` for one packed event `name`: code byte, `t`, then its fields."""
+    return struct.Struct("<Bd" + "".join(_STRUCT_TYPES.get(type_, "B") for _, type_ in PACKED[name]))
+
+
+def enum_index(name, value):
+    return ENUMS[name].index(value)
+
+
+class FrameTooLarge(ValueError):
+    """A frame longer than `MAX_FRAME`: the child is not sending events (or far too many at once)."""
+
+
+class TooManyEvents(ValueError):
+    """A frame of JSON with more objects than the run may still send (it is not read at all)."""
+
+
+class TooDeep(ValueError):
+    """A frame of JSON nested deeper than any event is: the child is not sending events."""
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: Python's json reads them, strict JSON has none
+
+
+def _finite(text):
+    value = float(text)
+    if value - value != 0:  # 1e999 reads as infinity
+        raise ValueError(f"{text} is not a finite number")
+    return value
+
+
+class Decoder:
+    """Turns the child's frames back into events; keeps the string ids of one run.
+
+    The child is untrusted: what is not a frame at all, from the first bad byte on, comes
+    back as bytes (to show as raw output); a frame's item that is not a valid event, as None.
+    """
+
+    def __init__(self):
+        self._strings = {}
+        self._origin = 0.0
+        self._buffer = bytearray()
+        self._lost = False  # bytes came that are not a frame: the rest cannot be told apart
+        self.string_size = 0  # bytes of the strings the child defined (they count as output too)
+        self._layouts = {}
+        for name, fields in PACKED.items():
+            self._layouts[WIRE_CODES[name]] = (name.partition(":")[0], packer(name), _plan(fields),
+                                               WIRE_DEFAULTS.get(name))
+
+    @property
+    def lost(self):
+        """Bytes came that were not a frame: nothing after them can be read as events."""
+        return self._lost
+
+    def feed(self, data, limit=None):
+        """The events in the frames `data` completes: dicts, None for each invalid item, and
+        bytes for data that is not framed. Raises FrameTooLarge and TooDeep.
+
+        With a `limit`, decoding stops once there are more than `limit` items (the run is
+        over then): a hostile child's frame of packed events decodes to its first few, and one
+        of JSON with too many objects raises TooManyEvents, instead of taking the runner's
+        time and memory for up to `MAX_FRAME` bytes' worth of events."""
+        budget = math.inf if limit is None else limit + 1
+        if self._lost:
+            return [bytes(data)] if data else []
+        buffer = self._buffer
+        buffer += data
+        out, pos, end = [], 0, len(buffer)
+        while end - pos >= FRAME.size:
+            kind, size = FRAME.unpack_from(buffer, pos)
+            if kind != JSON_FRAME and kind != PACKED_FRAME:
+                self._lost = True
+                out.append(bytes(buffer[pos:]))
+                pos = end
+                break
+            if size > MAX_FRAME:
+                raise FrameTooLarge(f"a frame of {size:,} bytes")
+            start = pos + FRAME.size
+            if end - start < size:
+                break
+            payload = bytes(buffer[start:start + size])
+            pos = start + size
+            left = budget - len(out)
+            out.extend(self._decode_json(payload, left) if kind == JSON_FRAME else self._unpack(payload, left))
+            if len(out) >= budget:
+                break
+        del buffer[:pos]
+        return out
+
+    def _decode_json(self, payload, limit):
+        objects = 0
+
+        def counted(obj):  # (an event has at most one object inside it, its waiter)
+            nonlocal objects
+            objects += 1
+            if objects > 2 * limit + 1:
+                raise TooManyEvents(f"more than {limit:,} events in one frame")
+            return obj
+
+        try:
+            batch = json.loads(payload, object_hook=counted if limit < math.inf else None,
+                               parse_constant=_no_constant, parse_float=_finite)
+        except RecursionError:
+            raise TooDeep("a frame of JSON nested too deeply") from None
+        except ValueError as exc:
+            if isinstance(exc, TooManyEvents):
+                raise
+            return [None]
+        if not isinstance(batch, list):
+            return [None]
+        out = []
+        for item in batch:
+            if not isinstance(item, dict):
+                out.append(None)
+            elif "kind" not in item and set(item) == {"string", "text"}:
+                if type(item["string"]) is int and isinstance(item["text"], str):
+                    self._strings[item["string"]] = item["text"]
+                    self.string_size += len(item["text"])
+                else:
+                    out.append(None)
+            elif set(item) == {"origin"}:
+                if type(item["origin"]) is float and math.isfinite(item["origin"]):
+                    self._origin = item["origin"]
+                else:
+                    out.append(None)
+            else:
+                out.append({"v": VERSION, "seq": 0, **item})
+        return out
+
+    def _unpack(self, data, limit):
+        out, pos, end = [], 0, len(data)
+        while pos < end and len(out) < limit:
+            layout = self._layouts.get(data[pos])
+            if layout is None:
+                if data[pos] != STRING_CODE or pos + STRING_HEAD.size > end:
+                    return out + [None]
+                _, sid, size = STRING_HEAD.unpack_from(data, pos)
+                pos += STRING_HEAD.size + size
+                if pos > end:
+                    return out + [None]
+                try:
+                    self._strings[sid] = data[pos - size:pos].decode("utf-8", "surrogatepass")
+                except UnicodeDecodeError:
+                    return out + [None]
+                self.string_size += size
+                continue
+            name, layout_struct, fields, defaults = layout
+            if pos + layout_struct.size > end:
+                return out + [None]
+            values = layout_struct.unpack_from(data, pos)
+            pos += layout_struct.size
+            event = self._event(name, values, fields)
+            if event is None:
+                return out + [None]
+            if defaults:
+                for key, value in defaults.items():
+                    event[key] = dict(value) if type(value) is dict else value
+            if "+" in name:
+                out.extend(_split(event, name))
+            else:
+                out.append(event)
+        return out
+
+    def _event(self, kind, values, plan):
+        names, ints, floats, texts, enums, waiter_keys = plan
+        t = values[1]
+        if t - t != 0:  # infinite or NaN
+            return None
+        event = {"v": VERSION, "seq": 0, "t": t - self._origin, "kind": kind}
+        event.update(zip(names, values[2:]))
+        for name in ints:
+            if event[name] == NULL_INT:
+                event[name] = None
+        for name in floats:
+            value = event[name]
+            if value != value:  # NaN: null
+                event[name] = None
+            elif value - value != 0:
+                return None
+        strings = self._strings
+        for name in texts:
+            value = strings.get(event[name])
+            if value is None:
+                return None
+            event[name] = value
+        for name, choices in enums:
+            if event[name] >= len(choices):
+                return None
+            event[name] = choices[event[name]]
+        if waiter_keys:
+            waiter = event["waiter"] = {}
+            for key, name in waiter_keys:
+                value = event.pop(name)
+                if value is not None:
+                    waiter[key] = value
+        return event
+
+
+def _plan(fields):
+    """How `Decoder._event` turns one layout's values into fields: (names, int fields, float
+    fields, string fields, (enum field, its choices), (waiter key, field))."""
+    names = tuple(name for name, _ in fields)
+    of_type = lambda wanted: tuple(name for name, type_ in fields if type_ == wanted)  # noqa: E731
+    enums = tuple((name, ENUMS[type_]) for name, type_ in fields if type_ in ENUMS)
+    waiter = tuple((name.partition(".")[2], name) for name in names if name.startswith("waiter."))
+    return names, of_type("i"), of_type("f"), of_type("s"), enums, waiter
+
+
+def _split(fused, name):
+    """The events a wire-only fused record stands for, each with the fields its kind has."""
+    out = []
+    for kind in name.split("+"):
+        event = {"v": VERSION, "seq": 0, "t": fused["t"], "kind": kind}
+        for field in KINDS[kind][1]:
+            if field in fused:
+                event[field] = fused[field]
+        out.append(event)
+    return out
