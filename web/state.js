@@ -137,22 +137,23 @@ export function apply(state, event, context) {
 }
 
 // A recorded run: its events, what can be known ahead (which callbacks block), and checkpoints.
-export function createTrace() {
-  const trace = { events: [], context: { blockedBy: new Map() }, checkpoints: [initialState()] };
-  return trace;
+// `request`: what it is a run of ({scenario, blocking}), or null. `ended` once its run.end is in.
+export function createTrace(request = null) {
+  return { events: [], context: { blockedBy: new Map() }, checkpoints: [initialState()], request, ended: false };
 }
 
 export function addEvents(trace, events) {
   for (const event of events) {
     trace.events.push(event);
     if (event.kind === "loop.blocked") trace.context.blockedBy.set(event.handle, event);
+    else if (event.kind === "run.end") trace.ended = true;
   }
 }
 
 // The state after events[0..index] (index -1: before the first event). `from`, a state at or
 // before `index`, is advanced in place instead of starting again from a checkpoint.
 export function foldTo(trace, index, from = null) {
-  const last = Math.min(index, trace.events.length - 1);
+  const last = Math.max(-1, Math.min(index, trace.events.length - 1));
   let state = from;
   if (!state || state.index > last) {
     let at = Math.floor((last + 1) / CHECKPOINT_EVERY);

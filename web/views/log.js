@@ -1,4 +1,5 @@
 // The event log around the cursor, the program's output, and the run's outcome.
+import { comparison } from "../elapsed.js";
 import { el, join } from "../join.js";
 
 const LOG_ROWS = 200;
@@ -31,11 +32,11 @@ const STATUS_WORDS = {
   stopped: "was stopped",
 };
 
-export function renderOutcome(root, state, comparison, recorded) {
+export function renderOutcome(root, state, trace) {
   const end = state.end;
   const box = root.querySelector("[data-outcome]");
   if (!end) {
-    box.textContent = state.start && !recorded ? "Running…" : "";
+    box.textContent = state.start && !trace.ended ? "Running…" : "";
   } else {
     box.textContent = `The run ${STATUS_WORDS[end.status] || end.status} after ${end.elapsed} s of loop time. ${end.reason}`;
   }
@@ -45,5 +46,5 @@ export function renderOutcome(root, state, comparison, recorded) {
     element.textContent = `${e.line ? `Line ${e.line}: ` : ""}${e.message}\n\n${e.traceback}`;
   });
   const compare = root.querySelector("[data-compare]");
-  compare.textContent = comparison;
+  compare.textContent = comparison(trace.request);
 }

@@ -29,7 +29,14 @@ function chips(container, state, ids, describe) {
   if (container.dataset.more !== label) container.dataset.more = label;
 }
 
-export function renderLoop(root, state, positions, duration = 350) {
+// How long chips glide (ms), set from the playback speed: 0 for no gliding.
+let glideFor = 350;
+export function setGlide(milliseconds) {
+  glideFor = milliseconds;
+}
+
+export function renderLoop(root, state) {
+  const positions = glideFor > 0 ? chipPositions(root) : null;
   const area = (name) => root.querySelector(`[data-area="${name}"]`);
   chips(area("ready"), state, state.ready, (id) => {
     const handle = state.handles[id];
@@ -68,14 +75,14 @@ export function renderLoop(root, state, positions, duration = 350) {
   }
   const idle = root.querySelector("[data-idle]");
   idle.textContent = state.idle ? (state.idle.until === null ? "waiting for I/O" : `sleeping until t=${Number(state.idle.until.toFixed(4))}`) : "";
-  if (positions) glide(root, positions, duration);
+  if (positions) glide(root, positions, glideFor);
 }
 
 // FLIP: where every chip was before this render.
 // Only callback chips travel between areas (timers → ready → running); task chips just appear.
 const TRAVELLING = '[data-area="ready"] .chip, [data-area="running"] .chip, [data-area="timers"] .chip';
 
-export function chipPositions(root) {
+function chipPositions(root) {
   const positions = new Map();
   for (const chip of root.querySelectorAll(TRAVELLING)) positions.set(chip.dataset.key, chip.getBoundingClientRect());
   return positions;

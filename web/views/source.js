@@ -11,7 +11,7 @@ export function setSource(root, text) {
   }));
 }
 
-export function renderSource(root, state) {
+export function renderSource(root, state) { // (every view takes (root, state, trace); this one needs no more)
   const byLine = new Map();
   for (const task of Object.values(state.tasks)) {
     if (task.internal || task.state === "done") continue;

@@ -14,7 +14,7 @@ function node(tag, attributes, text) {
 }
 
 // Everything the timeline needs, computed once per trace (and again when live events arrive).
-export function summarise(trace) {
+function summarise(trace) {
   const lanes = new Map();
   const blocks = [];
   const lane = (id) => {
@@ -41,8 +41,20 @@ export function summarise(trace) {
 // Loop time to an x position across the lanes.
 const scale = (summary, width) => (t) => LEFT + (t / summary.end) * (width - LEFT - 10);
 
+// The summary of a trace, made again when events arrived, but at most every half second while live.
+const summaries = new WeakMap();
+function summaryOf(trace) {
+  const known = summaries.get(trace);
+  const stale = !known || known.length !== trace.events.length;
+  if (stale && (!known || trace.ended || performance.now() - known.made > 500)) {
+    summaries.set(trace, { length: trace.events.length, data: summarise(trace), made: performance.now() });
+  }
+  return summaries.get(trace).data;
+}
+
 // The lanes are drawn once per summary; each frame only moves the cursor and the veil over the future.
-export function renderTimeline(root, summary, state) {
+export function renderTimeline(root, state, trace) {
+  const summary = summaryOf(trace);
   const width = Math.max(root.clientWidth, 400);
   if (root.summary !== summary || root.drawnWidth !== width) {
     root.replaceChildren(draw(summary, width));

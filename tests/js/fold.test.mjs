@@ -1,0 +1,117 @@
+// The page's fold and its run messages, tested without a browser or a server (node --test).
+// tests/test_page_logic.py runs this file with real traces made by the trace CLI, named in
+// LOOPSCOPE_TRACES (a JSON object: scenario id -> path of a JSON-lines trace).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+
+import { createRuns } from "../../web/runs.js";
+import { addEvents, createTrace, foldTo, initialState, iterationBoundary } from "../../web/state.js";
+
+const TRACES = JSON.parse(process.env.LOOPSCOPE_TRACES || "{}");
+
+function recorded(name) {
+  const path = TRACES[name];
+  assert.ok(path, `no trace named ${name} in LOOPSCOPE_TRACES`);
+  const trace = createTrace({ scenario: name, blocking: false });
+  addEvents(trace, readFileSync(path, "utf8").trim().split("\n").map((line) => JSON.parse(line)));
+  return trace;
+}
+
+test("the fold marks the trace ended when its run.end arrives", () => {
+  const trace = createTrace();
+  const events = readFileSync(TRACES.tasks, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+  addEvents(trace, events.slice(0, -1));
+  assert.equal(trace.ended, false);
+  addEvents(trace, events.slice(-1));
+  assert.equal(trace.ended, true);
+});
+
+test("at the end of a run every task is done and the queues are empty", () => {
+  const trace = recorded("tasks");
+  const state = foldTo(trace, trace.events.length - 1);
+  assert.equal(state.end.status, "ok");
+  assert.deepEqual(state.ready, []);
+  assert.deepEqual(state.timers, []);
+  assert.equal(state.running, null);
+  for (const task of Object.values(state.tasks)) assert.equal(task.state, "done", task.name);
+  const printed = trace.events.filter((e) => e.kind === "stdout").map((e) => [e.text, e.task]);
+  assert.deepEqual(state.output.map((o) => [o.text, o.task]), printed);
+  assert.ok(printed.length > 0);
+});
+
+test("any position folds to the same state from scratch, from a checkpoint or from a nearby state", () => {
+  const trace = recorded("stress");
+  const last = trace.events.length - 1;
+  foldTo(trace, last); // stores the checkpoints
+  assert.ok(trace.checkpoints.length > 10);
+  for (const index of [0, 999, 1000, 1001, 4321, Math.floor(last / 2), last]) {
+    const fresh = structuredClone(initialState());
+    const scratch = foldTo({ ...trace, checkpoints: [fresh] }, index);
+    assert.deepEqual(foldTo(trace, index), scratch, `index ${index}`);
+    assert.deepEqual(foldTo(trace, index, foldTo(trace, index - 25)), scratch, `index ${index} from nearby`);
+  }
+});
+
+test("while a timer waits it sits in the heap, ordered by due time; due, it moves to the ready queue", () => {
+  const trace = recorded("tasks");
+  const firstIdle = trace.events.findIndex((e) => e.kind === "loop.idle");
+  const idle = foldTo(trace, firstIdle);
+  const whens = idle.timers.map((id) => idle.handles[id].when);
+  assert.ok(whens.length >= 2);
+  assert.deepEqual(whens, [...whens].sort((a, b) => a - b));
+  const due = trace.events.findIndex((e, i) => i > firstIdle && e.kind === "handle.schedule" && e.source === "timer");
+  const after = foldTo(trace, due);
+  assert.ok(after.ready.includes(trace.events[due].handle));
+  assert.ok(!after.timers.includes(trace.events[due].handle));
+});
+
+test("a blocking callback shows as blocked from its begin, before its loop.blocked arrives", () => {
+  const trace = recorded("tasks-blocking");
+  const blocked = trace.events.find((e) => e.kind === "loop.blocked");
+  const begin = trace.events.findIndex((e) => e.kind === "handle.begin" && e.handle === blocked.handle);
+  const state = foldTo(trace, begin);
+  assert.equal(state.running, blocked.handle);
+  assert.equal(state.blocked.line, blocked.line);
+  assert.equal(state.blocked.cause, "sleep");
+});
+
+test("iteration boundaries step between loop.iteration events", () => {
+  const trace = recorded("tasks");
+  const first = iterationBoundary(trace, -1, 1);
+  assert.equal(trace.events[first].kind, "loop.iteration");
+  const second = iterationBoundary(trace, first, 1);
+  assert.ok(second > first && trace.events[second].kind === "loop.iteration");
+  assert.equal(iterationBoundary(trace, second, -1), first);
+});
+
+test("an event of a kind the page does not know is a loud error", () => {
+  const trace = createTrace();
+  addEvents(trace, [{ v: 1, seq: 0, t: 0, kind: "no.such.kind" }]);
+  assert.throws(() => foldTo(trace, 0), /unknown event kind no.such.kind/);
+});
+
+test("run messages: a replaced run's tail is ignored, statuses and events reach their handlers", () => {
+  const seen = [];
+  const runs = createRuns({
+    onStatus: (text, kind = "") => seen.push(["status", text, kind]),
+    onRunning: () => seen.push(["running"]),
+    onEvents: (events) => seen.push(["events", events.length]),
+    onFinished: (status) => seen.push(["finished", status]),
+  });
+  runs.handle({ type: "status", run: 1, state: "running" });
+  runs.handle({ type: "events", run: 1, events: [{}, {}] });
+  runs.started(); // the page asks for a new run while run 1 still talks
+  runs.handle({ type: "events", run: 1, events: [{}] });
+  runs.handle({ type: "status", run: 1, state: "finished", status: "stopped" });
+  runs.handle({ type: "status", run: 2, state: "queued", position: 3 });
+  runs.handle({ type: "status", run: 2, state: "finished", status: "ok" });
+  runs.handle({ type: "error", message: "The server is busy." });
+  assert.deepEqual(seen, [
+    ["running"], ["events", 2],
+    ["status", "Waiting for a free slot: position 3 in line…", ""], ["finished", "ok"],
+    ["status", "The server is busy.", "error"],
+  ]);
+  assert.equal(runs.current, 2);
+  assert.throws(() => runs.handle({ type: "nonsense", run: 3 }), /unknown message type/);
+});

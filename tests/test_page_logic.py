@@ -1,0 +1,34 @@
+"""The page's fold (web/state.js) and run messages (web/runs.js), run by node's test runner on real traces."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+TRACES = {"tasks": ["tasks"], "tasks-blocking": ["tasks", "--blocking"], "stress": ["stress"]}
+
+
+@pytest.fixture(scope="module")
+def traces(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("traces")
+    paths = {}
+    for name, args in TRACES.items():
+        done = subprocess.run([sys.executable, "-m", "server.trace", *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120, check=True)
+        paths[name] = str(folder / f"{name}.jsonl")
+        (folder / f"{name}.jsonl").write_text(done.stdout)
+    return paths
+
+
+def test_the_fold_and_run_messages_pass_their_node_tests(traces):
+    node = shutil.which("node")
+    assert node, "node is needed for the page's logic tests (scripts/install-system-packages.sh --browser)"
+    done = subprocess.run([node, "--test", str(ROOT / "tests" / "js" / "fold.test.mjs")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300,
+                          env={"LOOPSCOPE_TRACES": json.dumps(traces), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "# fail 0" in done.stdout and "# pass 8" in done.stdout, done.stdout
