@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from flask import Flask
 
 from . import api, origin, sandbox, session
+from .keepalive import Keepalive
 from .pool import RunPool
 
 
@@ -23,6 +24,7 @@ class Settings:
     limits: sandbox.Limits
     support: sandbox.Support
     trust_code: bool  # the operator trusts local code (a learner's own laptop without bubblewrap)
+    keepalive: Keepalive  # pings every socket, drops the clients that are gone
 
     @property
     def own_code_allowed(self):
@@ -46,9 +48,10 @@ def create_app(test_config=None):
         LIMITS={},  # what differs from sandbox.Limits' defaults, e.g. {"timeout": 3}
         TRUST_CODE=False,
         ALLOWED_ORIGINS=(),  # origins besides the server's own whose pages may open /ws
-        # Pings find half-open peers: no pong within a second and the socket (and its run) ends.
-        # Messages up to 1 MiB are read, so that code over CODE_LIMIT gets a clear error, not a closed socket.
-        SOCK_SERVER_OPTIONS={"ping_interval": 1, "max_message_size": 1024 * 1024},
+        # Messages up to 1 MiB are read, so that code over the source limit gets a clear error, not a closed
+        # socket. (Pings are keepalive.py's: simple-websocket's dropped every slow client.)
+        SOCK_SERVER_OPTIONS={"max_message_size": 1024 * 1024},
+        PING_INTERVAL=1.0,  # a client that answers no ping and takes no data for two of these is dropped
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -61,6 +64,7 @@ def create_app(test_config=None):
         limits=sandbox.Limits(**app.config["LIMITS"]),
         support=support,
         trust_code=app.config["TRUST_CODE"],
+        keepalive=Keepalive(app.config["PING_INTERVAL"], 2 * app.config["PING_INTERVAL"]),
     )
     app.extensions["loopscope"] = settings
     origin.init_app(app, app.config["ALLOWED_ORIGINS"], loopback_only=settings.trust_code)

@@ -18,6 +18,7 @@ everything it starts is counted from its first byte.
 
 import itertools
 import os
+import time
 from dataclasses import dataclass
 
 # v1 file, v2 file
@@ -26,6 +27,7 @@ _FILES = {
     "swap": ("memory.memsw.limit_in_bytes", "memory.swap.max"),
     "events": ("memory.oom_control", "memory.events"),  # both have an "oom_kill N" line
     "peak": ("memory.max_usage_in_bytes", "memory.peak"),
+    "tcp": ("memory.kmem.tcp.limit_in_bytes", None),  # v2 counts socket buffers with the rest
 }
 _numbers = itertools.count(1)
 
@@ -44,8 +46,9 @@ class Hierarchy:
     def file(self, directory, name):
         return os.path.join(directory, _FILES[name][self.version - 1])
 
-    def create(self, limit):
-        """A new cgroup for one run, limited to `limit` bytes of memory (swap included)."""
+    def create(self, limit, tcp_limit):
+        """A new cgroup for one run, limited to `limit` bytes of memory (swap included). v1 counts TCP
+        buffers apart, and only once they have a limit of their own: `tcp_limit` bytes."""
         directory = os.path.join(self.base, f"loopscope-{os.getpid()}-{next(_numbers)}")
         os.mkdir(directory)
         group = RunCgroup(self, directory)
@@ -54,10 +57,23 @@ class Hierarchy:
             swap = self.file(directory, "swap")
             if os.path.exists(swap):  # v1: memory + swap; v2: swap alone
                 _write(swap, limit if self.version == 1 else 0)
+            if self.version == 1:
+                _write(self.file(directory, "tcp"), tcp_limit)
         except OSError:
             group.remove()
             raise
         return group
+
+    def remove_stale(self):
+        """Remove run cgroups that servers which have ended left behind (v1 keeps an empty group
+        until it is removed)."""
+        for name in os.listdir(self.base):
+            parts = name.split("-")
+            if len(parts) == 3 and parts[0] == "loopscope" and parts[1].isdigit() and not _alive(int(parts[1])):
+                try:
+                    os.rmdir(os.path.join(self.base, name))
+                except OSError:
+                    pass  # still has a process, or not ours to remove
 
 
 class RunCgroup:
@@ -91,11 +107,26 @@ class RunCgroup:
             return None
 
     def remove(self):
-        """Remove the (empty) cgroup; its processes must have ended."""
-        try:
-            os.rmdir(self.directory)
-        except OSError:
-            pass  # already gone, or a process is still being reaped: the kernel frees it with the last one
+        """Remove the cgroup once its processes have ended. The kernel may still be letting go of the
+        last one for a moment (EBUSY): try again for up to a second."""
+        for _ in range(100):
+            try:
+                os.rmdir(self.directory)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.01)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write(path, value):

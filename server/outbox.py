@@ -5,7 +5,7 @@ for as long as it likes: the run's time limit stopped counting and its pool slot
 held for minutes. Here the run only queues its messages; the outbox's thread sends them.
 A client is cut off (its socket shut down, so its run is stopped) when more than
 `max_bytes` wait unsent, or when one send makes no progress for `stall` seconds (the
-socket's send timeout, SO_SNDTIMEO, which also bounds simple-websocket's own pings).
+socket's send timeout, SO_SNDTIMEO); `keepalive.py` cuts off clients that are gone.
 """
 
 import collections
@@ -34,6 +34,7 @@ class Outbox:
         # down): closing then drops what the kernel still holds for it (a reset). A client too slow
         # to read that would keep those buffers, and the socket, for minutes.
         ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        ws.sock = _OneWriter(ws.sock)
         self._thread = threading.Thread(target=self._send_all, name="outbox", daemon=True)
         self._thread.start()
 
@@ -53,6 +54,14 @@ class Outbox:
             self.on_cut()
             raise ConnectionClosed()
 
+    def cut(self, reason):
+        """Cut the client off (thread-safe): its socket is shut and its run stopped."""
+        with self._ready:
+            if self._closed:
+                return
+            self._cut(reason)
+        self.on_cut()
+
     def close(self):
         """No more messages: the thread ends (what is queued is dropped: the socket is closing)."""
         with self._ready:
@@ -69,12 +78,16 @@ class Outbox:
                 text = self._queue.popleft()
             try:
                 self._send(text)
-            except (ConnectionClosed, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever stops the sending ends this client, never silently
                 with self._ready:
                     if self._closed:
                         return
-                    stalled = isinstance(exc, (BlockingIOError, TimeoutError))
-                    self._cut("the client accepted nothing for too long" if stalled else None)
+                    if isinstance(exc, (BlockingIOError, TimeoutError)):
+                        self._cut("the client accepted nothing for too long")
+                    elif isinstance(exc, (ConnectionClosed, OSError)):
+                        self._cut(None)  # it went away
+                    else:
+                        self._cut(f"a message could not be sent ({type(exc).__name__}: {exc})")
                 self.on_cut()
                 return
             with self._ready:
@@ -101,3 +114,37 @@ class Outbox:
             self.ws.sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass  # already closed
+
+
+class _OneWriter:
+    """The socket, with one writer at a time. simple-websocket's own thread sends pings and pongs
+    while the outbox sends a message, and each `send` may go out in pieces: unlocked, a ping
+    landed inside a large text frame and the client saw garbage. Its `send` sends all of it too
+    (simple-websocket drops what a partial `send` did not take)."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self._lock = threading.Lock()
+
+    def send(self, data):
+        with self._lock:
+            self._sock.sendall(data)
+        return len(data)
+
+    def sendall(self, data):
+        with self._lock:
+            self._sock.sendall(data)
+
+    def try_send(self, data):
+        """Send `data` now if no one else is sending and it fits without waiting; True if it went."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            return self._sock.send(data, socket.MSG_DONTWAIT) == len(data)
+        except OSError:
+            return False
+        finally:
+            self._lock.release()
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)

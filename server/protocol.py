@@ -16,6 +16,7 @@ import json
 from dataclasses import dataclass
 
 from . import catalog
+from .events import schema
 from .runner import Options, Program
 
 CODE_FILENAME = "main.py"
@@ -56,7 +57,8 @@ def finished(run, status):
 
 
 def error(message):
-    return {"type": "error", "message": message}
+    # (It may quote what the client sent: a lone surrogate there could not be sent as UTF-8.)
+    return {"type": "error", "message": schema.clean(message)}
 
 
 # -- client -> server --------------------------------------------------------------------------

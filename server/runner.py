@@ -114,7 +114,7 @@ class Run:
         argv, cwd, config = self._config()
         if self.support.cgroups is not None:
             try:
-                self._cgroup = self.support.cgroups.create(self.limits.memory)
+                self._cgroup = self.support.cgroups.create(self.limits.memory, self.limits.tcp_buffers)
             except OSError as exc:  # fail closed: no run without the limit the host promised
                 raise SandboxUnavailable(f"The run's memory cgroup could not be made: {exc.strerror}.") from None
             argv = self._cgroup.command_prefix() + argv

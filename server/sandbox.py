@@ -55,6 +55,8 @@ _DENIED = (
 # socket() families allowed: Unix (asyncio's self-pipe), IPv4 and IPv6 (loopback inside the
 # network namespace). Others (AF_VSOCK, AF_NETLINK, ...) reach past the namespace or the kernel.
 _SOCKET_FAMILIES = (1, 2, 10)
+_SOL_SOCKET = 1
+_BUFFER_OPTIONS = (7, 8, 32, 33)  # SO_SNDBUF, SO_RCVBUF, SO_SNDBUFFORCE, SO_RCVBUFFORCE
 _CLONE_THREAD = 0x00010000
 
 
@@ -62,6 +64,7 @@ _CLONE_THREAD = 0x00010000
 class Limits:
     timeout: float = 10.0  # wall-clock seconds
     memory: int = 512 * MiB  # all of a run's memory (its cgroup, where the host has one) and its address space
+    tcp_buffers: int = 64 * MiB  # TCP buffers, which a cgroup v1 counts apart from the rest
     threads: int = 256  # RLIMIT_NPROC for the unprivileged uid (threads count)
     file_size: int = 16 * MiB
     open_files: int = 256
@@ -71,6 +74,7 @@ class Limits:
     output: int = 4 * MiB  # program output and the strings it makes, as the client receives them
     pipe: int = 32 * MiB  # bytes of event stream read from the child
     text: int = 200  # characters of any one string field an event carries out of the server
+    sent: int = 16 * MiB  # bytes of all the strings a run's events carry (names as cut, output), sent to the client
     source: int = 64 * 1024  # bytes of a program's source (own code, a file given to the CLI)
     client_backlog: int = 8 * MiB  # bytes waiting to be sent to one client before it is cut off
     client_stall: float = 10.0  # seconds one send to a client may make no progress before it is cut off
@@ -123,6 +127,13 @@ def seccomp_program():
         for family in range(low + 1, high):
             rules.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.EQ, family))
     rules.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.GT, _SOCKET_FAMILIES[-1]))
+    # Socket buffers grown by hand (up to 8 MiB each here) are kernel memory that a v1 cgroup does
+    # not count for UDP at all: a program keeps the kernel's own sizes.
+    for option in _BUFFER_OPTIONS:
+        rules.add_rule(sc.ERRNO(errno.EPERM), "setsockopt", sc.Arg(1, sc.EQ, _SOL_SOCKET), sc.Arg(2, sc.EQ, option))
+    # A system call of another architecture (x32, i386's int 0x80) ends the whole process at once,
+    # not just its thread (which left the run waiting for its time limit).
+    rules.set_attr(sc.Attr.ACT_BADARCH, sc.KILL_PROCESS)
     # clone3 passes its flags in memory a filter cannot read: make libc fall back to clone.
     rules.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     with tempfile.TemporaryFile() as out:
@@ -231,6 +242,7 @@ def detect():
     support = Support()
     try:
         support.cgroups = cgroup.find()
+        support.cgroups.remove_stale()
     except cgroup.Unavailable as exc:
         support.notes.append(str(exc))
     try:

@@ -3,8 +3,8 @@
 A second "run" while a run is active stops that run first (its stream ends with
 `run.end` status `stopped` and a finished status), then starts the new one, so a
 client never sees two runs' messages interleaved. A disconnect — noticed at once
-while the run talks, by the receive loop or the ping watchdog while it is silent —
-stops the run and ends its process.
+while the run talks, by the receive loop, or by the keepalive's pings — stops the
+run and ends its process.
 """
 
 import itertools
@@ -36,6 +36,7 @@ class Session:
         self.job = None
         limits = settings.limits
         self.outbox = Outbox(ws, limits.client_backlog, limits.client_stall, on_cut=self._cut_off)
+        settings.keepalive.watch(ws, self.outbox)
 
     def send(self, message):
         """Queue one message for the client (never waits for it); ConnectionClosed when it has gone."""
@@ -87,6 +88,7 @@ class Session:
 
     def end(self):
         """The socket is closing: end the run and the outbox's thread."""
+        self.settings.keepalive.forget(self.ws)
         self.close()
         self.outbox.close()
 

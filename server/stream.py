@@ -47,6 +47,7 @@ class EventStream:
         self.child_end = None  # the child's own run.end, once it sent it
         self.bytes_read = 0
         self._decoder = wire.Decoder()
+        self._decoder.name_limit = limits.text
         self._checker = schema.Checker(limits.text)
         self._over_output = False
 
@@ -71,7 +72,8 @@ class EventStream:
         if not self.started:
             out.append(self._number(self._start_event()))
             self.started = True
-        out.append(self._number(self._new("run.end", status=ending.status, reason=ending.reason, elapsed=self.t)))
+        reason = schema.clean(schema.shorten(ending.reason, self.limits.text * 2))
+        out.append(self._number(self._new("run.end", status=ending.status, reason=reason, elapsed=self.t)))
         return out
 
     def _accept(self, data):
@@ -79,6 +81,7 @@ class EventStream:
         raw output; no more than the run's event limit lets through (one more, which ends it).
         Raises wire.FrameTooLarge, wire.TooManyEvents and wire.TooDeep."""
         out, checker, limits = [], self._checker, self.limits
+        self._decoder.string_limit = limits.output - checker.text_size
         for event in self._decoder.feed(data, limits.events - self.seq):
             if type(event) is bytes:  # not even a frame: show the bytes themselves
                 event = checker.check(self._new("stdout", text=event.decode("utf-8", "replace"), task=None,
@@ -90,7 +93,7 @@ class EventStream:
                 self.t = max(self.t, round(float(event["t"]), 6))
                 event["t"] = self.t
                 _round_times(event)
-            if checker.text_size + self._decoder.string_size > limits.output:
+            if checker.text_size + self._decoder.string_size > limits.output or checker.sent_size > limits.sent:
                 self._over_output = True
                 return out
             kind = event["kind"]
@@ -141,6 +144,8 @@ class EventStream:
                               "once, so it was stopped.")
             except wire.TooManyEvents:
                 return Ending("limit", _TOO_MANY.format(limits.events))
+            except wire.TooManyStrings:
+                return self._too_much_output()
             except wire.TooDeep:
                 return Ending("error", "The program sent Loopscope data nested too deeply to be events, so it was "
                               "stopped.")
@@ -150,17 +155,24 @@ class EventStream:
                     return Ending("limit", _TOO_MANY.format(limits.events))
                 yield event
             if self._over_output:
-                return Ending("limit", f"The program printed more than {limits.output / 2**20:g} MiB of output "
-                              "(the run's limit, counting the names it gave things too), so it was stopped; what "
-                              "it printed before is kept.")
+                return self._too_much_output()
             if self.pauses:
                 yield None
+
+    def _too_much_output(self):
+        limits = self.limits
+        if self._checker.sent_size > limits.sent:
+            return Ending("limit", f"The program's trace carried more than {limits.sent / 2**20:g} MiB of names and "
+                          "output to send (the run's limit), so it was stopped; what came before is kept.")
+        return Ending("limit", f"The program printed more than {limits.output / 2**20:g} MiB of output (the run's "
+                      "limit, counting the names it gave things too), so it was stopped; what it printed before is "
+                      "kept.")
 
     def ending_of_child(self, code, stderr, out_of_memory):
         """How a run ended whose child closed its end of the pipe and exited with `code`."""
         if self.child_end is not None:
             return Ending(self.child_end["status"], self.child_end["reason"])
-        status, reason = _crash_reason(code, stderr, out_of_memory, self.limits)
+        status, reason = _crash_reason(code, stderr, out_of_memory, self.limits, self.started)
         if self._decoder.lost:  # its run.end, if it sent one, is somewhere in the raw output
             status = "error" if status == "ok" else status
             reason = ("The program wrote into Loopscope's event pipe, so the trace could not be read from there "
@@ -182,7 +194,7 @@ def _round_times(event):
         waiter["when"] = round(waiter["when"], 6)
 
 
-def _crash_reason(code, stderr, out_of_memory, limits):
+def _crash_reason(code, stderr, out_of_memory, limits, started):
     """(status, reason) for a child that ended without saying how."""
     if out_of_memory:
         return "limit", (f"The program used more than {limits.memory // 2**20} MiB of memory (the run's limit, which "
@@ -191,8 +203,11 @@ def _crash_reason(code, stderr, out_of_memory, limits):
         return "limit", "The program used up its CPU time limit, so it was stopped."
     if "MemoryError" in stderr or "Cannot allocate memory" in stderr:
         return "limit", f"The program ran out of memory: the sandbox allows {limits.memory // 2**20} MiB."
-    if "bwrap:" in stderr:
+    if "bwrap:" in stderr and not started:  # (once the program ran, it may have written that itself)
         return "error", "The sandbox could not start: " + stderr.strip().splitlines()[-1]
+    if code in (-signal.SIGSYS, 128 + signal.SIGSYS):  # (bubblewrap reports a signal as 128 + its number)
+        return "error", ("The program made a system call of another architecture, which the sandbox does not "
+                         "allow, so it was stopped.")
     if code == 0:
         return "ok", "The program ended the process itself (e.g. os._exit) before the trace was finished."
     if code < 0:

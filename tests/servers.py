@@ -117,16 +117,18 @@ class SlowReader:
     """A WebSocket client that sends one request, then reads only `rate` bytes a second, answering
     the server's pings as it comes across them (an alive client on a very slow line)."""
 
-    def __init__(self, port, request, rate=40_000):
+    def __init__(self, port, request, rate=40_000, receive_buffer=4096):
         import threading
 
         from wsproto import ConnectionType, WSConnection
         from wsproto.events import AcceptConnection, Ping, Request, TextMessage
 
-        self._ping = Ping
+        self._ping, self._text = Ping, TextMessage
+        self.messages, self.error = [], None  # the whole text messages received; what broke the reading
+        self._partial = ""
         self.connection = WSConnection(ConnectionType.CLIENT)
         self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
         self.sock.connect(("127.0.0.1", port))
         self.sock.sendall(self.connection.send(Request(host=f"127.0.0.1:{port}", target="/ws")))
         while not any(isinstance(e, AcceptConnection) for e in self._events(self.sock.recv(4096))):
@@ -151,9 +153,14 @@ class SlowReader:
                 for event in self._events(data):
                     if isinstance(event, self._ping):
                         self.sock.sendall(self.connection.send(event.response()))
+                    elif isinstance(event, self._text):
+                        self._partial += event.data
+                        if event.message_finished:
+                            self.messages.append(self._partial)
+                            self._partial = ""
                 time.sleep(0.1)
-        except Exception:  # noqa: BLE001 - reset, or wsproto refusing a closed connection: the server cut it
-            pass
+        except Exception as exc:  # noqa: BLE001 - reset, a closed connection, or frames that make no sense
+            self.error = exc
         self.closed_by_server.set()
 
     def close(self):

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import EVENT_PIPE, of_kind, stdout_of, task_names, trace
-from server.events import schema
+from server.events import schema, wire
 from server import sandbox
 from server.runner import Options, Program, Run
 from servers import LiveServer
@@ -222,6 +222,69 @@ def test_a_client_message_nested_too_deeply_gets_an_error_and_the_socket_stays_u
         connection.send('{"op": "run", "scenario": ' + "[" * 100_000 + "]" * 100_000 + "}")
         reply = connection.receive()
         assert reply == {"type": "error", "message": "That message is nested too deeply to be a request."}
+        follow_up, _ = connection.run(scenario="tasks")
+        assert follow_up[-1]["status"] == "ok"
+    finally:
+        connection.close()
+
+
+# -- what a hostile child costs the runner -------------------------------------------------
+
+EMPTY_STRINGS = (EVENT_PIPE + "import struct\nrecord = struct.Struct('<BII')\n"
+                 "payload = b''.join(record.pack(255, 2**20 + i, 0) for i in range(900_000))\n"
+                 "os.write(pipe, struct.pack('<cI', b'P', len(payload)) + payload)\n"
+                 "while True:\n    pass\n")
+
+
+def test_a_flood_of_empty_string_definitions_counts_as_output():
+    """Each definition costs the runner memory (a dict entry), even when its text is empty."""
+    events = trace(EMPTY_STRINGS, timeout=10)
+    assert events[-1]["status"] == "limit" and "MiB of output" in events[-1]["reason"]
+
+
+EMOJI_NAMES = (EVENT_PIPE + "import struct\ntext = ('\\U0001F600' * 250).encode()\n"
+               f"record = struct.Struct('<BdIIIIIB')\n"
+               "payload = struct.pack('<BII', 255, 7, len(text)) + text + b''.join(\n"
+               f"    record.pack({wire.CODES['task.new']}, 0.0, 10 + i, 7, 7, 0, 0, 0) for i in range(49_000))\n"
+               "os.write(pipe, struct.pack('<cI', b'P', len(payload)) + payload)\n")
+
+
+def test_names_repeated_by_many_events_count_against_what_a_run_may_send():
+    events = trace(EMOJI_NAMES)
+    sent = sum(len(json.dumps(e, ensure_ascii=False).encode()) for e in events)
+    assert events[-1]["status"] == "limit" and "MiB of names and output to send" in events[-1]["reason"]
+    assert sent < sandbox.Limits().sent + 6 * 2**20, f"{sent:,} bytes"  # (numbers and keys besides the strings)
+
+
+HUGE_STRING = (EVENT_PIPE + "import json, struct\n"
+               "frame = json.dumps([{'string': 7, 'text': '\\u00e9' * 3_000_000}], ensure_ascii=False).encode()\n"
+               "os.write(pipe, struct.pack('<cI', b'J', len(frame)) + frame)\n"
+               "record = struct.Struct('<BdIIIIIB')\n"
+               f"payload = b''.join(record.pack({wire.CODES['task.new']}, 0.0, 10 + i, 7, 7, 0, 0, 0) for i in range(500))\n"
+               "os.write(pipe, struct.pack('<cI', b'P', len(payload)) + payload)\n")
+
+
+def test_one_huge_string_is_cut_once_not_for_every_event_that_uses_it():
+    # Checked for every event it took 40 ms each: a run went on many times past its time limit.
+    events = trace(HUGE_STRING, timeout=10)
+    assert events[-1]["status"] in ("ok", "limit"), events[-1]
+    names = {e["name"] for e in of_kind(events, "task.new")}
+    assert names == {"\u00e9" * sandbox.Limits().text + "… (3,000,000 characters)"}
+
+
+def test_a_forged_sandbox_failure_on_stderr_is_not_believed_and_its_reason_is_cut():
+    source = "import os\nos.write(2, b'bwrap: ' + 'x'.encode() * 15_000 + b'\\n')\nos._exit(1)\n"
+    end = trace(source)[-1]
+    assert not end["reason"].startswith("The sandbox could not start")
+    assert len(end["reason"]) < 2 * sandbox.Limits().text + 40
+
+
+def test_a_client_field_name_with_a_lone_surrogate_gets_an_error_and_the_socket_lives_on(server):
+    connection = server.client()
+    try:
+        connection.send('{"op": "run", "\\ud800": 1}')
+        reply = connection.receive()
+        assert reply["type"] == "error" and reply["message"].startswith("Unknown field(s) in a run request")
         follow_up, _ = connection.run(scenario="tasks")
         assert follow_up[-1]["status"] == "ok"
     finally:

@@ -181,3 +181,54 @@ def test_the_engine_calls_the_tracer_only_through_its_guarded_hooks():
     scanned = [path for path in sorted(ENGINE.glob("*.py")) if path.name not in _NOT_SCANNED]
     assert {"loop.py", "hooks.py", "output.py", "idle.py", "sampler.py"} <= {path.name for path in scanned}
     assert [call for path in scanned for call in _unguarded(path)] == []
+
+
+# Objects whose __repr__ / __str__ raise what `Exception` does not catch: the tracer describes them
+# (a plain run never calls them), so whatever they raise must stay with the tracer.
+HOSTILE_OBJECTS = {
+    "repr raises BaseException": """
+import asyncio
+class Boom(BaseException):
+    pass
+class Result:
+    def __repr__(self):
+        raise Boom()
+async def child():
+    return Result()
+async def main():
+    result = await asyncio.create_task(child())
+    print("got", type(result).__name__)
+try:
+    asyncio.run(main())
+except BaseException as exc:
+    print("the program saw", type(exc).__name__)
+print("done")
+""",
+    "str raises SystemExit": """
+import asyncio
+class Odd(Exception):
+    def __str__(self):
+        raise SystemExit(3)
+    __repr__ = __str__
+async def child():
+    raise Odd()
+async def main():
+    try:
+        await asyncio.create_task(child())
+    except Odd:
+        print("caught Odd")
+asyncio.run(main())
+print("done")
+""",
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_OBJECTS))
+def test_objects_whose_repr_raises_anything_leave_the_program_as_it_is(name, tmp_path):
+    source = HOSTILE_OBJECTS[name]
+    path = tmp_path / "hostile.py"
+    path.write_text(source)
+    plain = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=60).stdout
+    events = run_engine_unsandboxed(source)
+    assert stdout_of(events) == plain
+    assert events[-1]["status"] == "ok", events[-1]

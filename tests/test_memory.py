@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from conftest import of_kind, trace
+from conftest import of_kind, stdout_of, trace
 from server import sandbox
 from server.runner import Options, Program, Run
 
@@ -157,3 +157,52 @@ def test_an_ordinary_run_is_not_troubled_by_its_cgroup():
                    "asyncio.run(main())\n")
     assert events[-1]["status"] == "ok"
     assert [e["text"] for e in of_kind(events, "stdout")] == ["done\n"]
+
+
+TCP_FLOOD = """
+import socket
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(64)
+queued, kept = 0, []
+for _ in range(60):  # 120 loopback sockets, each filled until the kernel takes no more
+    client = socket.socket()
+    client.connect(listener.getsockname())
+    server, _ = listener.accept()
+    for end in (client, server):
+        end.setblocking(False)
+        try:
+            while True:
+                queued += end.send(b"x" * 65536)
+        except OSError:
+            pass
+    kept.append((client, server))
+print(queued // 2**20)
+"""
+
+
+def test_tcp_buffers_count_against_the_run_too():
+    # cgroup v1 counts TCP buffers only once they have a limit of their own (Limits.tcp_buffers).
+    with PeakMemory() as memory:
+        events = trace(TCP_FLOOD, clock="real")
+    assert events[-1]["status"] == "ok", events[-1]
+    queued = int(stdout_of(events))
+    assert queued <= sandbox.Limits().tcp_buffers // MiB + 8, f"{queued} MiB queued"
+    assert memory.growth < 250 * MiB, f"the host's memory grew by {memory.growth / MiB:.0f} MiB"
+
+
+def test_socket_buffers_cannot_be_grown_by_hand():
+    source = ("import socket\nfor option in (socket.SO_RCVBUF, socket.SO_SNDBUF):\n"
+              "    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):\n"
+              "        try:\n            socket.socket(socket.AF_INET, kind).setsockopt(socket.SOL_SOCKET, option, 2**23)\n"
+              "        except OSError as exc:\n            print(exc)\n")
+    assert stdout_of(trace(source)).splitlines() == ["[Errno 1] Operation not permitted"] * 4
+
+
+def test_run_cgroups_are_removed_when_runs_end():
+    hierarchy = sandbox.detect().cgroups
+    for _ in range(5):
+        assert trace("print('hi')\n")[-1]["status"] == "ok"
+    import os
+    left = [name for name in os.listdir(hierarchy.base) if name.startswith(f"loopscope-{os.getpid()}-")]
+    assert left == []

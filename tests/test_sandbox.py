@@ -336,3 +336,12 @@ def test_the_program_holds_no_capabilities():
 def test_the_sandbox_holds_only_what_runs_inside_it():
     source = "import os\nprint(sorted(os.listdir('/opt/loopscope/server')))\n"
     assert stdout_of(trace(source)) == "['__init__.py', 'engine', 'events']\n"
+
+
+def test_a_system_call_of_another_architecture_ends_the_run_at_once():
+    # x32's socket(): before, only the calling thread was killed and the run waited for its time limit.
+    source = "import ctypes\nctypes.CDLL(None).syscall(0x40000000 | 41, 16, 3, 0)\nprint('not reached')\n"
+    events = trace(source, timeout=30)
+    assert events[-1]["status"] == "error" and events[-1]["reason"] == (
+        "The program made a system call of another architecture, which the sandbox does not allow, so it was stopped.")
+    assert stdout_of(events) == ""

@@ -1,5 +1,6 @@
 """A client that does not read cannot hold the server: its run ends in bounded time, the slot goes on."""
 
+import json
 import socket
 import time
 
@@ -102,3 +103,25 @@ def test_a_runs_time_limit_holds_whatever_its_client_does():
         if client is not None:
             client.close()
         live.stop()
+
+
+def test_pings_never_land_inside_a_message():
+    """simple-websocket's pings and the server's messages share the socket: a large message sent in
+    pieces while a ping went out made the client read garbage (a ping frame inside a text frame)."""
+    live = LiveServer("--max-runs", "1")
+    try:
+        for _ in range(3):
+            client = SlowReader(live.port, {"op": "run", "code": BIG_MESSAGES}, rate=2_560_000,
+                                receive_buffer=65536)
+            assert wait_until(lambda: any('"finished"' in m for m in client.messages) or client.error, 60)
+            client.close()
+            assert client.error is None or isinstance(client.error, OSError), repr(client.error)
+            for text in client.messages:
+                json.loads(text)  # each one whole
+            assert any('"run.end"' in m for m in client.messages)
+    finally:
+        live.stop()
+
+
+# Few events with long lines: messages of about a megabyte each, sent in many pieces.
+BIG_MESSAGES = "for n in range(3_000):\n    print(str(n) * 300)\n"

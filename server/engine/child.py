@@ -67,6 +67,7 @@ def run(config, event_fd, raw_stdout=None):
         "run.start", target=config["target"], blocking=bool(config.get("blocking")), clock=clock.name,
         python=".".join(map(str, sys.version_info[:3])), file=filename, threshold=tracer.threshold,
     )
+    emitter.flush()  # at once: the runner then knows the sandbox started, whatever the program does next
     loop.install(tracer)
     if config.get("blocking_sleep"):
         _make_sleep_block(asyncio)
@@ -129,10 +130,16 @@ def _qualified_names(code):
 
 
 def report_exception(exc, filename, tracer, limits):
+    from .describe import shown
+
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
     lines = ["Traceback (most recent call last):\n"] if frames else []
-    lines += traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
-    message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    text = shown(exc, str)
+    try:
+        lines += traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
+    except BaseException:  # noqa: BLE001 - its __str__ raised something traceback does not catch
+        lines += [f"{type(exc).__name__}: {text}\n"]
+    message = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     line = frames[-1].lineno if frames else None
     tracer.emitter.emit("error", message=message, line=line, traceback="".join(lines))
     where = f" on line {line}" if line else ""

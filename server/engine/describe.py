@@ -61,14 +61,28 @@ def _remember(task, lasti, kind, name, site):
         lasti, kind, name, site)
 
 
+def shown(value, convert=repr):
+    """`convert(value)` (repr or str) of one of the program's objects, or a stand-in when its
+    `__repr__` / `__str__` raises, whatever it raises (even SystemExit: a plain run would never
+    have called it, so the program must not see it), or returns something that is not a string."""
+    try:
+        text = convert(value)
+        if type(text) is str:
+            return text
+    except BaseException:  # noqa: BLE001 - see above
+        pass
+    return f"<{type(value).__name__} object>"
+
+
+def exception_text(exception):
+    """"Name: message" of one of the program's exceptions."""
+    return f"{type(exception).__name__}: {shown(exception, str)}"
+
+
 def readable(value, limit=200):
     if type(value) in (int, float):
         return repr(value)
-    try:
-        text = repr(value)
-    except Exception:  # noqa: BLE001 - a broken __repr__ is the program's business
-        text = f"<{type(value).__name__}>"
-    text = _ADDRESS.sub("", text)
+    text = _ADDRESS.sub("", shown(value))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -91,10 +105,10 @@ def outcome(future, filename):
     """(state, detail, line) of a finished future or task, without marking its exception retrieved."""
     state, result, exception, message = internals.settled(future)
     if state == "CANCELLED":
-        return "cancelled", message if message is not None else "cancelled", None
+        return "cancelled", shown(message, str) if message is not None else "cancelled", None
     if exception is not None:
         line = user_line_of_traceback(exception.__traceback__, filename)
-        return "exception", f"{type(exception).__name__}: {exception}", line
+        return "exception", exception_text(exception), line
     return "result", readable(result), None
 
 

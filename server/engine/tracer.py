@@ -17,7 +17,7 @@ import weakref
 
 from ..events.wire import CODES, enum_index, packer
 from . import internals
-from .describe import Describer, label_of, outcome
+from .describe import Describer, exception_text, label_of, outcome, shown
 from .idle import Idle
 from .instrument import Hooks
 
@@ -128,7 +128,7 @@ class Tracer:
         """Something asks `task` (a `task_class` one) to cancel: reported unless it is done."""
         if not task.done():
             self.emitter.emit("task.cancel", task=self.task_id(task), by=self.current_task_id(),
-                              msg=None if msg is None else str(msg))
+                              msg=None if msg is None else shown(msg, str))
 
     def task_label(self, task, role):
         """String id of the label of `task`'s "step" or "wake-up" callback. For a task that does
@@ -369,8 +369,8 @@ class Tracer:
         task = context.get("task") or context.get("future")
         tid = self.task_id(task) if isinstance(task, asyncio.Task) else None
         self.emitter.emit(
-            "loop.exception", message=str(context.get("message")), task=tid,
-            exception=None if exception is None else f"{type(exception).__name__}: {exception}",
+            "loop.exception", message=shown(context.get("message"), str), task=tid,
+            exception=None if exception is None else exception_text(exception),
         )
 
     def fail(self, where, exc):

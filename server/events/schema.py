@@ -214,7 +214,8 @@ class Checker:
 
     def __init__(self, limit):
         self.limit = limit
-        self.text_size = 0
+        self.text_size = 0  # bytes of the program's output that passed
+        self.sent_size = 0  # bytes of every string that passed (names as cut), the bulk of what is sent
         self._plans = {kind: tuple((name, type_.rstrip("?") if isinstance(type_, str) else type_,
                                     isinstance(type_, str) and type_.endswith("?"))
                                    for name, type_ in fields.items()) for kind, fields in TYPES.items()}
@@ -237,12 +238,16 @@ class Checker:
             if type_ == "name" or type_ == "text":
                 if type(value) is not str:
                     return None
+                if type_ == "name" and len(value) > self.limit + _CUT_ROOM:
+                    value = event[name] = shorten(value, self.limit)  # cut first: what follows is then cheap
                 if not value.isascii():
-                    value = event[name] = _clean(value)
+                    value = event[name] = clean(value)
+                    size = len(value.encode("utf-8"))
+                else:
+                    size = len(value)
+                self.sent_size += size
                 if type_ == "text":
-                    self.text_size += len(value)
-                elif len(value) > self.limit:
-                    event[name] = f"{value[:self.limit]}… ({len(value):,} characters)"
+                    self.text_size += size
             elif type_ == "int":
                 if not _is_int(value):
                     return None
@@ -269,7 +274,17 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _TYPE_CHECK = Checker(math.inf)
 
 
-def _clean(text):
+_CUT_ROOM = 32  # characters the note on a cut string takes at most: what is that long already stays whole
+
+
+def shorten(text, limit):
+    """`text` cut to `limit` characters, saying how long it was (names carried out of the server).
+    Cutting what was cut leaves it as it is."""
+    return text if len(text) <= limit + _CUT_ROOM else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def clean(text):
+    """`text` with each lone surrogate (which no UTF-8 text can carry) made U+FFFD."""
     return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 

@@ -27,7 +27,9 @@ import json
 import math
 import struct
 
-from .schema import KINDS, QUEUES, SOURCES, STATES, TYPES, VERSION, WAITER_KINDS
+from .schema import KINDS, QUEUES, SOURCES, STATES, TYPES, VERSION, WAITER_KINDS, shorten
+
+_STRING_COST = 64  # bytes the runner spends keeping one string, besides its text
 
 CODES = {kind: code for code, kind in enumerate(KINDS)}
 
@@ -107,6 +109,10 @@ class TooManyEvents(ValueError):
     """A frame of JSON with more objects than the run may still send (it is not read at all)."""
 
 
+class TooManyStrings(ValueError):
+    """The strings the child defined went past `Decoder.string_limit` (they count as its output)."""
+
+
 class TooDeep(ValueError):
     """A frame of JSON nested deeper than any event is: the child is not sending events."""
 
@@ -134,7 +140,9 @@ class Decoder:
         self._origin = 0.0
         self._buffer = bytearray()
         self._lost = False  # bytes came that are not a frame: the rest cannot be told apart
-        self.string_size = 0  # bytes of the strings the child defined (they count as output too)
+        self.string_size = 0  # bytes of the strings the child defined, and what keeping each costs
+        self.string_limit = math.inf  # past this, TooManyStrings
+        self.name_limit = None  # strings are kept cut to this many characters (all of them are names)
         self._layouts = {}
         for name, fields in PACKED.items():
             self._layouts[WIRE_CODES[name]] = (name.partition(":")[0], packer(name), _plan(fields),
@@ -147,7 +155,7 @@ class Decoder:
 
     def feed(self, data, limit=None):
         """The events in the frames `data` completes: dicts, None for each invalid item, and
-        bytes for data that is not framed. Raises FrameTooLarge and TooDeep.
+        bytes for data that is not framed. Raises FrameTooLarge, TooDeep and TooManyStrings.
 
         With a `limit`, decoding stops once there are more than `limit` items (the run is
         over then): a hostile child's frame of packed events decodes to its first few, and one
@@ -207,8 +215,7 @@ class Decoder:
                 out.append(None)
             elif "kind" not in item and set(item) == {"string", "text"}:
                 if type(item["string"]) is int and isinstance(item["text"], str):
-                    self._strings[item["string"]] = item["text"]
-                    self.string_size += len(item["text"])
+                    self._define(item["string"], item["text"], len(item["text"]))
                 else:
                     out.append(None)
             elif set(item) == {"origin"}:
@@ -219,6 +226,14 @@ class Decoder:
             else:
                 out.append({"v": VERSION, "seq": 0, **item})
         return out
+
+    def _define(self, sid, text, size):
+        # What a string costs the runner to keep counts, not only its bytes: a flood of empty ones
+        # costs memory too (a dict entry each).
+        self.string_size += size + _STRING_COST
+        if self.string_size > self.string_limit:
+            raise TooManyStrings(f"more than {self.string_limit:,} bytes of strings")
+        self._strings[sid] = text if self.name_limit is None else shorten(text, self.name_limit)
 
     def _unpack(self, data, limit):
         out, pos, end = [], 0, len(data)
@@ -232,10 +247,10 @@ class Decoder:
                 if pos > end:
                     return out + [None]
                 try:
-                    self._strings[sid] = data[pos - size:pos].decode("utf-8", "surrogatepass")
+                    text = data[pos - size:pos].decode("utf-8", "surrogatepass")
                 except UnicodeDecodeError:
                     return out + [None]
-                self.string_size += size
+                self._define(sid, text, size)
                 continue
             name, layout_struct, fields, defaults = layout
             if pos + layout_struct.size > end:

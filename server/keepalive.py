@@ -1,0 +1,84 @@
+"""Which clients are still there: one thread pings every open socket and drops those that are gone.
+
+simple-websocket's own watchdog (a ping a second, the socket closed when no pong came back in
+time) dropped every client that was merely slow: a pong comes back only after the client has
+read everything queued before the ping, and a few megabytes of trace take longer than a second
+on an ordinary line. Here a client counts as there while it answers pings *or* takes data: the
+kernel's queue of bytes it has not acknowledged (SIOCOUTQ) shrinks. One that does neither for
+`patience` seconds is cut off (its run stopped), as is a half-open peer that answers nothing.
+"""
+
+import fcntl
+import logging
+import struct
+import termios
+import threading
+
+log = logging.getLogger("loopscope")
+
+_PING = b"\x89\x00"  # a server's ping frame with no payload (server frames are not masked)
+_SMALL_QUEUE = 8 * 1024  # a ping is sent only while this little waits: it fits, and never blocks the watchdog
+
+
+def unacknowledged(sock):
+    """Bytes sent to the peer that it has not acknowledged yet (TIOCOUTQ is SIOCOUTQ)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+    except OSError:
+        return None
+
+
+class _Watched:
+    def __init__(self, ws, outbox):
+        self.ws, self.outbox = ws, outbox
+        self.queued = unacknowledged(ws.sock)
+        self.quiet = 0.0  # seconds without a pong or progress
+
+
+class Keepalive:
+    def __init__(self, interval=1.0, patience=2.0):
+        self.interval = interval
+        self.patience = patience
+        self._watched = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread = None
+
+    def watch(self, ws, outbox):
+        """Ping `ws` from now on; when it is gone, `outbox.cut(reason)`."""
+        with self._lock:
+            self._watched[id(ws)] = _Watched(ws, outbox)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="keepalive", daemon=True)
+                self._thread.start()
+
+    def forget(self, ws):
+        with self._lock:
+            self._watched.pop(id(ws), None)
+
+    def _run(self):
+        while not self._wake.wait(self.interval):
+            with self._lock:
+                watched = list(self._watched.values())
+            for each in watched:
+                self._check(each)
+
+    def _check(self, each):
+        ws = each.ws
+        if not ws.connected:
+            return
+        queued = unacknowledged(ws.sock)
+        # Data taken: the queue shrank, and by more than a ping of ours (a stopped process's kernel
+        # still acknowledges what fits in its buffer, pings included).
+        progressed = queued is not None and each.queued is not None and queued < each.queued - len(_PING)
+        each.queued = queued
+        if ws.pong_received or progressed:
+            each.quiet = 0.0
+        else:
+            each.quiet += self.interval
+            if each.quiet >= self.patience:
+                each.outbox.cut("it answered no ping and took no data for "
+                                f"{each.quiet:g} s")
+                return
+        if queued is not None and queued < _SMALL_QUEUE and ws.sock.try_send(_PING):
+            ws.pong_received = False
