@@ -72,7 +72,11 @@ def init_app(app, allowed, loopback_only):
             seen = normalise(origin)
         except BadOrigin:
             seen = origin
-        if seen == _own_origin() or seen in allowed:
+        try:
+            own = _own_origin()
+        except BadOrigin:  # no Host, or one that is no host: nothing can be the same origin
+            own = None
+        if seen == own or seen in allowed:
             return None
         return _refuse(f"Pages from {origin} may not use this server (start it with --allow-origin {origin} "
                        "to allow them).")

@@ -139,3 +139,8 @@ def test_an_allowed_origin_must_be_an_origin(bad):
 ])
 def test_loopback_hosts(host, loopback):
     assert origin.is_loopback_host(host) is loopback
+
+
+def test_a_host_that_is_no_host_is_refused_not_an_error(server):
+    assert handshake(server.port, EVIL, host="a:b")[0] == 403
+    assert handshake(server.port, EVIL, host="")[0] in (400, 403)
