@@ -63,15 +63,22 @@ def test_scenario_prints_what_a_plain_run_prints(scenario_id, mode, traces, plai
     assert stdout_of(events) == plain_runs[scenario_id, mode]
 
 
+UPDATE_GOLDEN = ("LOOPSCOPE_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_scenarios.py -k golden "
+                 "(then read the diff of tests/golden/ before committing it)")
+
+
 @pytest.mark.parametrize("scenario_id,mode", [c for c in CASES if c[0] not in NO_GOLDEN])
 def test_scenario_matches_its_golden_trace(scenario_id, mode, traces):
+    """Golden traces hold each run's events without times: a change to what a scenario shows is a
+    diff to read. Made or remade with UPDATE_GOLDEN's command (see the README's Scenarios section)."""
     events = traces(scenario_id, mode == catalog.BLOCKING)
     shape = [json.dumps({k: v for k, v in e.items() if k not in TIMES}, sort_keys=True) for e in events]
     path = GOLDEN / f"{scenario_id}.{mode}.jsonl"
     if os.environ.get("LOOPSCOPE_UPDATE_GOLDEN"):
         GOLDEN.mkdir(exist_ok=True)
         path.write_text("\n".join(shape) + "\n")
-    assert shape == path.read_text().splitlines()
+    assert path.exists(), f"{path.name} has no golden trace yet: make it with {UPDATE_GOLDEN}"
+    assert shape == path.read_text().splitlines(), f"the trace changed; if that is meant, run {UPDATE_GOLDEN}"
 
 
 def test_run_until_complete_suspends_on_the_sleep_timer(traces):
