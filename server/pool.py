@@ -1,7 +1,9 @@
 """A bounded pool of runs: at most N at once, the rest in a FIFO queue, past its limit a clear "busy".
 
 Each running job streams from its own thread. When a job ends, the next one in the
-queue starts and everyone still waiting is told their new position.
+queue starts and everyone still waiting is told their new position. A job is told its
+position only while it is in the queue, under the lock: told after, from a list copied
+before, a "queued" could reach its client after that run's "running" or "finished".
 """
 
 import collections
@@ -28,19 +30,16 @@ class RunPool:
                 raise Busy("The server is shutting down.")
             if len(self._running) < self.max_running:
                 self._running.add(job)
-                position = 0
             elif len(self._queue) < self.max_queued:
                 self._queue.append(job)
-                position = len(self._queue)
+                job.queued(len(self._queue))
+                return
             else:
                 raise Busy(
                     f"The server is busy: {len(self._running)} runs are running and {len(self._queue)} are "
                     "waiting. Please try again in a moment."
                 )
-        if position:
-            job.queued(position)
-        else:
-            job.start(self)
+        job.start(self)
 
     def cancel(self, job):
         """Take a job that has not started out of the queue; False if it is not queued."""
@@ -48,8 +47,7 @@ class RunPool:
             if job not in self._queue:
                 return False
             self._queue.remove(job)
-            waiting = list(self._queue)
-        self._tell_positions(waiting)
+            self._tell_positions()
         return True
 
     def finished(self, job):
@@ -60,14 +58,13 @@ class RunPool:
             if self._queue and not self._closed:
                 following = self._queue.popleft()
                 self._running.add(following)
-            waiting = list(self._queue)
+            self._tell_positions()
         if following is not None:
             following.start(self)
-        self._tell_positions(waiting)
 
-    @staticmethod
-    def _tell_positions(waiting):
-        for position, job in enumerate(waiting, 1):
+    def _tell_positions(self):
+        """(Holding the lock.) `queued` only queues a message for the client's outbox: it never waits."""
+        for position, job in enumerate(self._queue, 1):
             job.queued(position)
 
     def stats(self):

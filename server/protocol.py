@@ -88,7 +88,9 @@ def parse(text, limits):
 def _run_request(message, limits):
     unknown = sorted(set(message) - {"op", "scenario", "code", "blocking", "clock"})
     if unknown:
-        raise BadRequest(f"Unknown field(s) in a run request: {', '.join(unknown)}.")
+        # Quoted like every other value a client gave, and so escaped: a field named with a lone
+        # surrogate (valid JSON) made an error that no UTF-8 frame can carry, and the socket went dead.
+        raise BadRequest(f"Unknown field(s) in a run request: {', '.join(map(repr, unknown))}.")
     blocking = message.get("blocking", False)
     if not isinstance(blocking, bool):
         raise BadRequest("\"blocking\" must be true or false.")

@@ -5,12 +5,23 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
 import simple_websocket
 
-from conftest import ROOT
+from conftest import ROOT, child_processes
+
+
+def wait_until(condition, timeout):
+    """Poll a condition until it holds; False if it never did."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def free_port():
@@ -27,6 +38,11 @@ class LiveServer:
             [sys.executable, "-m", "server", "--port", str(self.port), *args], cwd=ROOT,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
         )
+        # Read the log as it comes: a pipe nobody reads holds 64 KiB, then the server blocks in its
+        # next log line (a few hundred runs), with that run's pool slot still taken.
+        self._log = []
+        self._reader = threading.Thread(target=lambda: self._log.extend(self.process.stderr), daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -34,7 +50,8 @@ class LiveServer:
                 return
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not start: {self.process.stderr.read()}") from None
+                    self.process.kill()
+                    raise RuntimeError(f"the server did not start: {self.stop()}") from None
                 time.sleep(0.05)
 
     def get(self, path):
@@ -48,12 +65,18 @@ class LiveServer:
     def client(self):
         return Client(f"ws://127.0.0.1:{self.port}/ws")
 
+    def idle(self):
+        """Nothing running or queued, by its own account (/api/health), and no sandboxed child alive."""
+        runs = self.get("/api/health")[1]["runs"]
+        return runs["running"] == 0 and runs["queued"] == 0 and not child_processes()
+
     def stop(self):
         """Stop like an operator would (SIGTERM); the server's log lines."""
         if self.process.poll() is None:
             self.process.terminate()
-        _, log = self.process.communicate(timeout=30)
-        return log
+        self.process.wait(timeout=30)
+        self._reader.join(timeout=30)
+        return "".join(self._log)
 
 
 class Client:

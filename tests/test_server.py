@@ -110,7 +110,9 @@ BAD_REQUESTS = [
     ({"op": "run", "scenario": 7}, "must be a scenario id"),
     ({"op": "run", "scenario": "tasks", "blocking": "yes"}, "\"blocking\" must be true or false"),
     ({"op": "run", "scenario": "tasks", "clock": "sundial"}, "\"clock\" must be"),
-    ({"op": "run", "scenario": "tasks", "speed": 2}, "Unknown field(s) in a run request: speed"),
+    ({"op": "run", "scenario": "tasks", "speed": 2}, "Unknown field(s) in a run request: 'speed'"),
+    # a field named with a lone surrogate: valid JSON, but no UTF-8 frame can carry it back as is
+    ('{"op": "run", "scenario": "tasks", "\\ud800": 1}', "Unknown field(s) in a run request: '\\ud800'"),
     ({"op": "run", "scenario": "futures", "blocking": True}, "has no blocking variant"),
     ({"op": "run", "code": 42}, "must be Python source text"),
     ({"op": "run", "code": "   "}, "The code is empty"),
