@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server import catalog, sandbox
-from server.events import schema, wire  # noqa: E402
+from server import catalog, sandbox  # noqa: E402
+from server.events import wire  # noqa: E402
 from server.runner import Options, Program, Run  # noqa: E402
 
 WORKLOAD = """

@@ -1,10 +1,8 @@
 """A client that does not read cannot hold the server: its run ends in bounded time, the slot goes on."""
 
 import json
-import socket
 import time
 
-import pytest
 
 from conftest import child_processes
 from servers import LiveServer, SlowReader, stalled_client
