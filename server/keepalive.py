@@ -32,6 +32,7 @@ class _Watched:
     def __init__(self, ws, outbox):
         self.ws, self.outbox = ws, outbox
         self.queued = unacknowledged(ws.sock)
+        self.pinged = False  # a ping of ours went out and waits for its pong
         self.quiet = 0.0  # seconds without a pong or progress
 
 
@@ -72,13 +73,17 @@ class Keepalive:
         # still acknowledges what fits in its buffer, pings included).
         progressed = queued is not None and each.queued is not None and queued < each.queued - len(_PING)
         each.queued = queued
-        if ws.pong_received or progressed:
+        answered = ws.pong_received
+        if not each.pinged or answered or progressed:
             each.quiet = 0.0
         else:
             each.quiet += self.interval
             if each.quiet >= self.patience:
-                each.outbox.cut("it answered no ping and took no data for "
-                                f"{each.quiet:g} s")
+                each.outbox.cut(f"it answered no ping and took no data for {each.quiet:g} s")
                 return
-        if queued is not None and queued < _SMALL_QUEUE and ws.sock.try_send(_PING):
-            ws.pong_received = False
+        if queued is not None and queued < _SMALL_QUEUE:
+            ws.pong_received = False  # before the ping: its pong may come back at once, on another thread
+            if ws.sock.try_send(_PING):
+                each.pinged = True
+            else:
+                ws.pong_received = answered  # no ping went out (a message is being sent): nothing changed

@@ -3,7 +3,6 @@
 import json
 import time
 
-
 from conftest import child_processes
 from servers import LiveServer, SlowReader, stalled_client
 
