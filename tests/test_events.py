@@ -47,46 +47,101 @@ def test_the_page_mirrors_the_schema():
     assert f"export const VERSION = {schema.VERSION};" in text
 
 
-def test_data_the_schema_does_not_know_becomes_raw_output():
+def stream():
     from server.runner import Options, Program
     from server.sandbox import Limits
     from server.stream import EventStream
 
-    def stream():
-        return EventStream(Program("pass", "main.py", "main.py"), Options(), Limits())
+    return EventStream(Program("pass", "main.py", "main.py"), Options(), Limits())
 
-    json_frame = lambda text: wire.frame(wire.JSON_FRAME, text)  # noqa: E731
+
+def read(stream, data):
+    """(events, Ending or None) of `stream` reading `data` as the child's whole output, through
+    the public `read` (a file stands in for the pipe: it is always ready, then at its end)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as child:
+        child.write(data)
+        child.seek(0)
+        events, reading = [], stream.read(child.fileno(), lambda: False)
+        try:
+            while True:
+                event = next(reading)
+                if event is not None:
+                    events.append(event)
+        except StopIteration as stop:
+            return events, stop.value
+
+
+def json_frame(text):
+    return wire.frame(wire.JSON_FRAME, text)
+
+
+BEGIN = wire.packer("handle.begin").pack(wire.CODES["handle.begin"], 1.0, 1, 0)
+UNKNOWN = "(an event the schema does not know)\n"
+
+
+def string_record(sid, text):
+    return wire.STRING_HEAD.pack(wire.STRING_CODE, sid, len(text)) + text
+
+
+def test_an_event_the_schema_does_not_know_becomes_raw_output():
+    events, _ = read(stream(), json_frame(b'[{"t": 0.5, "kind": "forged.kind"}, {"t": 0.5, "kind": "run.start", '
+                                          b'"target": "x", "blocking": false, "clock": "virtual", "python": null, '
+                                          b'"file": "f", "threshold": 0.05}]'))
+    assert [e["kind"] for e in events] == ["run.start", "stdout"]
+    assert events[1]["text"] == UNKNOWN
+
+
+def test_a_second_run_start_is_dropped_and_numbering_goes_on():
     forged = stream()
-    out = forged._accept(json_frame(b'[{"t": 0.5, "kind": "forged.kind"}, {"t": 0.5, "kind": "run.start", '
-                                    b'"target": "x", "blocking": false, "clock": "virtual", "python": null, '
-                                    b'"file": "f", "threshold": 0.05}]'))
-    assert [e["kind"] for e in out] == ["run.start", "stdout"]
-    assert out[1]["text"] == "(an event the schema does not know)\n"
-    assert [e["seq"] for e in forged._accept(json_frame(b"{}"))] == [2]  # a second run.start was dropped
-    # Packed events with an unknown code, cut short or using an undefined string: each becomes
-    # one "unknown" event, and nothing after it in that frame.
-    begin = wire.packer("handle.begin").pack(wire.CODES["handle.begin"], 1.0, 1, 0)
-    undefined_string = wire.packer("task.suspend").pack(wire.CODES["task.suspend"], 1.0, 1, 2, 999, 0, 0, 0, 0, 0.0)
-    string_record = lambda sid, text: wire.STRING_HEAD.pack(wire.STRING_CODE, sid, len(text)) + text  # noqa: E731
-    for bad, good in [(b"\xfe" + begin + begin, 0), (begin[:-1], 0), (begin + undefined_string + begin, 1),
-                      (begin + string_record(5, b"step")[:-1], 1), (string_record(5, b"\xff\xfe") + begin, 0)]:
-        out = stream()._accept(wire.frame(wire.PACKED_FRAME, bad))
-        assert [e["kind"] for e in out] == ["run.start"] + ["handle.begin"] * good + ["stdout"], bad
-        assert out[-1]["text"] == "(an event the schema does not know)\n", bad
-    # Bytes that are not a frame at all: shown as they are, from there on (they cannot be told apart).
-    garbage = stream()
-    out = garbage._accept(json_frame(b"[]") + b"not a frame at all\n")
-    assert [(e["kind"], e.get("text")) for e in out] == [("run.start", None), ("stdout", "not a frame at all\n")]
-    assert out[1]["stream"] == "raw"
-    assert garbage._accept(json_frame(b"[]"))[0]["text"] == json_frame(b"[]").decode()
-    # A frame announcing more than the limit ends the run (the runner says so), before it is read.
-    with pytest.raises(wire.FrameTooLarge):
-        stream()._accept(wire.FRAME.pack(wire.JSON_FRAME, wire.MAX_FRAME + 1))
-    # No more events are decoded than the run may still send (and one to say it is over).
-    packed = wire.frame(wire.PACKED_FRAME, begin * (Limits().events * 3))
-    assert [e["seq"] for e in stream()._accept(packed)] == list(range(Limits().events + 2))  # run.start too
-    with pytest.raises(wire.TooManyEvents):
-        stream()._accept(json_frame(b"[" + b",".join([b"{}"] * (Limits().events * 3)) + b"]"))
+    start = (b'{"t": 0.5, "kind": "run.start", "target": "x", "blocking": false, "clock": "virtual", '
+             b'"python": null, "file": "f", "threshold": 0.05}')
+    events, _ = read(forged, json_frame(b"[" + start + b"]") + json_frame(b"[" + start + b", {}]"))
+    assert [(e["kind"], e["seq"]) for e in events] == [("run.start", 0), ("stdout", 1)]
+
+
+@pytest.mark.parametrize("bad,good", [
+    (b"\xfe" + BEGIN + BEGIN, 0),  # an unknown code
+    (BEGIN[:-1], 0),  # cut short
+    (BEGIN + wire.packer("task.suspend").pack(wire.CODES["task.suspend"], 1.0, 1, 2, 999, 0, 0, 0, 0, 0.0) + BEGIN, 1),
+    (BEGIN + string_record(5, b"step")[:-1], 1),  # a string definition cut short
+    (string_record(5, b"\xff\xfe") + BEGIN, 0),  # a string that is not UTF-8
+], ids=["unknown-code", "cut-short", "undefined-string", "string-cut-short", "string-not-utf8"])
+def test_a_bad_packed_record_is_one_unknown_event_and_ends_its_frame(bad, good):
+    events, _ = read(stream(), wire.frame(wire.PACKED_FRAME, bad))
+    assert [e["kind"] for e in events] == ["run.start"] + ["handle.begin"] * good + ["stdout"]
+    assert events[-1]["text"] == UNKNOWN
+
+
+def test_bytes_that_are_not_a_frame_are_shown_as_they_are_from_there_on():
+    events, ending = read(stream(), json_frame(b"[]") + b"not a frame at all\n" + json_frame(b"[]"))
+    assert [(e["kind"], e.get("text"), e.get("stream")) for e in events] == [
+        ("run.start", None, None), ("stdout", "not a frame at all\n" + json_frame(b"[]").decode(), "raw")]
+    assert ending is None  # the child's output simply ended
+
+
+def test_a_frame_announcing_too_much_ends_the_run_before_it_is_read():
+    _, ending = read(stream(), wire.FRAME.pack(wire.JSON_FRAME, wire.MAX_FRAME + 1))
+    assert ending.status == "limit" and "MiB of events at once" in ending.reason
+
+
+def test_no_more_packed_events_are_decoded_than_the_run_may_send():
+    from server.sandbox import Limits
+
+    limit = Limits().events
+    events, ending = read(stream(), wire.frame(wire.PACKED_FRAME, BEGIN * (limit * 3)))
+    assert [e["seq"] for e in events] == list(range(limit))  # run.start too
+    assert ending.status == "limit" and f"more than {limit:,} events" in ending.reason
+
+
+def test_a_json_frame_with_too_many_objects_is_not_read_at_all():
+    from server.sandbox import Limits
+
+    limit = Limits().events
+    events, ending = read(stream(), json_frame(b"[" + b",".join([b"{}"] * (limit * 3)) + b"]"))
+    assert [e["kind"] for e in events] == []
+    assert ending.status == "limit" and f"more than {limit:,} events" in ending.reason
 
 
 def test_frames_may_arrive_in_pieces():
