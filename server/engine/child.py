@@ -165,7 +165,7 @@ def broken_limit(exc, limits):
         return "ran out of memory", f"the sandbox allows {mib('memory')}"
     if not isinstance(exc, OSError):
         return None
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT) and not (exc.filename and not str(exc.filename).startswith("/tmp")):
         return ("filled the sandbox's /tmp",
                 f"it holds at most {mib('tmp_size')} in at most {limits.get('tmp_files', 0):,} files and folders")
     if exc.errno == errno.EFBIG:
