@@ -48,8 +48,8 @@ def ready_append(tracer, timer_class):
             return
         try:
             if type(handle) is timer_class:
-                # (no `_loopscope`: made while tracing was off)
-                if getattr(handle, "_loopscope", None) is not None and handle._loopscope_in_heap:
+                # (no `_loopscope_queue`: made while tracing was off)
+                if getattr(handle, "_loopscope_queue", None) is not None and handle._loopscope_in_heap:
                     tracer.timer_due(handle)  # a timer became due
                     return
             ident = _thread_id()
@@ -67,7 +67,7 @@ def ready_append(tracer, timer_class):
                 # what `Tracer._record` fills in, as much as a step needs (see `record`)
                 handle._loopscope_hid, handle._loopscope_task, handle._loopscope_tid = hid, task, tid
                 handle._loopscope_label = label
-                handle._loopscope = queue
+                handle._loopscope_queue = queue
                 peek = clock.peek  # (read, then called: `clock.peek()` is not sped up)
                 hot(_pack_step_schedule(_STEP_SCHEDULE, peek(), hid, tid, label, source))
             else:
@@ -113,12 +113,12 @@ def handle_run(tracer, plain_run):
             return untraced(handle)
         try:
             try:
-                queue = handle._loopscope  # (what the tracer keeps on a handle: see `record`)
+                queue = handle._loopscope_queue  # (what the tracer keeps on a handle: see `record`)
             except AttributeError:  # a slot never set
                 queue = None
             if queue is None:  # never reported (e.g. queued before tracing began): now, just before it runs
                 queue = tracer.queued(handle, _CALL_SOON, None)
-            handle._loopscope = None  # an I/O handle is queued again and again: each time anew
+            handle._loopscope_queue = None  # an I/O handle is queued again and again: each time anew
             hid, tid = handle._loopscope_hid, handle._loopscope_tid
             peek = clock.peek
             begin = peek()

@@ -113,7 +113,7 @@ class TracingEventLoop(internals.HookedLoop):
             selector = TracingSelector()
             selector.loop = self
         super().__init__(selector)
-        self._loopscope = _TRACER
+        self._loopscope_tracer = _TRACER
         self._loopscope_queue = internals.replace_ready_queue(self, lambda items: ReadyQueue(items, self))
         self._loopscope_delay = None  # the delay of the call_later running now (asyncio.sleep's, shown as is)
         if _TRACER.clock.name == "virtual":
@@ -123,7 +123,7 @@ class TracingEventLoop(internals.HookedLoop):
             internals.set_due_window(self, VIRTUAL_DUE_WINDOW)
 
     def time(self):
-        return self._loopscope.clock.read()  # (the program may wait on it too: see VirtualClock.read)
+        return self._loopscope_tracer.clock.read()  # (the program may wait on it too: see VirtualClock.read)
 
     def call_later(self, delay, callback, *args, context=None):
         self._loopscope_delay = delay

@@ -16,7 +16,7 @@ name, None)`.
 """
 
 SLOTS = (
-    "_loopscope",  # while it waits to run: the ready queue (loop.ReadyQueue) it was reported in; else None
+    "_loopscope_queue",  # while it waits to run: the ready queue (loop.ReadyQueue) it was reported in; else None
     "_loopscope_hid",  # the handle's id in the trace
     "_loopscope_task",  # the task whose step or wake-up it is, or None
     "_loopscope_tid",  # that task's id, or 0

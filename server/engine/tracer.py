@@ -195,7 +195,7 @@ class Tracer:
         handle._loopscope_hid, handle._loopscope_task, handle._loopscope_tid = next(self.hids), task, tid
         handle._loopscope_label, handle._loopscope_when, handle._loopscope_in_heap = label, when, False
         handle._loopscope_sleeps = handle._loopscope_samples = None  # (an earlier run's, if queued again)
-        handle._loopscope = queue
+        handle._loopscope_queue = queue
         return owner
 
     def _owner(self, future):
@@ -237,8 +237,8 @@ class Tracer:
 
     def on_cancel(self, handle):
         """`handle` is being cancelled: reported if it waits to run (in a ready queue or the heap)."""
-        if getattr(handle, "_loopscope", None) is not None and not handle.cancelled():
-            handle._loopscope = None
+        if getattr(handle, "_loopscope_queue", None) is not None and not handle.cancelled():
+            handle._loopscope_queue = None
             self.emitter.line(_CANCEL, handle._loopscope_hid, handle._loopscope_tid)
 
     def on_executor(self, future):
