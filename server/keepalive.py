@@ -73,17 +73,19 @@ class Keepalive:
         # still acknowledges what fits in its buffer, pings included).
         progressed = queued is not None and each.queued is not None and queued < each.queued - len(_PING)
         each.queued = queued
-        answered = ws.pong_received
-        if not each.pinged or answered or progressed:
+        answered = each.pinged and ws.pong_received
+        if answered:
+            each.pinged = False
+        small = queued is not None and queued < _SMALL_QUEUE
+        # There this tick: it answered our ping, or took data, or has nothing waiting and no ping
+        # out (it gets one now). A client that stopped reading, its last ping long answered, is not.
+        if answered or progressed or (small and not each.pinged):
             each.quiet = 0.0
         else:
             each.quiet += self.interval
             if each.quiet >= self.patience:
                 each.outbox.cut(f"it answered no ping and took no data for {each.quiet:g} s")
                 return
-        if queued is not None and queued < _SMALL_QUEUE:
+        if small and not each.pinged:
             ws.pong_received = False  # before the ping: its pong may come back at once, on another thread
-            if ws.sock.try_send(_PING):
-                each.pinged = True
-            else:
-                ws.pong_received = answered  # no ping went out (a message is being sent): nothing changed
+            each.pinged = ws.sock.try_send(_PING)

@@ -60,6 +60,8 @@ def init_app(app, allowed, loopback_only):
 
     @app.before_request
     def check():
+        if not request.headers.get("Host"):  # HTTP/1.1 needs one; without it nothing can be compared
+            return _refuse("A request must name the host it is for (a Host header).")
         if loopback_only and not is_loopback_host(request.host):
             return _refuse(f"This server trusts the code it runs, so it answers only on a loopback address "
                            f"(127.0.0.1 or localhost), not {request.host!r}.")

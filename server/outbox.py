@@ -43,7 +43,8 @@ class Outbox:
         with self._ready:
             if self._closed:
                 raise ConnectionClosed()
-            overflow = self._bytes + len(text) > self.max_bytes
+            # (One message alone may be larger: a run's messages are bounded by its limits.)
+            overflow = self._bytes > 0 and self._bytes + len(text) > self.max_bytes
             if overflow:
                 self._cut(f"more than {self.max_bytes / 2**20:g} MiB waited to be sent")
             else:

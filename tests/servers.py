@@ -159,6 +159,8 @@ class SlowReader:
         self.sock.sendall(self.connection.send(TextMessage(data=json.dumps(request))))
         self.rate = rate
         self.closed_by_server = threading.Event()
+        self.frozen = threading.Event()  # set: it reads (and answers) nothing more, yet stays connected
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
@@ -170,6 +172,9 @@ class SlowReader:
         chunk = max(1, self.rate // 10)
         try:
             while True:
+                while self.frozen.is_set():
+                    if self._closing.wait(0.05):
+                        return
                 data = self.sock.recv(chunk)
                 if not data:
                     break
@@ -187,4 +192,5 @@ class SlowReader:
         self.closed_by_server.set()
 
     def close(self):
+        self._closing.set()
         self.sock.close()

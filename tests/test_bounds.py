@@ -289,3 +289,32 @@ def test_a_client_field_name_with_a_lone_surrogate_gets_an_error_and_the_socket_
         assert follow_up[-1]["status"] == "ok"
     finally:
         connection.close()
+
+
+TINY_LISTS = (EVENT_PIPE + "import struct\npayload = b'[' + b'[[]],' * 1_600_000 + b'[[]]]'\n"
+              "os.write(pipe, struct.pack('<cI', b'J', len(payload)) + payload)\n")
+MANY_WAITERS = (EVENT_PIPE + "import struct\n"
+                "payload = (b'[{\"t\": 0.0, \"kind\": \"future.done\", \"future\": 1, \"state\": \"result\", '\n"
+                "           b'\"detail\": \"x\", \"waiters\": [' + b'1,' * 2_500_000 + b'1]}]')\n"
+                "for _ in range(3):\n    os.write(pipe, struct.pack('<cI', b'J', len(payload)) + payload)\n")
+
+
+def test_a_frame_of_millions_of_tiny_values_is_refused_before_it_is_parsed():
+    """8 MiB of `[[]],` took the runner 1.7 s holding the GIL, and 230 MB, to parse."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        events = trace(TINY_LISTS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert events[-1]["status"] == "limit" and "events" in events[-1]["reason"]
+    assert peak < 64 * 2**20, f"the runner held {peak / 2**20:.0f} MiB"
+
+
+def test_lists_of_ids_count_against_what_a_run_may_send():
+    events = trace(MANY_WAITERS)
+    sent = sum(len(json.dumps(e).encode()) for e in events)
+    assert events[-1]["status"] == "limit"
+    assert sent < sandbox.Limits().sent + 2**20, f"{sent:,} bytes"

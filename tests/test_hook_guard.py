@@ -220,6 +220,22 @@ async def main():
 asyncio.run(main())
 print("done")
 """,
+    "traceback property raises SystemExit": """
+import asyncio
+class Odd(Exception):
+    @property
+    def __traceback__(self):
+        raise SystemExit("tb")
+async def boom():
+    raise Odd()
+async def main():
+    try:
+        await asyncio.create_task(boom())
+    except Odd:
+        print("caught Odd")
+    print("end")
+asyncio.run(main())
+""",
 }
 
 

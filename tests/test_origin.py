@@ -16,9 +16,11 @@ EVIL = "http://evil.example"
 
 
 def handshake(port, origin_=None, host=None, path="/ws"):
-    """(HTTP status, body) of a real WebSocket opening handshake, sent byte by byte as a browser would."""
-    host = host or f"127.0.0.1:{port}"
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
+    """(HTTP status, body) of a real WebSocket opening handshake, sent byte by byte as a browser would
+    (`host` False: with no Host header at all)."""
+    host = f"127.0.0.1:{port}" if host is None else host
+    lines = [f"GET {path} HTTP/1.1", *([f"Host: {host}"] if host is not False else []), "Upgrade: websocket",
+             "Connection: Upgrade",
              f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}", "Sec-WebSocket-Version: 13"]
     if origin_ is not None:
         lines.append(f"Origin: {origin_}")
@@ -141,6 +143,9 @@ def test_loopback_hosts(host, loopback):
     assert origin.is_loopback_host(host) is loopback
 
 
-def test_a_host_that_is_no_host_is_refused_not_an_error(server):
+def test_a_host_that_is_no_host_is_refused_not_an_error(server, trusting_server):
     assert handshake(server.port, EVIL, host="a:b")[0] == 403
-    assert handshake(server.port, EVIL, host="")[0] in (400, 403)
+    assert handshake(server.port, EVIL, host="")[0] == 403
+    for live in (server, trusting_server):
+        assert handshake(live.port, host=False)[0] == 403
+        assert handshake(live.port, host=False, path="/api/health")[0] == 403

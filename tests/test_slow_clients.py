@@ -122,3 +122,21 @@ def test_pings_never_land_inside_a_message():
 
 # Few events with long lines: messages of about a megabyte each, sent in many pieces.
 BIG_MESSAGES = "for n in range(3_000):\n    print(str(n) * 300)\n"
+
+
+def test_a_client_that_stops_reading_after_answering_pings_is_dropped():
+    # It answered pings for a while, so its last ping stood answered: the keepalive must still
+    # see that it takes no data.
+    live = LiveServer("--max-runs", "1", "--run-timeout", "30")
+    client = None
+    try:
+        client = SlowReader(live.port, {"op": "run", "code": "import time\ntime.sleep(2.5)\n" + FLOOD,
+                                        "clock": "real"}, rate=10_000_000, receive_buffer=65536)
+        assert wait_until(lambda: any('"running"' in m for m in client.messages), 10)
+        client.frozen.set()
+        assert wait_until(lambda: live.get("/api/health")[1]["runs"]["running"] == 0, 15)  # (its run had 30 s)
+    finally:
+        if client is not None:
+            client.close()
+        log = live.stop()
+    assert "client cut off: it answered no ping and took no data" in log

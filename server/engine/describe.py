@@ -61,16 +61,22 @@ def _remember(task, lasti, kind, name, site):
         lasti, kind, name, site)
 
 
-def shown(value, convert=repr):
+_STAND_IN = object()
+
+
+def shown(value, convert=repr, default=_STAND_IN):
     """`convert(value)` (repr or str) of one of the program's objects, or a stand-in when its
     `__repr__` / `__str__` raises, whatever it raises (even SystemExit: a plain run would never
-    have called it, so the program must not see it), or returns something that is not a string."""
+    have called it, so the program must not see it), or returns something that is not a string.
+    With a `default`, `convert` may read anything (e.g. an attribute a property computes) and
+    `default` stands in when it raises."""
     try:
         text = convert(value)
-        if type(text) is str:
+        if default is not _STAND_IN or type(text) is str:
             return text
     except BaseException:  # noqa: BLE001 - see above
-        pass
+        if default is not _STAND_IN:
+            return default
     return f"<{type(value).__name__} object>"
 
 
@@ -107,7 +113,7 @@ def outcome(future, filename):
     if state == "CANCELLED":
         return "cancelled", shown(message, str) if message is not None else "cancelled", None
     if exception is not None:
-        line = user_line_of_traceback(exception.__traceback__, filename)
+        line = user_line_of_traceback(shown(exception, lambda e: e.__traceback__, None), filename)
         return "exception", exception_text(exception), line
     return "result", readable(result), None
 

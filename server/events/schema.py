@@ -263,6 +263,7 @@ class Checker:
             elif type_ == "ints":
                 if type(value) is not list or not all(_is_int(item) for item in value):
                     return None
+                self.sent_size += 8 * len(value)  # (what a list of ids costs on the wire, about)
             elif value not in type_ or type(value) is not str:
                 return None
         return event
