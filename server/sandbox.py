@@ -64,7 +64,7 @@ _CLONE_THREAD = 0x00010000
 class Limits:
     timeout: float = 10.0  # wall-clock seconds
     memory: int = 512 * MiB  # all of a run's memory (its cgroup, where the host has one) and its address space
-    tcp_buffers: int = 64 * MiB  # TCP buffers, which a cgroup v1 counts apart from the rest
+    tcp_buffers: int = 64 * MiB  # socket buffers, which a cgroup v1 counts apart from the rest
     threads: int = 256  # RLIMIT_NPROC for the unprivileged uid (threads count)
     file_size: int = 16 * MiB
     open_files: int = 256
@@ -127,8 +127,8 @@ def seccomp_program():
         for family in range(low + 1, high):
             rules.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.EQ, family))
     rules.add_rule(sc.ERRNO(errno.EAFNOSUPPORT), "socket", sc.Arg(0, sc.GT, _SOCKET_FAMILIES[-1]))
-    # Socket buffers grown by hand (up to 8 MiB each here) are kernel memory that a v1 cgroup does
-    # not count for UDP at all: a program keeps the kernel's own sizes.
+    # Socket buffers grown by hand (up to 8 MiB each here) are kernel memory a v1 cgroup counts only
+    # up to its TCP limit, if at all: a program keeps the kernel's own sizes.
     for option in _BUFFER_OPTIONS:
         rules.add_rule(sc.ERRNO(errno.EPERM), "setsockopt", sc.Arg(1, sc.EQ, _SOL_SOCKET), sc.Arg(2, sc.EQ, option))
     # A system call of another architecture (x32, i386's int 0x80) ends the whole process at once,
