@@ -4,12 +4,13 @@ simple-websocket's own watchdog (a ping a second, the socket closed when no pong
 time) dropped every client that was merely slow: a pong comes back only after the client has
 read everything queued before the ping, and a few megabytes of trace take longer than a second
 on an ordinary line. Here a client counts as there while it answers pings *or* takes data: the
-kernel's queue of bytes it has not acknowledged (SIOCOUTQ) shrinks. One that does neither for
+kernel counts more bytes acknowledged by it (TCP_INFO). One that does neither for
 `patience` seconds is cut off (its run stopped), as is a half-open peer that answers nothing.
 """
 
 import fcntl
 import logging
+import socket
 import struct
 import termios
 import threading
@@ -24,14 +25,24 @@ def unacknowledged(sock):
     """Bytes sent to the peer that it has not acknowledged yet (TIOCOUTQ is SIOCOUTQ)."""
     try:
         return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
-    except OSError:
+    except (OSError, ValueError):  # (a closed socket's fileno is -1)
+        return None
+
+
+def acknowledged(sock):
+    """Bytes the peer has acknowledged since the connection began (tcp_info's tcpi_bytes_acked,
+    Linux 4.2+, at offset 120). The queue of unacknowledged bytes says less: while a sender waits
+    with more to send, the kernel refills it as fast as the peer drains it."""
+    try:
+        return struct.unpack_from("Q", sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256), 120)[0]
+    except (OSError, ValueError, struct.error):
         return None
 
 
 class _Watched:
     def __init__(self, ws, outbox):
         self.ws, self.outbox = ws, outbox
-        self.queued = unacknowledged(ws.sock)
+        self.acked = acknowledged(ws.sock)
         self.pinged = False  # a ping of ours went out and waits for its pong
         self.quiet = 0.0  # seconds without a pong or progress
 
@@ -62,17 +73,20 @@ class Keepalive:
             with self._lock:
                 watched = list(self._watched.values())
             for each in watched:
-                self._check(each)
+                try:
+                    self._check(each)
+                except Exception:  # noqa: BLE001 - one socket's trouble must not stop the watching of all
+                    log.exception("keepalive: checking a client failed")
 
     def _check(self, each):
         ws = each.ws
         if not ws.connected:
             return
-        queued = unacknowledged(ws.sock)
-        # Data taken: the queue shrank, and by more than a ping of ours (a stopped process's kernel
-        # still acknowledges what fits in its buffer, pings included).
-        progressed = queued is not None and each.queued is not None and queued < each.queued - len(_PING)
-        each.queued = queued
+        queued, acked = unacknowledged(ws.sock), acknowledged(ws.sock)
+        # Data taken: more acknowledged than a ping of ours (a stopped process's kernel still
+        # acknowledges what fits in its buffer, pings included).
+        progressed = acked is not None and each.acked is not None and acked > each.acked + len(_PING)
+        each.acked = acked
         answered = each.pinged and ws.pong_received
         if answered:
             each.pinged = False

@@ -27,21 +27,27 @@ class BadOrigin(ValueError):
 
 def normalise(origin):
     """`scheme://host:port` with the default port filled in and the host lower-case."""
-    parts = urlsplit(origin.strip())
-    scheme = _WEB_SCHEMES.get(parts.scheme.lower(), parts.scheme.lower())
-    if scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+    try:
+        parts = urlsplit(origin.strip())
+        scheme = _WEB_SCHEMES.get(parts.scheme.lower(), parts.scheme.lower())
+        host = parts.hostname
+    except ValueError:  # e.g. "http://[": not even a URL
+        raise BadOrigin(f"{origin!r} is not an origin") from None
+    if scheme not in ("http", "https") or not host or parts.path not in ("", "/") or parts.query:
         raise BadOrigin(f"{origin!r} is not an origin: give scheme, host and port only, e.g. https://example.org")
     try:
         port = parts.port or _DEFAULT_PORTS[scheme]
     except ValueError:
         raise BadOrigin(f"{origin!r} has a port that is not a number") from None
-    host = parts.hostname
     return f"{scheme}://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
 def is_loopback_host(host):
     """`host` (a Host header: name, optional port) names this machine's loopback."""
-    name = urlsplit("//" + host).hostname or ""
+    try:
+        name = urlsplit("//" + host).hostname or ""
+    except ValueError:
+        return False
     if name == "localhost":
         return True
     try:

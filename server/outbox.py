@@ -15,6 +15,7 @@ import threading
 
 from flask_sock import ConnectionClosed
 from wsproto.events import TextMessage
+from wsproto.utilities import LocalProtocolError
 
 
 class Outbox:
@@ -85,10 +86,10 @@ class Outbox:
                         return
                     if isinstance(exc, (BlockingIOError, TimeoutError)):
                         self._cut("the client accepted nothing for too long")
-                    elif isinstance(exc, (ConnectionClosed, OSError)):
-                        self._cut(None)  # it went away
-                    else:
-                        self._cut(f"a message could not be sent ({type(exc).__name__}: {exc})")
+                    elif isinstance(exc, (ConnectionClosed, OSError, LocalProtocolError)):
+                        self._cut(None)  # it went away (or is closing: wsproto refuses more messages)
+                    else:  # (the type only: an exception's text may quote the whole message)
+                        self._cut(f"a message could not be sent ({type(exc).__name__})")
                 self.on_cut()
                 return
             with self._ready:

@@ -59,6 +59,7 @@ class Run:
         self._stop = threading.Event()
         self._process = None
         self._cgroup = None
+        self._killed = False
         self._stderr = bytearray()
         self._stream = EventStream(program, self.options, self.limits)
 
@@ -147,20 +148,23 @@ class Run:
     def _kill(self):
         """End the child and everything it started, and wait until they are gone."""
         process = self._process
+        if self._killed:
+            return
+        self._killed = True  # (once: a reaped child's pid may be another process's by the next call)
         if process is None:
             if self._cgroup is not None:
                 self._cgroup.remove()
             return
-        inner = _descendants(process.pid)
+        inner = _descendants(process.pid) if process.poll() is None else []
         if process.poll() is None:
             try:
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
+            except (ProcessLookupError, PermissionError):
                 pass
         for pid in inner:  # the sandbox's own session and pid namespace: killpg does not reach them
             try:
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
+            except (ProcessLookupError, PermissionError):
                 pass
         process.wait()
         process.stdout.close()

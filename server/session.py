@@ -36,7 +36,11 @@ class Session:
         self.job = None
         limits = settings.limits
         self.outbox = Outbox(ws, limits.client_backlog, limits.client_stall, on_cut=self._cut_off)
-        settings.keepalive.watch(ws, self.outbox)
+        try:
+            settings.keepalive.watch(ws, self.outbox)
+        except Exception:
+            self.outbox.close()
+            raise
 
     def send(self, message):
         """Queue one message for the client (never waits for it); ConnectionClosed when it has gone."""
@@ -162,11 +166,14 @@ class RunJob:
         except Exception:  # noqa: BLE001 - one broken run must not take the server down
             log.exception("run %s failed in the server", self.id)
             status = "server-error"
+            self._notify(protocol.finished(self.id, "error"))  # the client must not wait for ever
         finally:
-            stream.close()  # ends the child process
-            self._log(status, time.monotonic() - started)
-            self.done.set()
-            self._pool.finished(self)
+            try:
+                stream.close()  # ends the child process
+            finally:
+                self._log(status, time.monotonic() - started)
+                self.done.set()
+                self._pool.finished(self)
 
     def _log(self, status, seconds):
         program, options = self.run.program, self.run.options

@@ -62,6 +62,10 @@ class LiveServer:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read())
 
+    def log_so_far(self):
+        """The server's log lines until now."""
+        return "".join(list(self._log))
+
     def client(self):
         return Client(f"ws://127.0.0.1:{self.port}/ws")
 

@@ -318,3 +318,17 @@ def test_lists_of_ids_count_against_what_a_run_may_send():
     sent = sum(len(json.dumps(e).encode()) for e in events)
     assert events[-1]["status"] == "limit"
     assert sent < sandbox.Limits().sent + 2**20, f"{sent:,} bytes"
+
+
+def test_a_kind_that_is_not_a_string_is_an_unknown_event_not_a_crash():
+    events = trace(forge('{"t": 0, "kind": []}', '{"t": 0, "kind": {"a": 1}}'))
+    assert raw_texts(events) == [UNKNOWN, UNKNOWN]
+    assert events[-1]["kind"] == "run.end" and events[-1]["status"] == "ok"
+
+
+def test_an_exception_whose_attributes_raise_is_still_reported():
+    source = ("class Odd(Exception):\n    __traceback__ = property(lambda self: 1 / 0)\n"
+              "    errno = property(lambda self: 1 / 0)\nraise Odd()\n")
+    events = trace(source)
+    assert [e["message"] for e in of_kind(events, "error")] == ["Odd"]
+    assert events[-1]["status"] == "error" and events[-1]["reason"] == "The program raised Odd."

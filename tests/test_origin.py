@@ -149,3 +149,7 @@ def test_a_host_that_is_no_host_is_refused_not_an_error(server, trusting_server)
     for live in (server, trusting_server):
         assert handshake(live.port, host=False)[0] == 403
         assert handshake(live.port, host=False, path="/api/health")[0] == 403
+
+
+def test_an_origin_that_is_not_even_a_url_is_refused_not_an_error(server):
+    assert handshake(server.port, "http://[")[0] == 403

@@ -134,9 +134,25 @@ def test_a_client_that_stops_reading_after_answering_pings_is_dropped():
                                         "clock": "real"}, rate=10_000_000, receive_buffer=65536)
         assert wait_until(lambda: any('"running"' in m for m in client.messages), 10)
         client.frozen.set()
+        assert wait_until(lambda: "client cut off: it answered no ping and took no data" in live.log_so_far(), 15)
         assert wait_until(lambda: live.get("/api/health")[1]["runs"]["running"] == 0, 15)  # (its run had 30 s)
     finally:
         if client is not None:
             client.close()
+        live.stop()
+
+
+def test_a_client_reading_steadily_but_slowly_keeps_its_run():
+    """While a sender waits with more to send, the kernel refills its queue as fast as the client
+    drains it: the queue's size did not tell a slow reader from a stopped one (it cut this one off)."""
+    live = LiveServer("--max-runs", "1", "--run-timeout", "30")
+    client = None
+    try:
+        client = SlowReader(live.port, {"op": "run", "code": FLOOD}, rate=1_000_000, receive_buffer=65536)
+        assert wait_until(lambda: any('"finished"' in m for m in client.messages) or client.error, 40)
+        assert client.error is None and any('"run.end"' in m for m in client.messages)
+    finally:
+        if client is not None:
+            client.close()
         log = live.stop()
-    assert "client cut off: it answered no ping and took no data" in log
+    assert "client cut off" not in log

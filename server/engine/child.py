@@ -113,9 +113,12 @@ def execute(source, filename, tracer, limits):
     try:
         exec(code, module.__dict__)
     except SystemExit as exc:
-        if exc.code in (None, 0):
+        from .describe import shown
+
+        code = shown(exc, lambda e: e.code, None)  # (read safely: it is the program's object)
+        if code is None or (type(code) is int and code == 0):
             return "ok", "The program exited with sys.exit()."
-        return "error", f"The program exited with status {exc.code!r}."
+        return "error", f"The program exited with status {shown(code)}."
     except BaseException as exc:  # noqa: BLE001 - whatever the program raised is reported, not re-raised
         return report_exception(exc, filename, tracer, limits)
     return "ok", "The program finished."
@@ -132,7 +135,11 @@ def _qualified_names(code):
 def report_exception(exc, filename, tracer, limits):
     from .describe import shown
 
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    try:
+        frames = [f for f in traceback.extract_tb(shown(exc, lambda e: e.__traceback__, None))
+                  if f.filename == filename]
+    except BaseException:  # noqa: BLE001 - a traceback the program forged
+        frames = []
     lines = ["Traceback (most recent call last):\n"] if frames else []
     text = shown(exc, str)
     try:
@@ -161,16 +168,22 @@ def broken_limit(exc, limits):
     def mib(name):
         return f"{limits.get(name, 0) // 2**20} MiB"
 
-    if isinstance(exc, MemoryError) or getattr(exc, "errno", None) == errno.ENOMEM:
+    from .describe import shown
+
+    number = shown(exc, lambda e: getattr(e, "errno", None), None)  # (the program's object: read safely)
+    number = number if type(number) is int else None
+    if isinstance(exc, MemoryError) or number == errno.ENOMEM:
         return "ran out of memory", f"the sandbox allows {mib('memory')}"
     if not isinstance(exc, OSError):
         return None
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT) and not (exc.filename and not str(exc.filename).startswith("/tmp")):
+    path = shown(exc, lambda e: e.filename, None)
+    elsewhere = path is not None and not shown(path, str).startswith("/tmp")
+    if number in (errno.ENOSPC, errno.EDQUOT) and not elsewhere:
         return ("filled the sandbox's /tmp",
                 f"it holds at most {mib('tmp_size')} in at most {limits.get('tmp_files', 0):,} files and folders")
-    if exc.errno == errno.EFBIG:
+    if number == errno.EFBIG:
         return "wrote a file that is too large", f"a file may hold at most {mib('file_size')}"
-    if exc.errno == errno.EMFILE:
+    if number == errno.EMFILE:
         return "opened too many files or sockets", f"at most {limits.get('open_files', 0)} may be open at once"
     return None
 

@@ -224,7 +224,8 @@ class Checker:
         """The event made safe to send, or None when it does not fit the schema."""
         if type(event) is not dict:
             return None
-        plan = self._plans.get(event.get("kind"))
+        kind = event.get("kind")
+        plan = self._plans.get(kind) if type(kind) is str else None
         if plan is None or len(event) != len(plan) + len(COMMON_FIELDS) or not _is_number(event.get("t")):
             return None
         for name, type_, nullable in plan:
