@@ -5,13 +5,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
 from conftest import ROOT, child_processes
 from server import catalog
-from servers import LiveServer
+from servers import LiveServer, wait_until
 
 SILENT = "import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(1)\n"
 
@@ -29,15 +28,6 @@ def client(server):
     yield connection
     connection.close()
 
-
-def wait_until(condition, timeout):
-    """Poll a condition until it holds; False if it never did."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 # -- HTTP ----------------------------------------------------------------------------------

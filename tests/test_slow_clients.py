@@ -4,23 +4,13 @@ import json
 import time
 
 from conftest import child_processes
-from servers import LiveServer, SlowReader, stalled_client
+from servers import LiveServer, SlowReader, stalled_client, wait_until
 
 # A fast run of many events: about 7 MB of messages, more than the kernel's socket buffers hold
 # (a send buffer grows to 4 MiB here: /proc/sys/net/ipv4/tcp_wmem), within the run's limits.
 FLOOD = "for n in range(45_000):\n    print(f'{n:>84}')\n"
-
-
 IDLE = {"running": 0, "queued": 0, "max_running": 2, "max_queued": 64}
 
-
-def wait_until(condition, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def closed_by_server(connection, timeout):
