@@ -16,10 +16,10 @@ ENGINE = ROOT / "server" / "engine"
 
 # How to break a hook that is not the Tracer method of its name: something only it calls.
 BREAK_IN_PLACE = {
-    "on_ready": "hooks._pack_step_schedule",
-    "before_handle": "hooks._pack_begin",
-    "after_handle": "hooks._pack_suspended",
-    "sample": "sampler._look",
+    "handle_queued": "hooks._pack_step_schedule",
+    "before_callback": "hooks._pack_begin",
+    "after_callback": "hooks._pack_suspended",
+    "sample_long_callback": "sampler._look",
 }
 
 

@@ -199,7 +199,7 @@ def test_a_failing_hook_stops_tracing_but_not_the_program():
     source = "import asyncio\nasync def main():\n    await asyncio.sleep(1)\n    print('still fine')\nasyncio.run(main())\n"
     events = run_engine_unsandboxed(source, prelude=prelude)
     [error] = of_kind(events, "error")
-    assert "tracer failed in after_handle" in error["message"] and "hook exploded" in error["message"]
+    assert "tracer failed in after_callback" in error["message"] and "hook exploded" in error["message"]
     assert stdout_of(events) == "still fine\n"
     assert events[-1]["kind"] == "run.end" and events[-1]["status"] == "ok"
 

@@ -12,12 +12,10 @@ import base64
 import errno
 import gc
 import json
-import linecache
 import os
 import sys
 import threading
 import traceback
-import types
 
 
 def main():
@@ -56,62 +54,64 @@ def run(config, event_fd, raw_stdout=None):
     from . import loop, sampler
     from .emitter import Emitter
     from .guard import install_audit_hook
-    from .output import BothStreams, ProgramOutput, RawOutput
+    from .output import ProgramOutput, RawOutput
+    from .program_file import ProgramFile
     from .tracer import Tracer
 
     filename = config["filename"]
+    threshold = config.get("threshold", 0.05)
     clock = clocks.make(config.get("clock", "virtual"))
     emitter = Emitter(event_fd, clock, live=clock.name == "real")
-    tracer = Tracer(emitter, clock, filename, config.get("threshold", 0.05))
     emitter.emit(
         "run.start", target=config["target"], blocking=bool(config.get("blocking")), clock=clock.name,
-        python=".".join(map(str, sys.version_info[:3])), file=filename, threshold=tracer.threshold,
+        python=".".join(map(str, sys.version_info[:3])), file=filename, threshold=threshold,
     )
     emitter.flush()  # at once: the runner then knows the sandbox started, whatever the program does next
-    loop.install(tracer)
-    if config.get("blocking_sleep"):
-        _make_sleep_block(asyncio)
-    stdout, stderr = ProgramOutput(tracer, "stdout", 1), ProgramOutput(tracer, "stderr", 2)
-    tracer.output = BothStreams(stdout, stderr)
-    sys.stdout, sys.stderr = stdout, stderr
-    raw = None
-    if raw_stdout is not None:
-        raw = tracer.raw_output = RawOutput(raw_stdout, stdout)
-        tracer.helper_threads.add(raw.start())
-    tracer.helper_threads.add(sampler.start(tracer))
-    if config.get("audit", True):
-        install_audit_hook()
-    sys.argv = [config.get("argv0") or filename]  # as `python FILE` sets it
-    status, reason = execute(config["source"], filename, tracer, config.get("limits") or {})
-    _finish_like_python(stdout, stderr)
+    stdout, stderr = ProgramOutput(emitter, "stdout", 1), ProgramOutput(emitter, "stderr", 2)
+    sys.stdout, sys.stderr = stdout, stderr  # (before compiling: its SyntaxWarnings are the program's output)
+    raw = None if raw_stdout is None else RawOutput(raw_stdout, stdout)
+    try:
+        program = ProgramFile(config["source"], filename)
+    except (SyntaxError, ValueError) as exc:
+        tracer = None
+        status, reason = report_compile_error(exc, emitter)
+    else:
+        tracer = Tracer(emitter, clock, program, (stdout, stderr), raw, loop.Task, threshold)
+        loop.install(tracer)
+        if config.get("blocking_sleep"):
+            _make_sleep_block(asyncio)
+        if raw is not None:
+            raw.start()
+        sampler.start(tracer)
+        if config.get("audit", True):
+            install_audit_hook()
+        sys.argv = [config.get("argv0") or filename]  # as `python FILE` sets it
+        status, reason = execute(program, tracer, config.get("limits") or {})
+    _finish_like_python(stdout, stderr)  # (still traced: a task destroyed pending is reported)
     if raw is not None:
         raw.finish()
-    tracer.enabled = False
+    if tracer is not None:
+        tracer.enabled = False
     emitter.emit("run.end", status=status, reason=reason, elapsed=clock.elapsed())
     emitter.flush()
     os._exit(0)
 
 
-def execute(source, filename, tracer, limits):
-    """Run the program as `__main__`; (status, reason) for `run.end`."""
+def report_compile_error(exc, emitter):
+    """The program does not compile: its `error` event; (status, reason) for `run.end`."""
+    line = getattr(exc, "lineno", None)
+    message = f"{type(exc).__name__}: {getattr(exc, 'msg', None) or exc}"
+    text = "".join(traceback.format_exception_only(type(exc), exc))
+    emitter.emit("error", message=message, line=line, traceback=text)
+    where = f" on line {line}" if line else ""
+    return "error", f"The program does not compile{where}: {message}"
+
+
+def execute(program, tracer, limits):
+    """Run the compiled program as `__main__`; (status, reason) for `run.end`."""
+    sys.modules["__main__"] = program.module
     try:
-        code = compile(source, filename, "exec")
-    except (SyntaxError, ValueError) as exc:
-        line = getattr(exc, "lineno", None)
-        message = f"{type(exc).__name__}: {getattr(exc, 'msg', None) or exc}"
-        text = "".join(traceback.format_exception_only(type(exc), exc))
-        tracer.emitter.emit("error", message=message, line=line, traceback=text)
-        where = f" on line {line}" if line else ""
-        return "error", f"The program does not compile{where}: {message}"
-    # Tracebacks quote the program's lines, as in a plain run (its file is not on the sandbox's disk).
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    module = types.ModuleType("__main__")
-    module.__file__ = filename
-    sys.modules["__main__"] = module
-    tracer.program_globals = module.__dict__
-    tracer.program_names.update(_qualified_names(code))
-    try:
-        exec(code, module.__dict__)
+        exec(program.code, program.globals)
     except SystemExit as exc:
         from .describe import shown
 
@@ -120,16 +120,8 @@ def execute(source, filename, tracer, limits):
             return "ok", "The program exited with sys.exit()."
         return "error", f"The program exited with status {shown(code)}."
     except BaseException as exc:  # noqa: BLE001 - whatever the program raised is reported, not re-raised
-        return report_exception(exc, filename, tracer, limits)
+        return report_exception(exc, program.filename, tracer, limits)
     return "ok", "The program finished."
-
-
-def _qualified_names(code):
-    """Every function, class body and comprehension the compiled program defines, at any depth."""
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield getattr(const, "co_qualname", const.co_name)
-            yield from _qualified_names(const)
 
 
 def report_exception(exc, filename, tracer, limits):

@@ -47,8 +47,8 @@ _IO_MODULES = ("asyncio.streams", "asyncio.selector_events", "asyncio.base_event
 def _keep_frame(task, frame, coro):
     """Remember `task`'s own frame (False when the task cannot carry attributes)."""
     try:
-        task._loopscope_frame, task._loopscope_code, task._loopscope_coro = frame, frame.f_code, coro
-        task._loopscope_awaited = None  # it has waited nowhere yet
+        task._loopscope_coro_frame, task._loopscope_coro_code, task._loopscope_coro = frame, frame.f_code, coro
+        task._loopscope_wait_type = None  # it has waited nowhere yet
     except AttributeError:
         return False
     return True
@@ -57,7 +57,7 @@ def _keep_frame(task, frame, coro):
 def _remember(task, lasti, kind, name, site):
     """`task` waits at `site` while its own frame is at instruction `lasti`, awaiting an object of
     type `kind` whose `__qualname__` is `name` (read back by `hooks.handle_run`)."""
-    task._loopscope_lasti, task._loopscope_awaited, task._loopscope_name, task._loopscope_site = (
+    task._loopscope_wait_lasti, task._loopscope_wait_type, task._loopscope_wait_name, task._loopscope_wait_site = (
         lasti, kind, name, site)
 
 
@@ -166,7 +166,7 @@ class Describer:
     def __init__(self, tracer):
         self._tracer = tracer
         self._string = tracer.emitter.string
-        self._program_names = tracer.program_names  # filled in place once the program is compiled
+        self._program_names = tracer.program.names
         self._sites = {}  # (id of code, f_lasti, awaited type, its name) -> what `where` found there (and the code)
 
     def where(self, task):
@@ -195,8 +195,8 @@ class Describer:
         kind = type(awaited)
         if kind is CoroutineType or kind is GeneratorType:
             # keyed by the code's id (hashing a code object costs more than all the rest)
-            code = task._loopscope_code
-            key = (id(code), task._loopscope_frame.f_lasti, kind, awaited.__qualname__)
+            code = task._loopscope_coro_code
+            key = (id(code), task._loopscope_coro_frame.f_lasti, kind, awaited.__qualname__)
             site = self._sites.get(key)
             if site is not None and site[4] is code:
                 _remember(task, *key[1:], site)
@@ -205,13 +205,13 @@ class Describer:
 
     def _walk(self, task, coro, kept):
         """`where`, the long way; `kept`: `task` carries its frame already."""
-        program = self._tracer.program_globals
+        program = self._tracer.program.globals
         if kept:
-            frame, awaited = task._loopscope_frame, _awaited(coro)
+            frame, awaited = task._loopscope_coro_frame, _awaited(coro)
         else:
             frame, awaited = _frame_of(coro)
             kept = frame is not None and type(coro) is CoroutineType and _keep_frame(task, frame, coro)
-        top_code = task._loopscope_code if kept else None  # (f_code would raise an audit event)
+        top_code = task._loopscope_coro_code if kept else None  # (f_code would raise an audit event)
         line = first = public = None
         depth, in_asyncio = 0, False
         for depth in range(100):  # the chain of awaits, from the task's coroutine down
@@ -241,7 +241,7 @@ class Describer:
         if (depth == 1 and in_asyncio and line is not None and kept and name != "to_thread"
                 and name not in self._program_names):
             # the program's frame awaits an asyncio call directly: the same next time
-            key = (id(top_code), task._loopscope_frame.f_lasti, type(coro), name)
+            key = (id(top_code), task._loopscope_coro_frame.f_lasti, type(coro), name)
             self._sites[key] = site
             _remember(task, *key[1:], site)
         return site

@@ -4,8 +4,8 @@
 does all the rest. They are closures, so a hook costs no method call of its own, and
 are written for as few Python operations as they can: each one here cost a noticeable
 share of the callback it traces, which is why they read more tersely than the rest.
-For the same reason they are the hooks of `instrument.HOOKS` (`on_ready`,
-`before_handle`, `after_handle`) that are guarded in place rather than through
+For the same reason they are the hooks of `instrument.HOOKS` (`handle_queued`,
+`before_callback`, `after_callback`) that are guarded in place rather than through
 `instrument.guard`: a `try` around the whole body is free until it raises, a wrapper
 would be one more Python call per callback; the `except` is the guard's, `Tracer.fail`.
 """
@@ -50,7 +50,7 @@ def ready_append(tracer, timer_class):
             if type(handle) is timer_class:
                 # (no `_loopscope_queue`: made while tracing was off)
                 if getattr(handle, "_loopscope_queue", None) is not None and handle._loopscope_in_heap:
-                    tracer.timer_due(handle)  # a timer became due
+                    tracer.timer_came_due(handle)  # a timer became due
                     return
             ident = _thread_id()
             source = _CALL_SOON if ident == queue.calm else tracer.source(queue, ident)
@@ -58,7 +58,7 @@ def ready_append(tracer, timer_class):
             if type(callback) is _STEP_WRAPPER:  # a task's step: nearly every callback, so kept short
                 task = callback.__self__
                 try:
-                    tid, label = task._loopscope_id, task._loopscope_label
+                    tid, label = task._loopscope_tid, task._loopscope_step_label
                 except AttributeError:  # its first step
                     tid, label = tracer.task_id(task), None
                 if label is None:  # (also: its first step since it was renamed)
@@ -71,9 +71,9 @@ def ready_append(tracer, timer_class):
                 peek = clock.peek  # (read, then called: `clock.peek()` is not sped up)
                 hot(_pack_step_schedule(_STEP_SCHEDULE, peek(), hid, tid, label, source))
             else:
-                tracer.queued(handle, source, queue)
+                tracer.callback_queued(handle, source, queue)
         except Exception as exc:  # noqa: BLE001 - the guard (see instrument.guard): tracing stops, not the program
-            tracer.fail("on_ready", exc)
+            tracer.fail("handle_queued", exc)
 
     return append
 
@@ -117,7 +117,7 @@ def handle_run(tracer, plain_run):
             except AttributeError:  # a slot never set
                 queue = None
             if queue is None:  # never reported (e.g. queued before tracing began): now, just before it runs
-                queue = tracer.queued(handle, _CALL_SOON, None)
+                queue = tracer.callback_queued(handle, _CALL_SOON, None)
             handle._loopscope_queue = None  # an I/O handle is queued again and again: each time anew
             hid, tid = handle._loopscope_hid, handle._loopscope_tid
             peek = clock.peek
@@ -129,7 +129,7 @@ def handle_run(tracer, plain_run):
             outer = queue.running  # a callback this one runs inside of (a loop run by hand)
             queue.running = handle  # (where the sampler looks, once its start time is set)
         except Exception as exc:  # noqa: BLE001 - the guard (see instrument.guard)
-            tracer.fail("before_handle", exc)
+            tracer.fail("before_callback", exc)
             return untraced(handle)
         try:
             plain_run(handle)
@@ -155,10 +155,10 @@ def handle_run(tracer, plain_run):
                         # the usual end of a step: one packed record for both events
                         try:  # where it waits: the same place as last time? (see Describer.where)
                             awaited = task._loopscope_coro.cr_await
-                            if (type(awaited) is task._loopscope_awaited
-                                    and task._loopscope_frame.f_lasti == task._loopscope_lasti
-                                    and awaited.__qualname__ == task._loopscope_name):
-                                site = task._loopscope_site
+                            if (type(awaited) is task._loopscope_wait_type
+                                    and task._loopscope_coro_frame.f_lasti == task._loopscope_wait_lasti
+                                    and awaited.__qualname__ == task._loopscope_wait_name):
+                                site = task._loopscope_wait_site
                             else:
                                 site = where(task)
                         except AttributeError:  # nothing remembered (its frame is not kept)
@@ -171,8 +171,8 @@ def handle_run(tracer, plain_run):
                             hot(_pack_suspended(_SUSPENDED, end, hid, tid, duration,
                                                 *describe.waiting(task, tid, site, waiter)))
                     else:
-                        tracer.ended(handle, duration)
+                        tracer.callback_ended(handle, duration)
                 except Exception as exc:  # noqa: BLE001 - the guard (see instrument.guard)
-                    tracer.fail("after_handle", exc)
+                    tracer.fail("after_callback", exc)
 
     return _run

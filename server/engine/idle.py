@@ -3,7 +3,7 @@
 Under the virtual clock an idle loop jumps to its next timer — unless something
 outside it (a worker thread, a thread-pool job) may still make progress, in which
 case time must flow for real so results arrive in the order a real run sees.
-All of that goes on once tracing has stopped; only the hooks (`on_idle`, `on_sleep`) stop.
+All of that goes on once tracing has stopped; only the hooks (`before_idle`, `before_sleep`) stop.
 """
 
 import math
@@ -40,10 +40,10 @@ class Idle:
             else:
                 clock.freeze()
                 if until is not None:
-                    self._hooks.on_idle(until)  # the virtual clock's times are its own
+                    self._hooks.before_idle(until)  # the virtual clock's times are its own
                     clock.jump_to(until)
                     return []
-        self._hooks.on_idle(_NAN if until is None else clock.since_start(until))
+        self._hooks.before_idle(_NAN if until is None else clock.since_start(until))
         self._tracer.emitter.flush()  # (the program's output, too, once tracing has stopped)
         return select(timeout)
 
@@ -61,14 +61,14 @@ class Idle:
             return True
         me = threading.current_thread()
         for thread in threading.enumerate():
-            if thread is me or thread in self._tracer.helper_threads or internals.is_idle_pool_thread(thread):
+            if thread is me or internals.is_idle_pool_thread(thread):
                 continue
             return True
         return False
 
     def sleep(self, seconds):
         """`time.sleep` for the program: noted as blocking; virtual when time stands still."""
-        self._hooks.on_sleep(seconds)
+        self._hooks.before_sleep(seconds)
         # on a loop's thread (running a loop, or the main thread): the one time.sleep holds up
         on_loop = threading.current_thread() is threading.main_thread() or _thread_id() in self._tracer.loop_queues
         valid = isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0

@@ -25,30 +25,37 @@ fail only when the event pipe does, and then the program's `print` fails as a pl
 does when its stdout is a closed pipe.
 """
 
+# Named as trio names its instruments: what just happened (`task_renamed`), or what is about
+# to (`before_idle`). name: who calls it, and when.
 HOOKS = {
-    # name: who calls it, and when
-    "on_ready": "ReadyQueue.append (hooks.py): a handle enters a ready queue (call_soon, a timer that is due, "
-                "I/O, call_soon_threadsafe); a future's done-callbacks being queued are its resolution",
-    "before_handle": "Handle._run (hooks.py): a callback is about to run",
-    "after_handle": "Handle._run (hooks.py): a callback ended; its task suspended or finished",
-    "on_timer": "TracingEventLoop.call_at (call_later, asyncio.sleep): a timer went into the heap",
-    "on_cancel": "Handle.cancel, TimerHandle.cancel: a handle is cancelled, before asyncio's cancel",
-    "on_iteration": "TracingEventLoop._run_once: a loop iteration begins",
-    "on_idle": "TracingSelector.select (idle.py): the loop is about to wait, until a timer (or for I/O)",
-    "io_begin": "TracingEventLoop._process_events: the loop starts queueing the I/O callbacks of a poll",
-    "io_end": "TracingEventLoop._process_events: ... and is done with them",
-    "on_loop_exception": "TracingEventLoop.call_exception_handler: before the loop's exception handler runs",
-    "task_renamed": "Task.set_name: after the task took its new name",
-    "on_task_cancel": "Task.cancel: something asks a task to cancel, before asyncio's cancel",
-    "on_executor": "TracingEventLoop.run_in_executor (asyncio.to_thread): a future a worker thread resolves",
+    # the loop's cycle (asyncio's `_run_once`)
+    "iteration_began": "TracingEventLoop._run_once: a loop iteration begins",
+    "before_idle": "TracingSelector.select (idle.py): the loop is about to wait, until a timer (or for I/O)",
+    "before_io_callbacks": "TracingEventLoop._process_events: the loop starts queueing the I/O callbacks of a poll",
+    "after_io_callbacks": "TracingEventLoop._process_events: ... and is done with them",
     "loop_started": "TracingEventLoop.run_forever: a loop starts running on this thread",
     "loop_stopped": "TracingEventLoop.run_forever: ... and stops",
-    "on_sleep": "time.sleep (idle.py): the program sleeps, maybe inside a callback, before the sleep",
-    "on_output": "sys.stdout / sys.stderr write (output.py): the program prints; which task prints",
-    "sample": "the sampler's thread (sampler.py): a look at the stack of a callback that runs long",
+    "loop_exception": "TracingEventLoop.call_exception_handler: before the loop's exception handler runs",
+    # handles: queued, timed, run, cancelled
+    "handle_queued": "ReadyQueue.append (hooks.py): a handle enters a ready queue (call_soon, a timer that is "
+                     "due, I/O, call_soon_threadsafe); a future's done-callbacks being queued are its "
+                     "resolution. Its slow paths: Tracer.timer_came_due, Tracer.callback_queued",
+    "timer_scheduled": "TracingEventLoop.call_at (call_later, asyncio.sleep): a timer went into the heap",
+    "before_callback": "Handle._run (hooks.py): a callback is about to run",
+    "after_callback": "Handle._run (hooks.py): a callback ended; its task suspended or finished. Its slow "
+                      "paths: Tracer.callback_ended, Tracer.tidy_after_callback",
+    "handle_cancelled": "Handle.cancel, TimerHandle.cancel: a handle is cancelled, before asyncio's cancel",
+    # tasks and futures
+    "task_renamed": "Task.set_name: after the task took its new name",
+    "task_cancel_requested": "Task.cancel: something asks a task to cancel, before asyncio's cancel",
+    "executor_future": "TracingEventLoop.run_in_executor (asyncio.to_thread): a future a worker thread resolves",
+    # the program
+    "before_sleep": "time.sleep (idle.py): the program sleeps, maybe inside a callback, before the sleep",
+    "before_output": "sys.stdout / sys.stderr write (output.py): the program prints; returns which task prints",
+    "sample_long_callback": "the sampler's thread (sampler.py): a look at the stack of a callback that runs long",
 }
 
-IN_PLACE = ("on_ready", "before_handle", "after_handle", "sample")
+IN_PLACE = ("handle_queued", "before_callback", "after_callback", "sample_long_callback")
 
 
 def guard(tracer, name, hook):

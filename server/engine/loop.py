@@ -42,7 +42,7 @@ def _traced_cancel(plain_cancel):
     (a timer's also tells its loop, which purges cancelled timers from its heap)."""
 
     def cancel(handle):
-        _HOOKS.on_cancel(handle)
+        _HOOKS.handle_cancelled(handle)
         plain_cancel(handle)
 
     return cancel
@@ -92,18 +92,24 @@ class Task(asyncio.Task):
     Named `Task` so that the program's `repr(task)` reads as in a plain run.
     """
 
-    # Slots (unset until the tracer sets them), so they sit in the task object itself: its
-    # id in the trace, once announced; the string id of its step's label; and what
-    # `Describer.where` keeps while it runs. The task keeps its `__dict__` for the program.
-    __slots__ = ("_loopscope_id", "_loopscope_label", "_loopscope_frame", "_loopscope_code", "_loopscope_coro",
-                 "_loopscope_lasti", "_loopscope_awaited", "_loopscope_name", "_loopscope_site")
+    # Slots (unset until the tracer sets them), so they sit in the task object itself, which
+    # the loop touches anyway. The task keeps its `__dict__` for the program.
+    __slots__ = (
+        "_loopscope_tid",  # its id in the trace, once announced
+        "_loopscope_step_label",  # string id of its step's label (None: made anew at the next step)
+        # while it runs (`describe._keep_frame`): its coroutine, that coroutine's frame and code
+        "_loopscope_coro", "_loopscope_coro_frame", "_loopscope_coro_code",
+        # where it waited last (`describe._remember`): its frame's instruction then, the type
+        # and `__qualname__` of what it awaited, and the site found for that
+        "_loopscope_wait_lasti", "_loopscope_wait_type", "_loopscope_wait_name", "_loopscope_wait_site",
+    )
 
     def set_name(self, value):
         super().set_name(value)
         _HOOKS.task_renamed(self)
 
     def cancel(self, msg=None):
-        _HOOKS.on_task_cancel(self, msg)
+        _HOOKS.task_cancel_requested(self, msg)
         return super().cancel(msg)
 
 
@@ -134,7 +140,7 @@ class TracingEventLoop(internals.HookedLoop):
 
     def call_at(self, when, callback, *args, context=None):
         timer = super().call_at(when, callback, *args, context=context)
-        _HOOKS.on_timer(timer, self._loopscope_delay, self._loopscope_queue)
+        _HOOKS.timer_scheduled(timer, self._loopscope_delay, self._loopscope_queue)
         return timer
 
     def create_task(self, coro, *, name=None, context=None):
@@ -151,7 +157,7 @@ class TracingEventLoop(internals.HookedLoop):
 
     def run_in_executor(self, executor, func, *args):
         future = super().run_in_executor(executor, func, *args)
-        _HOOKS.on_executor(future)
+        _HOOKS.executor_future(future)
         return future
 
     def run_forever(self):
@@ -162,16 +168,16 @@ class TracingEventLoop(internals.HookedLoop):
             _HOOKS.loop_stopped(outer)
 
     def io_begins(self):
-        _HOOKS.io_begin(self._loopscope_queue)
+        _HOOKS.before_io_callbacks(self._loopscope_queue)
 
     def io_ends(self):
-        _HOOKS.io_end()
+        _HOOKS.after_io_callbacks()
 
     def iteration_begins(self):
-        _HOOKS.on_iteration()
+        _HOOKS.iteration_began()
 
     def call_exception_handler(self, context):
-        _HOOKS.on_loop_exception(context)
+        _HOOKS.loop_exception(context)
         super().call_exception_handler(context)
 
 
@@ -188,7 +194,6 @@ def install(tracer):
     """Make every event loop of this process a traced one, reporting to `tracer`."""
     global _TRACER, _HOOKS
     _TRACER, _HOOKS = tracer, tracer.hooks
-    tracer.task_class = Task
     ReadyQueue.append = hooks.ready_append(tracer, TimerHandle)
     traced_run = hooks.handle_run(tracer, internals.plain_run)
     internals.set_run(Handle, traced_run)

@@ -6,13 +6,19 @@ import os
 import select
 import threading
 
+from . import helper_thread
+
 _CHUNK = 8192  # longer lines are split: one huge print must not make one huge event
 
 
+def _nobody():
+    return None
+
+
 class ProgramOutput(io.TextIOBase):
-    def __init__(self, tracer, stream, fileno):
-        self._tracer = tracer
-        self._on_output = tracer.hooks.on_output
+    def __init__(self, emitter, stream, fileno):
+        self._emit = emitter.emit
+        self._who_writes = _nobody  # until a tracer is told (`ask_who_writes`)
         self._stream = stream
         self._fileno = fileno  # the program's file descriptor for this stream (fd 1's writes: see RawOutput)
         self._pending = ""
@@ -52,7 +58,7 @@ class ProgramOutput(io.TextIOBase):
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        task = self._on_output()  # (a partial line is flushed once the callback ends, if no newline comes first)
+        task = self._who_writes()  # (a partial line is flushed once the callback ends, if no newline comes first)
         if self._pending and task != self._pending_task:
             self.flush_partial()
         self._pending_task = task
@@ -64,6 +70,10 @@ class ProgramOutput(io.TextIOBase):
             self._pending = tail
             self.send(head + sep, task)
         return len(text)
+
+    def ask_who_writes(self, who_writes):
+        """From now on, each write asks `who_writes()` for the id of the task writing (None: no task)."""
+        self._who_writes = who_writes
 
     def flush(self):
         self.flush_partial()
@@ -77,7 +87,7 @@ class ProgramOutput(io.TextIOBase):
         """Emit `text` as `stdout` events of `task`'s (a line, or a piece of a long one, each).
 
         Not a hook (see `instrument.py`): the program's output goes on once tracing stops."""
-        emit = self._tracer.emitter.emit
+        emit = self._emit
         for line in text.splitlines(keepends=True):
             for start in range(0, len(line), _CHUNK):
                 emit("stdout", text=line[start:start + _CHUNK], task=task, stream=self._stream)
@@ -123,11 +133,9 @@ class RawOutput:
         self._text = text  # the ProgramOutput whose stream it joins
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._lock = threading.Lock()  # one reader at a time, so chunks keep their order
-        self._thread = threading.Thread(target=self._forward, name="loopscope-stdout", daemon=True)
 
     def start(self):
-        self._thread.start()
-        return self._thread
+        helper_thread.start(self._forward)
 
     def _forward(self):
         while True:
@@ -164,14 +172,3 @@ class RawOutput:
         except OSError:
             pass
         self.drain()
-
-
-class BothStreams:
-    """Flushes the program's stdout and stderr together (the tracer calls this after each callback)."""
-
-    def __init__(self, *streams):
-        self._streams = streams
-
-    def flush_partial(self):
-        for stream in self._streams:
-            stream.flush_partial()

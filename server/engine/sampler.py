@@ -8,9 +8,9 @@ shows the step it was stuck in.
 """
 
 import sys
-import threading
 import time
 
+from . import helper_thread
 from .instrument import guard
 
 _real_time = time.monotonic  # (the real one: the program's may be virtual)
@@ -21,13 +21,11 @@ AFTER = 0.02  # a callback is sampled once it has run this long
 
 
 def start(tracer):
-    thread = threading.Thread(target=_sample_forever, args=(tracer,), name="loopscope-sampler", daemon=True)
-    thread.start()
-    return thread
+    helper_thread.start(_sample_forever, tracer)
 
 
 def _sample_forever(tracer):
-    look = guard(tracer, "sample", _look)  # (the hook "sample" of instrument.HOOKS)
+    look = guard(tracer, "sample_long_callback", _look)  # (the hook "sample_long_callback" of instrument.HOOKS)
     emitter = tracer.emitter
     while tracer.enabled or emitter.live:
         _real_sleep(INTERVAL)
@@ -38,7 +36,7 @@ def _sample_forever(tracer):
 
 def _look(tracer):
     """One look at each loop's running callback: counts the line of the program it is on, if it has run long."""
-    filename = tracer.filename
+    filename = tracer.program.filename
     now = _real_time()
     frames = None
     for ident, queue in list(tracer.loop_queues.items()):

@@ -2,7 +2,7 @@
 
 Like trio's Instrument: the loop (see `loop.py`) runs the ready queue's `append`
 and `Handle._run` that `hooks.py` makes (the two that run for nearly every
-callback) and calls `on_timer`, `on_cancel`, `on_idle`, ... and the tracer only
+callback) and calls `timer_scheduled`, `handle_cancelled`, `before_idle`, ... and the tracer only
 *observes*: it never schedules a callback or creates a task, so a traced program
 runs its callbacks in exactly the order a plain one does. `instrument.HOOKS` lists
 every hook; the loop calls them through `self.hooks`, which guards each: a hook that
@@ -59,25 +59,29 @@ class FutureRecord:
 
 
 class Tracer:
-    def __init__(self, emitter, clock, filename, threshold=0.05):
+    def __init__(self, emitter, clock, program, streams=(), raw_output=None, task_class=None, threshold=0.05):
+        """`emitter` writes the events; `clock` is the loop time; `program` the `ProgramFile` traced;
+        `streams` the program's `ProgramOutput`s (each asks `before_output` who writes; the tracer
+        flushes a partial line after each callback); `raw_output` the `RawOutput` of its fd 1,
+        drained before the loop waits; `task_class` Loopscope's `loop.Task`, which reports its
+        own renames and cancels; `threshold` the seconds from which a callback blocks the loop."""
         self.emitter = emitter
         self.clock = clock
-        self.filename = filename
-        self.program_globals = {}  # the program's module namespace, once it runs (tells its frames apart)
-        self.program_names = set()  # qualified names of every function its file defines
+        self.program = program
+        self.streams = streams
+        self.raw_output = raw_output
+        self.task_class = task_class
         self.threshold = threshold
         self.enabled = True
-        self.output = None  # set by the child: flushes a task's partial print line
         self.untidy = False  # something to tidy after the callback: a partial print line, self.resolved
-        self.helper_threads = set()  # Loopscope's own threads in the child (they never count as work)
-        self.raw_output = None  # set by the child: what the program writes to fd 1 (output.RawOutput)
         # thread ident -> the ready queue (loop.ReadyQueue) of the loop running there, whose
         # `running` is the handle of the callback running now (read by the sampler)
         self.loop_queues = {}
         self.describe = Describer(self)
-        self.task_class = None  # loop.Task (set by loop.install): reports its renames as they happen
         self._names = {}  # task id -> its name as last reported, for tasks of other classes
         self.hooks = Hooks(self)  # what the loop calls: every hook of instrument.HOOKS, guarded
+        for stream in streams:
+            stream.ask_who_writes(self.hooks.before_output)
         self._failing = threading.Lock()  # (hooks run on several threads: one of them reports)
         self.idle = Idle(self)
         self.hot, self._string = emitter.hot, emitter.string  # (hot: see Emitter; used by the hooks too)
@@ -95,7 +99,7 @@ class Tracer:
     # -- ids and names -------------------------------------------------------------
 
     def task_id(self, task):
-        tid = getattr(task, "_loopscope_id", None)
+        tid = getattr(task, "_loopscope_tid", None)
         if tid is None:
             tid = self._task_ids.get(task)
             if tid is None:
@@ -105,7 +109,7 @@ class Tracer:
     def _announce(self, task):
         tid = next(self._tids)
         try:
-            task._loopscope_id = tid
+            task._loopscope_tid = tid
         except AttributeError:
             self._task_ids[task] = tid
         coro = task.get_coro()
@@ -120,11 +124,11 @@ class Tracer:
 
     def task_renamed(self, task):
         """A `task_class` task was renamed (it says so itself): reported once it is announced."""
-        if getattr(task, "_loopscope_id", None) is not None:
-            task._loopscope_label = None  # made anew at its next step
-            self.emitter.emit("task.rename", task=task._loopscope_id, name=task.get_name())
+        if getattr(task, "_loopscope_tid", None) is not None:
+            task._loopscope_step_label = None  # made anew at its next step
+            self.emitter.emit("task.rename", task=task._loopscope_tid, name=task.get_name())
 
-    def on_task_cancel(self, task, msg):
+    def task_cancel_requested(self, task, msg):
         """Something asks `task` (a `task_class` one) to cancel: reported unless it is done."""
         if not task.done():
             self.emitter.emit("task.cancel", task=self.task_id(task), by=self.current_task_id(),
@@ -146,7 +150,7 @@ class Tracer:
         renamed), made for each step of any other (which is how their renames are noticed)."""
         label = self.task_label(task, "step")
         if type(task) is self.task_class:
-            task._loopscope_label = label
+            task._loopscope_step_label = label
         return label
 
     def future_record(self, future):
@@ -167,7 +171,7 @@ class Tracer:
     def user_line_here(self):
         """Line of the innermost frame of the program's file on this thread's stack."""
         frame = sys._getframe(1)
-        program = self.program_globals
+        program = self.program.globals
         while frame is not None:
             if frame.f_globals is program:  # not f_code: reading that raises an audit event
                 return frame.f_lineno
@@ -216,14 +220,14 @@ class Tracer:
             queue.calm = ident  # the loop's thread, outside I/O: the usual way, until either changes
         return _CALL_SOON
 
-    def timer_due(self, timer):
+    def timer_came_due(self, timer):
         timer._loopscope_in_heap = False
         args = _args_of(timer)
         owner = self._owner(args[0]) if args and not timer._loopscope_tid else 0
         self.hot(_pack_schedule(_SCHEDULE, self.clock.peek(), timer._loopscope_hid, _READY, timer._loopscope_when,
                                 timer._loopscope_tid, timer._loopscope_label, _FROM_TIMER, owner))
 
-    def on_timer(self, timer, delay, queue):
+    def timer_scheduled(self, timer, delay, queue):
         when = self.clock.since_start(internals.when_of(timer))
         self._record(timer, when, queue)
         timer._loopscope_in_heap = True
@@ -235,29 +239,29 @@ class Tracer:
                                 timer._loopscope_tid, timer._loopscope_label, _CALL_AT, 0))
         self.emitter.flush_if_full()
 
-    def on_cancel(self, handle):
+    def handle_cancelled(self, handle):
         """`handle` is being cancelled: reported if it waits to run (in a ready queue or the heap)."""
         if getattr(handle, "_loopscope_queue", None) is not None and not handle.cancelled():
             handle._loopscope_queue = None
             self.emitter.line(_CANCEL, handle._loopscope_hid, handle._loopscope_tid)
 
-    def on_executor(self, future):
+    def executor_future(self, future):
         """`future` is resolved by a thread-pool job (`run_in_executor`, `asyncio.to_thread`)."""
         self.future_record(future).thread = True
 
-    def io_begin(self, queue):
+    def before_io_callbacks(self, queue):
         """The loop whose ready queue is `queue` queues its I/O callbacks (`source` tells them apart)."""
         queue.calm = None
         self._io_thread = threading.get_ident()
 
-    def io_end(self):
+    def after_io_callbacks(self):
         self._io_thread = None
 
-    def on_iteration(self):
+    def iteration_began(self):
         self._iteration += 1
         self.emitter.line(_ITERATION, self._iteration)
 
-    def on_idle(self, until):
+    def before_idle(self, until):
         """The loop is about to wait: until loop time `until`, or NaN (no timer: I/O only)."""
         self.emitter.line(_IDLE, until)
 
@@ -277,7 +281,7 @@ class Tracer:
         else:
             self.loop_queues[_thread_id()] = outer
 
-    def on_sleep(self, seconds):
+    def before_sleep(self, seconds):
         """The program calls `time.sleep(seconds)`: kept on the callback running on this thread,
         if any, so that a callback blocked by sleeping says so (see `_blocked`)."""
         handle = self.current_record()
@@ -287,7 +291,7 @@ class Tracer:
                 longest, line = seconds, self.user_line_here()
             handle._loopscope_sleeps = (total + seconds, longest, line)
 
-    def on_output(self):
+    def before_output(self):
         """The program writes to its sys.stdout or sys.stderr: the id of the task writing (None
         outside tasks). A partial line is sent once the callback ends (`tidy_after_callback`)."""
         self.untidy = True
@@ -295,7 +299,7 @@ class Tracer:
 
     # -- running a callback -------------------------------------------------------------
 
-    def queued(self, handle, source, queue):
+    def callback_queued(self, handle, source, queue):
         """Report `handle` entering the ready queue `queue` (any callback but a task's step);
         the queue. `queue` None: the one of the loop running on this thread, if any."""
         if queue is None:
@@ -308,14 +312,14 @@ class Tracer:
 
     def tidy_after_callback(self):
         self.untidy = False
-        if self.output is not None:
-            self.output.flush_partial()
+        for stream in self.streams:
+            stream.flush_partial()
         if self.resolved:
             for key in self.resolved:
                 self.futures.pop(key, None)
             self.resolved.clear()
 
-    def ended(self, handle, duration):
+    def callback_ended(self, handle, duration):
         """A callback ended that is not a task step ending at an `await` in good time."""
         task = handle._loopscope_task
         if task is not None:
@@ -333,10 +337,10 @@ class Tracer:
             self.hot(_pack_suspend(_SUSPEND, self.clock.peek(), tid, *self.describe.wait(task, tid)))
 
     def _task_done(self, task, tid):
-        if getattr(task, "_loopscope_frame", None) is not None:
-            task._loopscope_frame = task._loopscope_coro = None  # its frame (see Describer) may go now
+        if getattr(task, "_loopscope_coro_frame", None) is not None:
+            task._loopscope_coro_frame = task._loopscope_coro = None  # its frame (see Describer) may go now
         self._names.pop(tid, None)
-        state, detail, line = outcome(task, self.filename)
+        state, detail, line = outcome(task, self.program.filename)
         self.emitter.line(_TASK_DONE, tid, enum_index("state", state), self._string(detail), line or 0)
 
     def _blocked(self, handle, duration):
@@ -358,13 +362,13 @@ class Tracer:
         record = self.future_record(future)
         if record.fid < 0:
             return
-        state, detail, _ = outcome(future, self.filename)
+        state, detail, _ = outcome(future, self.program.filename)
         self.emitter.emit("future.done", future=record.fid, state=state, detail=detail, waiters=record.waiting)
         record.fid = -record.fid  # reported; the record goes when this callback ends
         self.resolved.append(id(future))
         self.untidy = True
 
-    def on_loop_exception(self, context):
+    def loop_exception(self, context):
         exception = context.get("exception")
         task = context.get("task") or context.get("future")
         tid = self.task_id(task) if isinstance(task, asyncio.Task) else None
