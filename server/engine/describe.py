@@ -184,8 +184,7 @@ class Describer:
         (code, instruction, awaited function's name) — for names the program does not
         define itself, so that a function of its own never passes for asyncio's — and, for
         a task that waits at the same place again and again (a loop), on the task itself
-        (`_remember`). That last memory is checked before this is called, on the tracer's
-        busiest path (`hooks.handle_run`), where a call costs more than the check.
+        (`_remember`), which is looked at first.
         """
         try:
             coro = task._loopscope_coro
@@ -193,6 +192,12 @@ class Describer:
         except AttributeError:  # its frame is not known yet (or it is done)
             return self._walk(task, task.get_coro(), False)
         kind = type(awaited)
+        try:  # the same place as last time (a task that waits in a loop)?
+            if (kind is task._loopscope_wait_type and task._loopscope_coro_frame.f_lasti == task._loopscope_wait_lasti
+                    and awaited.__qualname__ == task._loopscope_wait_name):
+                return task._loopscope_wait_site
+        except AttributeError:  # it waited nowhere yet
+            pass
         if kind is CoroutineType or kind is GeneratorType:
             # keyed by the code's id (hashing a code object costs more than all the rest)
             code = task._loopscope_coro_code

@@ -1,10 +1,12 @@
 """The two hooks that run for nearly every callback: the ready queue's `append` and `Handle._run`.
 
 `loop.install` puts them in place; they report to the `Tracer` (`tracer.py`), which
-does all the rest. They are closures, so a hook costs no method call of its own, and
-are written for as few Python operations as they can: each one here cost a noticeable
-share of the callback it traces, which is why they read more tersely than the rest.
-For the same reason they are the hooks of `instrument.HOOKS` (`handle_queued`,
+does all the rest. They are closures, so a hook costs no method call of its own. What
+they still do in place, rather than through a `Tracer` method, was measured at the
+run's 50,000-event cap (`bench/engine.py`, instructions per callback): a task step
+entering the queue recorded here (without it a traced callback costs 37,100 CPU
+instructions, not 27,400) and a step's suspension packed with its end. Tunings worth
+less than their obscurity were turned back (README, Benchmarks). For the same reason they are the hooks of `instrument.HOOKS` (`handle_queued`,
 `before_callback`, `after_callback`) that are guarded in place rather than through
 `instrument.guard`: a `try` around the whole body is free until it raises, a wrapper
 would be one more Python call per callback; the `except` is the guard's, `Tracer.fail`.
@@ -25,7 +27,6 @@ _callback_of = internals.callback_of
 _STEP_WRAPPER = internals.STEP_WRAPPER
 _waiter_of = internals.waiter_of
 _deque_append = collections.deque.append
-_task_done = asyncio.Task.done  # (called as a function: Python 3.11 speeds that up, not `task.done()`)
 _BEGIN = CODES["handle.begin"]
 _SUSPENDED = WIRE_CODES["task.suspend+handle.end"]
 _SUSPENDED_IDLE, _STEP_SCHEDULE = WIRE_CODES["task.suspend+handle.end:no-waiter"], WIRE_CODES["handle.schedule:step"]
@@ -68,8 +69,7 @@ def ready_append(tracer, timer_class):
                 handle._loopscope_hid, handle._loopscope_task, handle._loopscope_tid = hid, task, tid
                 handle._loopscope_label = label
                 handle._loopscope_queue = queue
-                peek = clock.peek  # (read, then called: `clock.peek()` is not sped up)
-                hot(_pack_step_schedule(_STEP_SCHEDULE, peek(), hid, tid, label, source))
+                hot(_pack_step_schedule(_STEP_SCHEDULE, clock.peek(), hid, tid, label, source))
             else:
                 tracer.callback_queued(handle, source, queue)
         except Exception as exc:  # noqa: BLE001 - the guard (see instrument.guard): tracing stops, not the program
@@ -120,8 +120,7 @@ def handle_run(tracer, plain_run):
                 queue = tracer.callback_queued(handle, _CALL_SOON, None)
             handle._loopscope_queue = None  # an I/O handle is queued again and again: each time anew
             hid, tid = handle._loopscope_hid, handle._loopscope_tid
-            peek = clock.peek
-            begin = peek()
+            begin = clock.peek()
             hot(_pack_begin(_BEGIN, begin, hid, tid))
             spent = emitter.spent
             clock.reads = 0
@@ -144,25 +143,15 @@ def handle_run(tracer, plain_run):
                 clock.freeze()
             if tracer.enabled:
                 try:
-                    peek = clock.peek
-                    end = peek()
+                    end = clock.peek()
                     duration = end - begin
                     queue.running = outer
                     if tracer.untidy:
                         tracer.tidy_after_callback()
                     task = handle._loopscope_task
-                    if task is not None and duration < threshold and not _task_done(task):
-                        # the usual end of a step: one packed record for both events
-                        try:  # where it waits: the same place as last time? (see Describer.where)
-                            awaited = task._loopscope_coro.cr_await
-                            if (type(awaited) is task._loopscope_wait_type
-                                    and task._loopscope_coro_frame.f_lasti == task._loopscope_wait_lasti
-                                    and awaited.__qualname__ == task._loopscope_wait_name):
-                                site = task._loopscope_wait_site
-                            else:
-                                site = where(task)
-                        except AttributeError:  # nothing remembered (its frame is not kept)
-                            site = where(task)
+                    if task is not None and duration < threshold and not task.done():
+                        # the usual end of a step, its task suspended at an await: one packed record for both events
+                        site = where(task)
                         waiter = _waiter_of(task)
                         if waiter is None:  # e.g. asyncio.sleep(0): nothing to name but the site
                             hot(_pack_suspended_idle(_SUSPENDED_IDLE, end, hid, tid, duration, site[0] or 0,
