@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 from server import catalog
 
@@ -94,24 +96,33 @@ def test_misuse_exits_2_with_one_line_on_stderr(tmp_path):
         assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, (args, done.stderr)
 
 
-def test_without_bubblewrap_files_are_refused_unless_trusted(tmp_path, no_leftovers):
-    import os
+def _trace_without_bubblewrap(*args):
+    env = {**os.environ, "LOOPSCOPE_NO_BWRAP": "1"}
+    return subprocess.run([sys.executable, "-m", "server.trace", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, env=env)
 
+
+@pytest.fixture
+def own_program(tmp_path):
     program = tmp_path / "mine.py"
     program.write_text("print('ran')\n")
-    env = {**os.environ, "LOOPSCOPE_NO_BWRAP": "1"}
+    return program
 
-    def run(*args):
-        return subprocess.run([sys.executable, "-m", "server.trace", *args], capture_output=True, text=True,
-                              cwd=ROOT, timeout=60, env=env)
 
-    refused = run(str(program))
+def test_without_bubblewrap_a_file_is_refused_and_the_message_says_how_to_trust_it(own_program, no_leftovers):
+    refused = _trace_without_bubblewrap(str(own_program))
     assert refused.returncode == 2 and refused.stdout == ""
     assert "Refusing to run untrusted code without the full sandbox" in refused.stderr
     assert "--trust" in refused.stderr and "LOOPSCOPE_NO_BWRAP" in refused.stderr
-    trusted = run(str(program), "--trust")
+
+
+def test_without_bubblewrap_a_trusted_file_runs_with_a_warning(own_program, no_leftovers):
+    trusted = _trace_without_bubblewrap(str(own_program), "--trust")
     assert trusted.returncode == 0 and '"text":"ran\\n"' in trusted.stdout
     assert "warning: reduced sandbox" in trusted.stderr
-    scenario = run("sequential")
+
+
+def test_without_bubblewrap_a_scenario_runs_with_a_warning(no_leftovers):
+    scenario = _trace_without_bubblewrap("sequential")
     assert scenario.returncode == 0 and json.loads(scenario.stdout.splitlines()[-1])["status"] == "ok"
     assert "warning: reduced sandbox" in scenario.stderr

@@ -139,7 +139,7 @@ def test_an_allowed_origin_must_be_an_origin(bad):
     ("127.0.0.1:5000", True), ("localhost", True), ("[::1]:5000", True), ("127.8.9.10", True),
     ("rebind.example:5000", False), ("10.0.0.1:5000", False), ("localhost.evil.example", False),
 ])
-def test_loopback_hosts(host, loopback):
+def test_only_loopback_names_and_addresses_count_as_loopback_hosts(host, loopback):
     assert origin.is_loopback_host(host) is loopback
 
 

@@ -22,7 +22,7 @@ def test_the_host_provides_the_full_sandbox():
     assert support.full, support.describe()
 
 
-def test_endless_loop_times_out():
+def test_endless_loop_ends_with_a_timeout_that_names_the_limit():
     events = trace("while True:\n    pass\n", timeout=2)
     assert events[-1]["status"] == "timeout"
     assert "2 s" in events[-1]["reason"]
