@@ -24,11 +24,21 @@ def traces(tmp_path_factory):
     return paths
 
 
-def test_the_fold_and_run_messages_pass_their_node_tests(traces):
+def node_tests(name, traces):
     node = shutil.which("node")
     assert node, "node is needed for the page's logic tests (scripts/install-system-packages.sh --browser)"
-    done = subprocess.run([node, "--test", str(ROOT / "tests" / "js" / "fold.test.mjs")], cwd=ROOT,
+    done = subprocess.run([node, "--test", str(ROOT / "tests" / "js" / name)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300,
                           env={"LOOPSCOPE_TRACES": json.dumps(traces), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "# fail 0" in done.stdout and "# pass 8" in done.stdout, done.stdout
+    return done.stdout
+
+
+def test_the_fold_and_run_messages_pass_their_node_tests(traces):
+    out = node_tests("fold.test.mjs", traces)
+    assert "# fail 0" in out and "# pass 8" in out, out
+
+
+def test_the_loop_pictures_phases_pass_their_node_tests(traces):
+    out = node_tests("loop.test.mjs", traces)
+    assert "# fail 0" in out and "# pass 3" in out, out

@@ -14,7 +14,7 @@ export function join(container, items, key, create, update) {
       element = create(item);
       element.dataset.key = keys[i];
     }
-    update(element, item);
+    update(element, item, i);
     const expected = previous ? previous.nextSibling : container.firstChild;
     if (element !== expected) container.insertBefore(element, expected);
     previous = element;

@@ -15,6 +15,12 @@ export function initialState() {
     tasks: {}, // id -> {id, name, coro, parent, internal, state, line, awaiting, waiter, outcome, detail, finished}
     handles: {}, // id -> {id, label, task, owner, queue: "ready" | "timers" | "running", when}
     ready: [], // handle ids, FIFO
+    // The phase of asyncio's _run_once the loop is in: "io" (poll / wait for I/O, until the next
+    // timer), "timers" (due timers join the ready queue), "ready" (run what was ready), or null.
+    phase: null,
+    // In the "ready" phase: ready[nextFrom..] were queued during this iteration, so they run in
+    // the next one (_run_once runs only the handles that were ready when it began running them).
+    nextFrom: null,
     timers: [], // handle ids, by due time
     running: null, // handle id
     blocked: null, // {duration, task, line, cause} while a callback holds the loop too long
@@ -44,6 +50,12 @@ function insertTimer(state, id) {
 function removeFrom(list, id) {
   const at = list.indexOf(id);
   if (at >= 0) list.splice(at, 1);
+  return at;
+}
+
+// A handle left the ready queue from `at`: one fewer of this iteration's, if it was one of them.
+function leftReady(s, at) {
+  if (at >= 0 && s.nextFrom !== null && at < s.nextFrom) s.nextFrom -= 1;
 }
 
 function finish(state, task) {
@@ -52,7 +64,7 @@ function finish(state, task) {
 
 const HANDLERS = {
   "run.start": (s, e) => { s.start = e; },
-  "loop.iteration": (s, e) => { s.iteration = e.n; },
+  "loop.iteration": (s, e) => { s.iteration = e.n; s.phase = "io"; s.nextFrom = null; },
   "task.new": (s, e) => {
     s.tasks[e.task] = { id: e.task, name: e.name, coro: e.coro, parent: e.parent, internal: e.internal,
       state: "ready", createdAt: e.line, line: null, awaiting: null, waiter: null, outcome: null, detail: null, cancelling: false, finished: null };
@@ -62,7 +74,8 @@ const HANDLERS = {
   "handle.schedule": (s, e) => {
     const known = s.handles[e.handle];
     if (known && known.queue === "timers") removeFrom(s.timers, e.handle); // a timer fell due
-    else if (known && known.queue === "ready") removeFrom(s.ready, e.handle);
+    else if (known && known.queue === "ready") leftReady(s, removeFrom(s.ready, e.handle));
+    if (e.source === "timer") s.phase = "timers";
     const handle = known || { id: e.handle, owner: null };
     Object.assign(handle, { label: e.label, task: e.task, owner: e.owner ?? handle.owner, when: e.when, queue: e.queue });
     s.handles[e.handle] = handle;
@@ -72,12 +85,13 @@ const HANDLERS = {
     s.idle = null;
   },
   "handle.cancel": (s, e) => {
-    removeFrom(s.ready, e.handle);
+    leftReady(s, removeFrom(s.ready, e.handle));
     removeFrom(s.timers, e.handle);
     delete s.handles[e.handle];
   },
   "handle.begin": (s, e, context) => {
-    removeFrom(s.ready, e.handle);
+    if (s.phase !== "ready") { s.phase = "ready"; s.nextFrom = s.ready.length; }
+    leftReady(s, removeFrom(s.ready, e.handle));
     const handle = s.handles[e.handle] || (s.handles[e.handle] = { id: e.handle, label: "callback", task: e.task });
     handle.queue = "running";
     s.running = e.handle;
@@ -109,7 +123,7 @@ const HANDLERS = {
     if (!running || running.task !== e.task) finish(s, task);
   },
   "future.done": () => {},
-  "loop.idle": (s, e) => { s.idle = { until: e.until }; },
+  "loop.idle": (s, e) => { s.idle = { until: e.until }; s.phase = "io"; },
   // Usually known in advance (context.blockedBy), so the freeze shows while it lasts; live, it may arrive late.
   "loop.blocked": (s, e) => {
     if (s.running === e.handle) s.blocked = { duration: e.duration, task: e.task, line: e.line, cause: e.cause };
@@ -119,7 +133,7 @@ const HANDLERS = {
   "error": (s, e) => { s.errors.push(e); },
   "run.end": (s, e) => {
     for (const task of Object.values(s.tasks)) if (task.finished) finish(s, task);
-    s.end = e; s.running = null; s.blocked = null; s.idle = null;
+    s.end = e; s.running = null; s.blocked = null; s.idle = null; s.phase = null; s.nextFrom = null;
   },
 };
 

@@ -1,4 +1,5 @@
-// The loop picture: ready queue, the running callback, the timer heap, waiting tasks, finished tasks.
+// The loop picture: the cycle of _run_once with its phase lit and the running callback at its hub,
+// the ready queue (this iteration's, then the next's), the timer heap on a time axis, the tasks.
 // Chips are keyed by handle / task id; a chip that changes place glides there (FLIP), unless the
 // user prefers reduced motion.
 import { el, join } from "../join.js";
@@ -17,12 +18,16 @@ function handleText(state, handle) {
   return handle.owner ? `${handle.label} · ${taskName(state, handle.owner)}` : handle.label;
 }
 
+// `describe(id, place)` -> [text, className, extra]: extra is a timer's share of the axis (0..1)
+// or a ready handle's turn ("this" / "next" iteration).
 function chips(container, state, ids, describe) {
   const shown = ids.slice(0, SHOWN);
-  join(container, shown, (id) => id, () => el("li", "chip"), (element, id) => {
-    const [text, className] = describe(id);
+  join(container, shown, (id) => id, () => el("li", "chip"), (element, id, place) => {
+    const [text, className, extra] = describe(id, place);
     if (element.textContent !== text) element.textContent = text;
     if (element.className !== className) element.className = className;
+    if (typeof extra === "number") element.style.setProperty("--left", extra.toFixed(3));
+    else if (extra && element.dataset.turn !== extra) element.dataset.turn = extra;
   });
   const more = ids.length - shown.length;
   const label = more > 0 ? `+${more} more` : "";
@@ -35,26 +40,50 @@ export function setGlide(milliseconds) {
   glideFor = milliseconds;
 }
 
+// Seconds, as a learner reads them: 2 s, 0.5 s, 0.001 s.
+const secs = (value) => `${Number(value.toFixed(3))} s`;
+
+function timerRow(state, handle, furthest) {
+  const left = handle.when - state.t;
+  const said = left > 1e-9 ? `in ${secs(left)}` : left < -1e-9 ? `overdue by ${secs(-left)}` : "due now";
+  return [`${handleText(state, handle)} · t=${Number(handle.when.toFixed(4))} (${said})`,
+    `chip handle timer${left < -1e-9 ? " overdue" : ""}`, furthest > 0 ? Math.max(0, left) / furthest : 0];
+}
+
+// Each task is in one place only: ready or running (its step is queued or runs), waiting, or done.
+const TASK_SAYS = {
+  ready: (task) => `${task.name} · ready`,
+  running: (task) => `${task.name} · running`,
+  waiting: (task) => `${task.name} awaits ${task.awaiting}`,
+};
+
 export function renderLoop(root, state) {
   const positions = glideFor > 0 ? chipPositions(root) : null;
   const area = (name) => root.querySelector(`[data-area="${name}"]`);
-  chips(area("ready"), state, state.ready, (id) => {
-    const handle = state.handles[id];
-    return [handleText(state, handle), `chip handle ${handle.task !== null && handle.task !== undefined ? "step" : "callback"}`];
-  });
+  // The ready queue in two parts: what this iteration runs, then what waits for the next one.
+  const ready = area("ready");
+  const split = state.nextFrom === null ? state.ready.length : state.nextFrom;
+  for (const [turn, ids] of [["this", state.ready.slice(0, split)], ["next", state.ready.slice(split)]]) {
+    chips(ready.querySelector(`[data-turn="${turn}"]`), state, ids, (id) => {
+      const handle = state.handles[id];
+      return [handleText(state, handle), `chip handle ${handle.task !== null && handle.task !== undefined ? "step" : "callback"}`, turn];
+    });
+  }
+  ready.querySelector(".fifo-divider").hidden = state.nextFrom === null;
   const running = state.running !== null && state.handles[state.running] ? [state.running] : [];
   chips(area("running"), state, running, (id) => [handleText(state, state.handles[id]),
     `chip handle running${state.blocked ? " blocked" : ""}`]);
-  chips(area("timers"), state, state.timers, (id) => {
-    const handle = state.handles[id];
-    const left = Math.max(0, handle.when - state.t);
-    return [`${handleText(state, handle)} · t=${Number(handle.when.toFixed(4))} (in ${Number(left.toFixed(3))} s)`,
-      "chip handle timer"];
-  });
+  const furthest = Math.max(0, ...state.timers.slice(0, SHOWN).map((id) => state.handles[id].when - state.t));
+  chips(area("timers"), state, state.timers, (id) => timerRow(state, state.handles[id], furthest));
   const tasks = Object.values(state.tasks).filter((task) => !task.internal);
+  const active = tasks.filter((t) => t.state === "ready" || t.state === "running");
+  chips(area("active"), state, active.map((t) => t.id), (id) => {
+    const task = state.tasks[id];
+    return [TASK_SAYS[task.state](task), `chip task ${task.state}${task.cancelling ? " cancelling" : ""}`];
+  });
   chips(area("waiting"), state, tasks.filter((t) => t.state === "waiting").map((t) => t.id), (id) => {
     const task = state.tasks[id];
-    return [`${task.name} awaits ${task.awaiting}`, `chip task waiting${task.cancelling ? " cancelling" : ""}`];
+    return [TASK_SAYS.waiting(task), `chip task waiting${task.cancelling ? " cancelling" : ""}`];
   });
   const done = tasks.filter((t) => t.state === "done").sort((a, b) => a.doneAt - b.doneAt);
   chips(area("done"), state, done.map((t) => t.id), (id) => {
@@ -62,6 +91,9 @@ export function renderLoop(root, state) {
     const said = { result: `returned ${task.detail}`, exception: `raised ${task.detail}`, cancelled: "cancelled" };
     return [`${task.name}: ${said[task.outcome]}`, `chip task done ${task.outcome}`];
   });
+  const cycle = root.querySelector(".cycle");
+  const phase = state.phase || "";
+  if (cycle.dataset.phase !== phase) cycle.dataset.phase = phase;
   root.classList.toggle("is-blocked", Boolean(state.blocked));
   root.classList.toggle("is-idle", Boolean(state.idle));
   const clock = root.querySelector("[data-clock]");

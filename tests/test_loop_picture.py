@@ -1,0 +1,98 @@
+"""The loop drawn as a loop (headless Chromium): the phase of _run_once lit, the ready queue's
+iteration boundary, the timer heap relative to now, each task in one place."""
+
+from playwright.sync_api import expect
+
+from test_page import browser, open_page, page, run_to_end, seek, server  # noqa: F401 - fixtures
+
+FIRST_QUEUED_BY_A_CALLBACK = """() => {
+    const events = window.loopscope.page.trace.events;
+    return events.findIndex((e, i) => e.kind === 'handle.schedule' && e.queue === 'ready'
+        && events.slice(0, i).some(b => b.kind === 'handle.begin'));
+}"""
+
+
+def index_of(page, predicate):
+    return page.evaluate(f"() => window.loopscope.page.trace.events.findIndex({predicate})")
+
+
+def ready_chips(page, turn):
+    return page.locator(f'[data-area="ready"] [data-turn="{turn}"] .chip').all_inner_texts()
+
+
+def test_a_callback_queued_while_another_runs_waits_for_the_next_iteration(page, server):
+    open_page(page, server, "?scenario=tasks")
+    run_to_end(page)
+    queued = page.evaluate(FIRST_QUEUED_BY_A_CALLBACK)
+    seek(page, queued)
+    expect(page.locator('[data-area="running"] .chip')).to_have_text(["step · Task-1"])
+    assert ready_chips(page, "next") == ["step · Task-2"]
+    assert ready_chips(page, "this") == []
+    expect(page.locator(".fifo-divider")).to_be_visible()
+    expect(page.locator("#loop [data-phase]")).to_have_attribute("data-phase", "ready")
+    # The next iteration begins: what waited is now this iteration's, and runs first.
+    seek(page, index_of(page, f"(e, i) => i > {queued} && e.kind === 'loop.iteration'"))
+    assert ready_chips(page, "this")[0] == "step · hello"  # (Task-2, renamed meanwhile)
+    assert ready_chips(page, "next") == []
+    expect(page.locator(".fifo-divider")).to_be_hidden()
+
+
+def test_the_lit_phase_follows_the_loop_wait_then_due_timers_then_the_ready(page, server):
+    open_page(page, server, "?scenario=tasks")
+    run_to_end(page)
+    cycle = page.locator("#loop [data-phase]")
+    idle = index_of(page, "e => e.kind === 'loop.idle'")
+    seek(page, idle)
+    expect(cycle).to_have_attribute("data-phase", "io")
+    expect(page.locator('.phase[data-step="io"]')).to_contain_text("Poll for I/O")
+    seek(page, idle + 1)  # the timer it slept for fires
+    expect(cycle).to_have_attribute("data-phase", "timers")
+    seek(page, idle + 2)
+    expect(cycle).to_have_attribute("data-phase", "ready")
+    seek(page, 10**9)
+    expect(cycle).to_have_attribute("data-phase", "")
+
+
+def test_timers_say_how_long_until_they_are_due_relative_to_now(page, server):
+    open_page(page, server, "?scenario=tasks")
+    run_to_end(page)
+    seek(page, index_of(page, "e => e.kind === 'loop.idle'"))
+    expect(page.locator('[data-area="timers"] .chip')).to_have_text(
+        ["sleep timer fires · world · t=1 (in 1 s)", "sleep timer fires · hello · t=2 (in 2 s)"])
+    seek(page, index_of(page, "e => e.kind === 'handle.schedule' && e.source === 'timer'"))
+    expect(page.locator('[data-area="timers"] .chip')).to_have_text(["sleep timer fires · hello · t=2 (in 1 s)"])
+
+
+def test_a_timer_past_its_due_time_says_it_is_overdue(page, server):
+    open_page(page, server, "?scenario=background-jobs&blocking=1")
+    run_to_end(page)
+    overdue = page.evaluate("""() => {
+        const l = window.loopscope;
+        for (let i = 0; i < l.page.trace.events.length; i += 1) {
+            const state = l.stateAt(i);
+            if (state.timers.some(id => state.handles[id].when < state.t - 1e-9)) return i;
+        }
+        return -1;
+    }""")
+    assert overdue >= 0
+    seek(page, overdue)
+    expect(page.locator('[data-area="timers"] .chip.overdue').first).to_contain_text("overdue by")
+    assert not any("(in 0 s)" in text for text in page.locator('[data-area="timers"] .chip').all_inner_texts())
+
+
+def test_each_task_shows_in_exactly_one_place_at_every_step(page, server):
+    open_page(page, server, "?scenario=tasks")
+    run_to_end(page)
+    places = page.evaluate("""() => {
+        const l = window.loopscope, seen = [];
+        for (let i = 0; i < l.page.trace.events.length; i += 1) {
+            l.player.seek(i);
+            const state = l.stateAt(i);
+            const tasks = Object.values(state.tasks).filter(t => !t.internal).map(t => t.name).sort();
+            const shown = [...document.querySelectorAll('.tasks-board .chip')]
+                .map(c => c.textContent.split(/ · | awaits |: /)[0]).sort();
+            seen.push(JSON.stringify(tasks) === JSON.stringify(shown) ? 'ok' : `${i}: ${tasks} vs ${shown}`);
+        }
+        return seen;
+    }""")
+    assert len(places) > 50 and set(places) == {"ok"}, [p for p in places if p != "ok"][:3]
