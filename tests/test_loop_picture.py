@@ -96,3 +96,57 @@ def test_each_task_shows_in_exactly_one_place_at_every_step(page, server):
         return seen;
     }""")
     assert len(places) > 50 and set(places) == {"ok"}, [p for p in places if p != "ok"][:3]
+
+
+INTERNAL = r"<locals>|<lambda>|\b_[a-z]\w*|BaseEventLoop|BaseSelectorEventLoop|`"
+
+
+def record(page, scenario, blocking):
+    """Run `scenario` and wait until its whole trace is in, without waiting for the playback."""
+    page.select_option("#scenario", scenario)
+    if blocking is not None:
+        page.set_checked("#blocking", blocking)
+    page.click("#run")
+    page.wait_for_function("() => window.loopscope.page.trace.ended", timeout=120_000)
+    page.evaluate("() => window.loopscope.player.pause()")
+
+
+def scenario_modes(server):
+    """(scenario id, blocking) for every mode of every scenario (blocking None: it has one mode)."""
+    return [(s["id"], (mode == "blocking") if len(s["modes"]) > 1 else None)
+            for s in server.get("/api/scenarios")[1] for mode in s["modes"]]
+
+
+def test_no_internal_name_reaches_a_learner_by_default_in_any_scenario(page, server):
+    open_page(page, server)
+    seen = {}
+    for scenario, blocking in scenario_modes(server):
+        record(page, scenario, blocking)
+        found = page.evaluate("""(pattern) => {
+            const l = window.loopscope, count = l.page.trace.events.length, found = [];
+            const step = Math.max(1, Math.floor(count / 300));
+            for (let i = 0; i < count; i += step) {
+                l.player.seek(i);
+                const text = document.querySelector('#loop').innerText + ' | ' + document.querySelector('#narration').innerText;
+                const match = text.match(new RegExp(pattern));
+                if (match) found.push(`${i}: ${match[0]} in ${text.slice(Math.max(0, match.index - 60), match.index + 40)}`);
+            }
+            return found.slice(0, 3);
+        }""", INTERNAL)
+        if found:
+            seen[scenario, blocking] = found
+    assert seen == {}
+
+
+def test_show_asyncio_internals_reveals_the_raw_names_and_the_event_log(page, server):
+    open_page(page, server, "?scenario=timeouts-and-delays")
+    expect(page.locator(".event-log")).to_be_hidden()
+    run_to_end(page)
+    where = index_of(page, "e => e.kind === 'handle.schedule' && e.label === 'Timeout._on_timeout'")
+    seek(page, where)
+    expect(page.locator('[data-area="timers"]')).to_contain_text("the timeout runs out")
+    page.check("#internals")
+    expect(page.locator('[data-area="timers"]')).to_contain_text("Timeout._on_timeout")
+    expect(page.locator(".event-log")).to_be_visible()
+    seek(page, index_of(page, "e => e.kind === 'task.new' && e.internal"))
+    expect(page.locator("#narration")).to_contain_text("shutdown_asyncgens")

@@ -12,6 +12,8 @@ import { renderLoop, setGlide } from "./views/loop.js";
 import { renderLog, renderOutcome } from "./views/log.js";
 import { renderSource, setSource } from "./views/source.js";
 import { renderTimeline } from "./views/timeline.js";
+import { showSentence } from "./plain.js";
+import { settings } from "./settings.js";
 
 const $ = (selector) => document.querySelector(selector);
 const page = { scenarios: [], trace: createTrace(), state: initialState(), editor: null, health: null };
@@ -38,7 +40,7 @@ const VIEWS = [["loop", "#loop", renderLoop], ["source", "#source", renderSource
 function render() {
   const { state, trace } = page;
   for (const [name, root, view] of VIEWS) timed(name, () => view($(root), state, trace));
-  $("#narration").textContent = state.narration;
+  showSentence($("#narration"), state.narration);
   const scrubber = $("#scrubber");
   scrubber.max = String(Math.max(0, trace.events.length - 1));
   scrubber.value = String(Math.max(0, state.index));
@@ -78,6 +80,7 @@ function run() {
   runs.started();
   newTrace(wanted.of);
   setSource($("#source"), wanted.source);
+  settings.source = wanted.source;
   if (wanted.own) markErrors(page.editor, []);
   setStatus("Starting…");
   render();
@@ -166,6 +169,11 @@ function wire() {
   $("#scrubber").addEventListener("input", (event) => { player.pause(); player.seek(Number(event.target.value)); });
   $("#speed").addEventListener("change", (event) => setRate(Number(event.target.value)));
   setRate(Number($("#speed").value));
+  $("#internals").addEventListener("change", (event) => {
+    settings.internals = event.target.checked;
+    document.body.classList.toggle("internals", settings.internals);
+    show(player.cursor);
+  });
   player.onChange = () => { $("#play").textContent = player.playing ? "Pause" : "Play"; };
   bindKeys({
     toggle: () => player.toggle(),

@@ -1,21 +1,34 @@
-// One plain-English sentence per event, said from the loop's point of view.
+// One plain-English sentence per event, said from the loop's point of view. asyncio's own names
+// are said in plain words unless "show asyncio internals" is on (plain.js).
+import { plainLabel } from "./plain.js";
+import { settings } from "./settings.js";
+
+const said = (label) => (settings.internals ? label : plainLabel(label, settings.source));
 const fmt = (t) => (t === null || t === undefined ? "?" : `${Number(t.toFixed(4))}`);
 
 function who(state, task) {
   const found = state.tasks[task];
+  if (found && found.internal && !settings.internals) return "asyncio.run()'s shutdown task";
   return found ? `Task \`${found.name}\`` : "A task";
 }
 
 function callback(state, handle) {
   const found = state.handles[handle];
   if (!found) return "a callback";
-  return found.task !== null && found.task !== undefined ? `${who(state, found.task)}'s ${found.label.split(" ")[0]}` : `\`${found.label}\``;
+  if (found.task !== null && found.task !== undefined) {
+    const task = state.tasks[found.task];
+    if (task && task.internal && !settings.internals) return "asyncio.run()'s own shutdown work";
+    return `${who(state, found.task)}'s ${found.label.split(" ")[0]}`;
+  }
+  return settings.internals || plainLabel(found.label, settings.source) === found.label ? `\`${found.label}\`` : said(found.label);
 }
 
 const SENTENCES = {
   "run.start": (e) => `The program starts (${e.clock} clock${e.blocking ? ", blocking variant" : ""}).`,
   "loop.iteration": (e) => `Loop iteration ${e.n}: poll for I/O, move due timers to the ready queue, then run what is ready now.`,
-  "task.new": (e, s) => `${e.parent ? `${who(s, e.parent)} creates` : "The program creates"} task \`${e.name}\` for \`${e.coro}()\`${e.internal ? " (asyncio's own shutdown work)" : ""}.`,
+  "task.new": (e, s) => (e.internal && !settings.internals
+    ? `asyncio.run() starts its own shutdown work: ${said(e.coro)}.`
+    : `${e.parent ? `${who(s, e.parent)} creates` : "The program creates"} task \`${e.name}\` for \`${e.coro}()\`${e.internal ? " (asyncio's own shutdown work)" : ""}.`),
   "task.rename": (e) => `The task is renamed \`${e.name}\`.`,
   "task.cancel": (e, s) => `${e.by ? who(s, e.by) : "The program"} asks ${who(s, e.task).toLowerCase()} to cancel${e.msg ? ` ("${e.msg}")` : ""}: it will get a CancelledError at its next await.`,
   "handle.schedule": (e, s) => {
@@ -29,7 +42,7 @@ const SENTENCES = {
   "handle.cancel": () => "A scheduled callback is cancelled: it leaves its queue without ever running.",
   "handle.begin": (e, s) => `The loop runs ${callback(s, e.handle)}; nothing else can run until it returns.`,
   "handle.end": (e, s) => `${e.task !== null ? who(s, e.task) : "The callback"} gives control back to the loop after ${fmt(e.duration)} s.`,
-  "task.suspend": (e, s) => `${who(s, e.task)} awaits ${e.awaiting}${e.line ? ` on line ${e.line}` : ""} and gives the loop back.`,
+  "task.suspend": (e, s) => `${who(s, e.task)} awaits ${said(e.awaiting)}${e.line ? ` on line ${e.line}` : ""} and gives the loop back.`,
   "task.done": (e, s) => `${who(s, e.task)} is done: ${e.state === "result" ? `it returned ${e.detail}` : e.state === "exception" ? `it raised ${e.detail}` : "it was cancelled"}.`,
   "future.done": (e) => `A future gets its ${e.state === "result" ? `result (${e.detail})` : e.state === "exception" ? `exception (${e.detail})` : "cancellation"}; ${e.waiters.length ? `${e.waiters.length} waiting task(s) will wake up` : "nobody waits on it"}.`,
   "loop.idle": (e) => (e.until === null ? "Nothing is ready: the loop waits for I/O." : `Nothing is ready: the loop sleeps until the next timer at t=${fmt(e.until)}.`),

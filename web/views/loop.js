@@ -3,6 +3,8 @@
 // Chips are keyed by handle / task id; a chip that changes place glides there (FLIP), unless the
 // user prefers reduced motion.
 import { el, join } from "../join.js";
+import { isInternalTask, plainLabel } from "../plain.js";
+import { settings } from "../settings.js";
 
 const SHOWN = 60; // chips per area; the rest are counted
 const reducedMotion = () => window.matchMedia("(prefers-reduced-motion: reduce)").matches;
@@ -11,11 +13,14 @@ function taskName(state, id) {
   return state.tasks[id] ? state.tasks[id].name : `task ${id}`;
 }
 
+const said = (label) => (settings.internals ? label : plainLabel(label, settings.source));
+
 function handleText(state, handle) {
   if (handle.task !== null && handle.task !== undefined) {
+    if (!settings.internals && isInternalTask(state, handle.task)) return "asyncio.run()'s own shutdown work";
     return `${handle.label.split(" ")[0]} · ${taskName(state, handle.task)}`;
   }
-  return handle.owner ? `${handle.label} · ${taskName(state, handle.owner)}` : handle.label;
+  return handle.owner ? `${said(handle.label)} · ${taskName(state, handle.owner)}` : said(handle.label);
 }
 
 // `describe(id, place)` -> [text, className, extra]: extra is a timer's share of the axis (0..1)
@@ -54,7 +59,7 @@ function timerRow(state, handle, furthest) {
 const TASK_SAYS = {
   ready: (task) => `${task.name} · ready`,
   running: (task) => `${task.name} · running`,
-  waiting: (task) => `${task.name} awaits ${task.awaiting}`,
+  waiting: (task) => `${task.name} awaits ${said(task.awaiting)}`,
 };
 
 export function renderLoop(root, state) {
@@ -75,7 +80,7 @@ export function renderLoop(root, state) {
     `chip handle running${state.blocked ? " blocked" : ""}`]);
   const furthest = Math.max(0, ...state.timers.slice(0, SHOWN).map((id) => state.handles[id].when - state.t));
   chips(area("timers"), state, state.timers, (id) => timerRow(state, state.handles[id], furthest));
-  const tasks = Object.values(state.tasks).filter((task) => !task.internal);
+  const tasks = Object.values(state.tasks).filter((task) => settings.internals || !task.internal);
   const active = tasks.filter((t) => t.state === "ready" || t.state === "running");
   chips(area("active"), state, active.map((t) => t.id), (id) => {
     const task = state.tasks[id];

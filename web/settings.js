@@ -1,0 +1,5 @@
+// How the page shows a run, shared by the views: set by the page's controls, read when drawing.
+export const settings = {
+  internals: false, // show asyncio's internals: its own tasks, private callback names, the raw event log
+  source: null, // the program's text (its own functions keep their names in plain words)
+};
