@@ -1,4 +1,5 @@
-"""The page's fold (web/state.js) and run messages (web/runs.js), run by node's test runner on real traces."""
+"""The page's fold (web/state.js), run messages (web/runs.js) and playback's pace (web/pace.js, moments.js,
+caption.js), run by node's test runner on real traces."""
 
 import json
 import shutil
@@ -9,7 +10,8 @@ import pytest
 
 from conftest import ROOT
 
-TRACES = {"tasks": ["tasks"], "tasks-blocking": ["tasks", "--blocking"], "stress": ["stress"]}
+TRACES = {"tasks": ["tasks"], "tasks-blocking": ["tasks", "--blocking"], "stress": ["stress"],
+          "sequential": ["sequential"], "sequential-blocking": ["sequential", "--blocking"]}
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +26,21 @@ def traces(tmp_path_factory):
     return paths
 
 
-def test_the_fold_and_run_messages_pass_their_node_tests(traces):
+def node_tests(name, traces):
     node = shutil.which("node")
     assert node, "node is needed for the page's logic tests (scripts/install-system-packages.sh --browser)"
-    done = subprocess.run([node, "--test", str(ROOT / "tests" / "js" / "fold.test.mjs")], cwd=ROOT,
+    done = subprocess.run([node, "--test", str(ROOT / "tests" / "js" / name)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300,
                           env={"LOOPSCOPE_TRACES": json.dumps(traces), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "# fail 0" in done.stdout and "# pass 8" in done.stdout, done.stdout
+    return done.stdout
+
+
+def test_the_fold_and_run_messages_pass_their_node_tests(traces):
+    out = node_tests("fold.test.mjs", traces)
+    assert "# fail 0" in out and "# pass 8" in out, out
+
+
+def test_the_playback_pace_passes_its_node_tests(traces):
+    out = node_tests("pace.test.mjs", traces)
+    assert "# fail 0" in out and "# pass 14" in out, out

@@ -65,7 +65,7 @@ export function createTransport(player, trace, stepIteration) {
       caption.follow({ schedule: player.schedule, events, cursor: state.index, now: performance.now(), read: readMs(player.speed) });
     } else if (player.pausedFor) {
       const next = state.end ? "Play (Space) watches it again." : "Press Play (Space) to go on.";
-      caption.say(`⏸ Paused: ${player.pausedFor}. ${state.narration} ${next}`);
+      caption.say(`❚❚ Paused: ${player.pausedFor}. ${state.narration} ${next}`);
     } else {
       caption.say(state.narration, state.index);
     }
@@ -85,7 +85,7 @@ export function createTransport(player, trace, stepIteration) {
       || !player.schedule.compressed[at]) return null;
     const wake = events[at + 1].t;
     const what = event.until === null ? "waits for I/O" : `sleeps until t=${seconds(event.until)}`;
-    return `⏩ the loop ${what}: ${seconds(wake - event.t)} of idle time, fast-forwarded`;
+    return `▶▶ the loop ${what}: ${seconds(wake - event.t)} of idle time, fast-forwarded`;
   }
 
   return {
