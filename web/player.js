@@ -22,6 +22,7 @@ export function createPlayer(onMove) {
   let frame = null;
   let perFrame = 200;
   let pausedFor = null; // why playback paused itself at the cursor
+  let waiting = false; // at the last event so far, more to come
 
   const timeOf = (index) => (index >= 0 ? schedule.at[index] : 0);
 
@@ -46,6 +47,9 @@ export function createPlayer(onMove) {
     schedule.extend(events);
     if (last !== null) clock += Math.min(now - last, LONGEST_FRAME_MS);
     last = now;
+    // Live, the wait for the next event counts towards the time the last one stays on screen, but
+    // never beyond: what arrives late is not rushed through to catch up.
+    if (waiting && cursor < events.length - 1) clock = Math.min(clock, timeOf(cursor + 1));
     const due = schedule.indexAt(clock);
     if (due > cursor) {
       const limit = cursor + perFrame;
@@ -63,12 +67,10 @@ export function createPlayer(onMove) {
         return;
       }
     }
-    if (cursor >= events.length - 1) {
-      if (player.finished) {
-        pause();
-        return;
-      }
-      clock = Math.min(clock, timeOf(cursor)); // waiting for the stream is not part of the schedule
+    waiting = cursor >= events.length - 1;
+    if (waiting && player.finished) {
+      pause();
+      return;
     }
     player.onFrame();
     frame = requestAnimationFrame(tick);
