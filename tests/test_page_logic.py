@@ -43,4 +43,4 @@ def test_the_fold_and_run_messages_pass_their_node_tests(traces):
 
 def test_the_playback_pace_passes_its_node_tests(traces):
     out = node_tests("pace.test.mjs", traces)
-    assert "# fail 0" in out and "# pass 14" in out, out
+    assert "# fail 0" in out and "# pass 17" in out, out

@@ -201,3 +201,77 @@ test("narration: paused or stepping, the line changes at once, and playing again
   at(5, 20);
   assert.deepEqual(shown, ["sentence 0", "paused here", "sentence 5"]);
 });
+
+// The player, driven by a fake animation frame clock (its only source of time).
+function fakeFrames() {
+  const queue = [];
+  globalThis.requestAnimationFrame = (callback) => queue.push(callback);
+  globalThis.cancelAnimationFrame = () => queue.splice(0);
+  return { frame(now) { for (const callback of queue.splice(0)) callback(now); } };
+}
+
+async function playerFor(events) {
+  const frames = fakeFrames();
+  const { createPlayer } = await import("../../web/player.js");
+  const moves = [];
+  const player = createPlayer((index) => moves.push(index));
+  player.setEvents(events);
+  return { player, frames, moves };
+}
+
+test("the player moves along the schedule and stops at the end", async () => {
+  const events = recorded("tasks-blocking");
+  const { player, frames } = await playerFor(events);
+  player.finished = true;
+  const schedule = createSchedule(1).extend(events);
+  player.play();
+  let now = 0;
+  frames.frame(now);
+  while (player.playing && now < 60_000) {
+    now += 16;
+    frames.frame(now);
+    if (player.playing) assert.equal(player.cursor, schedule.indexAt(now), `at ${now} ms`);
+  }
+  assert.equal(player.cursor, events.length - 1);
+  assert.ok(Math.abs(now - schedule.total) <= 16, `${now} ms for a ${schedule.total} ms schedule`);
+});
+
+test("the player pauses at a key moment, says why, and goes on from there; never at full speed", async () => {
+  const events = recorded("tasks-blocking");
+  const moments = createMoments().extend(events);
+  const { player, frames } = await playerFor(events);
+  player.finished = true;
+  player.stopAt = (index) => moments.reason(index);
+  player.play();
+  for (let now = 0; player.playing; now += 16) frames.frame(now);
+  assert.equal(events[player.cursor].kind, "loop.blocked");
+  assert.equal(player.pausedFor, "the loop is blocked for the first time");
+  player.play();
+  assert.equal(player.pausedFor, null);
+  for (let now = 0; player.playing; now += 16) frames.frame(now);
+  assert.equal(events[player.cursor].kind, "task.done");
+  player.seek(0);
+  player.speed = Infinity;
+  player.play();
+  for (let now = 0; player.playing; now += 16) frames.frame(now);
+  assert.equal(player.cursor, events.length - 1);
+});
+
+test("live, the wait for the next event counts towards the last one's time, and nothing is rushed", async () => {
+  const events = recorded("tasks-blocking");
+  const begin = find(events, (e) => e.kind === "handle.begin" && e.task === 2);
+  const arrived = events.slice(0, begin + 1);
+  const { player, frames } = await playerFor(arrived);
+  player.play();
+  let now = 0;
+  for (; player.cursor < begin; now += 16) frames.frame(now);
+  for (const until = now + 2500; now < until; now += 16) frames.frame(now); // the block, as long as it lasts
+  assert.equal(player.cursor, begin, "waits at the last event");
+  arrived.push(...events.slice(begin + 1));
+  frames.frame(now);
+  assert.equal(player.cursor, begin + 1, "the next event at once: its time was waited out");
+  const schedule = createSchedule(1).extend(events);
+  const next = schedule.at[begin + 2] - schedule.at[begin + 1];
+  for (const until = now + next - 20; now < until;) frames.frame((now += 16));
+  assert.equal(player.cursor, begin + 1, "the one after at its own pace");
+});
