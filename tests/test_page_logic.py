@@ -1,4 +1,5 @@
-"""The page's fold (web/state.js) and run messages (web/runs.js), run by node's test runner on real traces."""
+"""The page's fold (web/state.js), run messages (web/runs.js), playback's pace (web/pace.js, moments.js,
+caption.js) and player (web/player.js), run by node's test runner on real traces."""
 
 import json
 import shutil
@@ -9,7 +10,8 @@ import pytest
 
 from conftest import ROOT
 
-TRACES = {"tasks": ["tasks"], "tasks-blocking": ["tasks", "--blocking"], "stress": ["stress"]}
+TRACES = {"tasks": ["tasks"], "tasks-blocking": ["tasks", "--blocking"], "stress": ["stress"],
+          "sequential": ["sequential"], "sequential-blocking": ["sequential", "--blocking"]}
 
 
 @pytest.fixture(scope="module")
@@ -41,4 +43,14 @@ def test_the_fold_and_run_messages_pass_their_node_tests(traces):
 
 def test_the_loop_pictures_phases_pass_their_node_tests(traces):
     out = node_tests("loop.test.mjs", traces)
+    assert "# fail 0" in out and "# pass 3" in out, out
+
+
+def test_the_playback_pace_passes_its_node_tests(traces):
+    out = node_tests("pace.test.mjs", traces)
+    assert "# fail 0" in out and "# pass 14" in out, out
+
+
+def test_the_player_passes_its_node_tests(traces):
+    out = node_tests("player.test.mjs", traces)
     assert "# fail 0" in out and "# pass 3" in out, out

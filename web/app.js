@@ -8,17 +8,18 @@ import { createPicker } from "./picker.js";
 import { createPlayer } from "./player.js";
 import { createRuns } from "./runs.js";
 import { addEvents, createTrace, foldTo, initialState, iterationBoundary } from "./state.js";
-import { renderLoop, setGlide } from "./views/loop.js";
+import { createTransport } from "./transport.js";
+import { renderLoop } from "./views/loop.js";
 import { renderLog, renderOutcome } from "./views/log.js";
 import { renderSource, setSource } from "./views/source.js";
 import { renderTimeline } from "./views/timeline.js";
-import { showSentence } from "./plain.js";
-import { settings } from "./settings.js";
+import { settings, showInternals } from "./settings.js";
 
 const $ = (selector) => document.querySelector(selector);
 const page = { scenarios: [], trace: createTrace(), state: initialState(), editor: null, health: null };
 
 const player = createPlayer((index) => show(index));
+const transport = createTransport(player, () => page.trace, stepIteration);
 
 // -- the picture at the cursor ------------------------------------------------------------
 
@@ -40,12 +41,7 @@ const VIEWS = [["loop", "#loop", renderLoop], ["source", "#source", renderSource
 function render() {
   const { state, trace } = page;
   for (const [name, root, view] of VIEWS) timed(name, () => view($(root), state, trace));
-  showSentence($("#narration"), state.narration);
-  const scrubber = $("#scrubber");
-  scrubber.max = String(Math.max(0, trace.events.length - 1));
-  scrubber.value = String(Math.max(0, state.index));
-  $("#position").textContent = `event ${state.index + 1} of ${trace.events.length}`;
-  $("#play").textContent = player.playing ? "Pause" : "Play";
+  transport.render(state);
 }
 
 // Milliseconds spent per view since the page loaded (the page benchmark reads them).
@@ -86,7 +82,20 @@ function run() {
   render();
 }
 
-const stop = () => connection.send({ op: "stop" });
+// Stop ends the run on the server, if one is going, and the playback either way.
+function stop() {
+  player.pause();
+  if (runs.active) connection.send({ op: "stop" });
+  else setStatus("Playback stopped.");
+}
+
+// A new choice of scenario, mode or clock: the run on screen was of something else, so it goes.
+function clear() {
+  if (runs.forget()) connection.send({ op: "stop" });
+  newTrace();
+  render();
+  setStatus("Ready. Press Run (or the R key).");
+}
 
 const runs = createRuns({
   onStatus: setStatus,
@@ -103,7 +112,7 @@ const runs = createRuns({
         markErrors(page.editor, page.trace.events.filter((e) => e.kind === "error" && e.line));
       }
     }
-    player.setLength(page.trace.events.length);
+    player.setEvents(page.trace.events);
     if (!player.playing) render();
   },
   onFinished(status) {
@@ -140,7 +149,7 @@ function load(events) {
   newTrace();
   addEvents(page.trace, events);
   player.finished = true;
-  player.setLength(events.length);
+  player.setEvents(page.trace.events);
   render();
 }
 
@@ -151,30 +160,12 @@ function stepIteration(direction) {
   player.seek(iterationBoundary(page.trace, player.cursor, direction));
 }
 
-function setRate(rate) {
-  player.rate = rate;
-  // Chips glide for a little less than the time one event stays on screen; faster, they just jump.
-  const glide = Math.min(350, 900 / rate);
-  setGlide(glide >= 50 ? glide : 0);
-}
-
 function wire() {
   $("#run").addEventListener("click", run);
   $("#stop").addEventListener("click", stop);
-  $("#play").addEventListener("click", () => player.toggle());
-  $("#back").addEventListener("click", () => { player.pause(); player.step(-1); });
-  $("#forward").addEventListener("click", () => { player.pause(); player.step(1); });
-  $("#back-iteration").addEventListener("click", () => stepIteration(-1));
-  $("#forward-iteration").addEventListener("click", () => stepIteration(1));
-  $("#scrubber").addEventListener("input", (event) => { player.pause(); player.seek(Number(event.target.value)); });
-  $("#speed").addEventListener("change", (event) => setRate(Number(event.target.value)));
-  setRate(Number($("#speed").value));
-  $("#internals").addEventListener("change", (event) => {
-    settings.internals = event.target.checked;
-    document.body.classList.toggle("internals", settings.internals);
-    show(player.cursor);
-  });
-  player.onChange = () => { $("#play").textContent = player.playing ? "Pause" : "Play"; };
+  for (const choice of ["#scenario", "#blocking", "#clock"]) $(choice).addEventListener("change", clear);
+  player.onChange = player.onFrame = () => transport.render(page.state);
+  $("#internals").addEventListener("change", (event) => { showInternals(event.target.checked); show(player.cursor); });
   bindKeys({
     toggle: () => player.toggle(),
     step: (direction) => { player.pause(); player.step(direction); },

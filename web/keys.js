@@ -1,15 +1,23 @@
-// The page's keyboard shortcuts, which act only while no text field or list has the focus.
+// The page's keyboard shortcuts. They never take a key from the control that has the focus: text
+// fields, lists and the editor keep every key, a checkbox or button its Space and Enter, the
+// scrubber its arrows, Home, End and page keys.
 
-function typing(target) {
-  return target.isContentEditable || target.closest(".cm-editor")
-    || (["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName) && target.type !== "range"
-      && target.type !== "checkbox");
+const RANGE_KEYS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"];
+
+function ownsKey(target, key) {
+  if (target.isContentEditable || target.closest(".cm-editor")) return true;
+  if (target.tagName === "SELECT" || target.tagName === "TEXTAREA") return true;
+  if (target.tagName === "BUTTON" || target.type === "checkbox" || target.type === "radio") {
+    return key === " " || key === "Enter";
+  }
+  if (target.type === "range") return RANGE_KEYS.includes(key);
+  return target.tagName === "INPUT";
 }
 
 // `actions`: {toggle, step(direction), iteration(direction), run, stop}.
 export function bindKeys(actions) {
   document.addEventListener("keydown", (event) => {
-    if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (ownsKey(event.target, event.key) || event.ctrlKey || event.metaKey || event.altKey) return;
     const keys = {
       " ": actions.toggle,
       ArrowRight: () => (event.shiftKey ? actions.iteration(1) : actions.step(1)),

@@ -40,13 +40,15 @@ const SENTENCES = {
     return `${what} joins the back of the ready queue.`;
   },
   "handle.cancel": () => "A scheduled callback is cancelled: it leaves its queue without ever running.",
-  "handle.begin": (e, s) => `The loop runs ${callback(s, e.handle)}; nothing else can run until it returns.`,
+  "handle.begin": (e, s) => (s.blocked
+    ? `The loop runs ${callback(s, e.handle)}, which holds the loop for ${fmt(s.blocked.duration)} s${s.blocked.line ? ` at line ${s.blocked.line}` : ""}: nothing else can run until it returns.`
+    : `The loop runs ${callback(s, e.handle)}; nothing else can run until it returns.`),
   "handle.end": (e, s) => `${e.task !== null ? who(s, e.task) : "The callback"} gives control back to the loop after ${fmt(e.duration)} s.`,
   "task.suspend": (e, s) => `${who(s, e.task)} awaits ${said(e.awaiting)}${e.line ? ` on line ${e.line}` : ""} and gives the loop back.`,
   "task.done": (e, s) => `${who(s, e.task)} is done: ${e.state === "result" ? `it returned ${e.detail}` : e.state === "exception" ? `it raised ${e.detail}` : "it was cancelled"}.`,
   "future.done": (e) => `A future gets its ${e.state === "result" ? `result (${e.detail})` : e.state === "exception" ? `exception (${e.detail})` : "cancellation"}; ${e.waiters.length ? `${e.waiters.length} waiting task(s) will wake up` : "nobody waits on it"}.`,
   "loop.idle": (e) => (e.until === null ? "Nothing is ready: the loop waits for I/O." : `Nothing is ready: the loop sleeps until the next timer at t=${fmt(e.until)}.`),
-  "loop.blocked": (e) => `That callback held the loop for ${fmt(e.duration)} s${e.line ? ` at line ${e.line}` : ""}: every other task, timer and socket had to wait.`,
+  "loop.blocked": (e, s) => `${e.task !== null ? `${who(s, e.task)}'s step` : "That callback"} held the loop for ${fmt(e.duration)} s${e.cause === "sleep" ? " in time.sleep()" : " computing"}${e.line ? ` at line ${e.line}` : ""}: every other task, timer and socket had to wait.`,
   "loop.exception": (e) => `The loop's exception handler: ${e.message}.`,
   "stdout": (e) => `The program prints ${JSON.stringify(e.text.replace(/\n$/, ""))}.`,
   "error": (e) => `Error${e.line ? ` on line ${e.line}` : ""}: ${e.message}`,

@@ -1,79 +1,143 @@
-// Moves a cursor through the recorded trace at the chosen speed. The only module that uses
-// requestAnimationFrame; step() advances synchronously, so tests can drive it without waiting.
-// Events a frame may apply, adapted to how long frames take: a slow frame must not make the next
-// one slower still (the backlog is dropped, not carried). At most 1000, so that a frame stores at most
-// one or two checkpoints (see state.js).
+// Moves a cursor through the recorded trace along its schedule (pace.js): loop time decides how long
+// each event stays on screen. The only module that uses requestAnimationFrame; step() and seek() move
+// synchronously, so tests can drive it without waiting.
+import { createSchedule } from "./pace.js";
+
+// Events a frame may apply, adapted to how long frames take: a slow frame must not make the next one
+// slower still (the backlog is dropped, not carried). At most 1000, so that a frame stores at most one
+// or two checkpoints (see state.js).
 const FRAME_BUDGET_MS = 16;
+// A frame later than this (a background tab, a busy machine) moves the picture on by this much only:
+// the playback waits rather than skipping what it had to show.
+const LONGEST_FRAME_MS = 100;
 
 export function createPlayer(onMove) {
+  let events = [];
+  let speed = 1;
+  let schedule = createSchedule(speed);
   let cursor = -1;
-  let length = 0;
+  let clock = 0; // milliseconds along the schedule
   let playing = false;
-  let rate = 8; // events per second
-  let carry = 0;
   let last = null;
   let frame = null;
   let perFrame = 200;
+  let pausedFor = null; // why playback paused itself at the cursor
+  let waiting = false; // at the last event so far, more to come
+
+  const timeOf = (index) => (index >= 0 ? schedule.at[index] : 0);
 
   function move(to) {
-    const next = Math.max(-1, Math.min(to, length - 1));
+    const next = Math.max(-1, Math.min(to, events.length - 1));
     if (next !== cursor) {
       cursor = next;
       onMove(cursor);
     }
   }
 
+  // Where the cursor stops on its way to `to`: the first key moment after it, if any.
+  function stopBefore(to) {
+    if (!player.stopAt || speed === Infinity) return -1;
+    for (let i = cursor + 1; i <= to; i += 1) if (player.stopAt(i)) return i;
+    return -1;
+  }
+
   function tick(now) {
     frame = null;
     if (!playing) return;
-    if (last !== null) carry += ((now - last) / 1000) * rate;
+    schedule.extend(events);
+    if (last !== null) clock += Math.min(now - last, LONGEST_FRAME_MS);
     last = now;
-    const steps = Math.min(Math.floor(carry), perFrame);
-    carry = steps === perFrame ? 0 : carry - steps;
-    if (steps > 0) {
+    // Live, the wait for the next event counts towards the time the last one stays on screen, but
+    // never beyond: what arrives late is not rushed through to catch up.
+    if (waiting && cursor < events.length - 1) clock = Math.min(clock, timeOf(cursor + 1));
+    const due = schedule.indexAt(clock);
+    if (due > cursor) {
+      const limit = cursor + perFrame;
+      const stop = stopBefore(Math.min(due, limit));
+      const to = stop >= 0 ? stop : Math.min(due, limit);
       const began = performance.now();
-      move(cursor + steps);
-      const took = performance.now() - began;
-      if (steps === perFrame) perFrame = took > FRAME_BUDGET_MS ? Math.max(10, perFrame >> 1) : Math.min(1000, perFrame * 2);
+      move(to);
+      if (to === limit) {
+        const took = performance.now() - began;
+        perFrame = took > FRAME_BUDGET_MS ? Math.max(10, perFrame >> 1) : Math.min(1000, perFrame * 2);
+        clock = timeOf(cursor);
+      }
+      if (stop >= 0) {
+        pause(player.stopAt(stop));
+        return;
+      }
     }
-    if (cursor >= length - 1 && player.finished) {
+    waiting = cursor >= events.length - 1;
+    if (waiting && player.finished) {
       pause();
       return;
     }
+    player.onFrame();
     frame = requestAnimationFrame(tick);
   }
 
   function play() {
     if (playing) return;
-    if (cursor >= length - 1 && player.finished) move(-1);
+    if (cursor >= events.length - 1 && player.finished) move(-1);
     playing = true;
+    pausedFor = null;
+    schedule.extend(events);
+    clock = timeOf(cursor);
     last = null;
-    carry = 0;
     frame = requestAnimationFrame(tick);
     player.onChange();
   }
 
-  function pause() {
+  function pause(reason = null) {
     playing = false;
+    pausedFor = reason;
     if (frame !== null) cancelAnimationFrame(frame);
     frame = null;
     player.onChange();
   }
 
+  // Jump (not play) to `index`.
+  function jump(index) {
+    pausedFor = null;
+    move(index);
+    schedule.extend(events);
+    clock = timeOf(cursor);
+  }
+
   const player = {
     finished: false, // no more events will arrive
-    onChange: () => {},
+    stopAt: null, // (index) => why to pause there, or null; asked only while playing, not at "max"
+    onChange: () => {}, // played, paused
+    onFrame: () => {}, // each frame of playback
     get cursor() { return cursor; },
     get playing() { return playing; },
-    get rate() { return rate; },
-    set rate(value) { rate = value; },
-    setLength(value) { length = value; },
+    get pausedFor() { return pausedFor; },
+    get schedule() { return schedule; },
+    get speed() { return speed; },
+    // Loop seconds per second on screen; Infinity: as fast as possible.
+    set speed(value) {
+      speed = value;
+      schedule = createSchedule(speed).extend(events);
+      clock = timeOf(cursor);
+    },
+    // The trace's events (the same array, growing as events arrive).
+    setEvents(value) {
+      events = value;
+      if (cursor > events.length - 1) move(events.length - 1);
+    },
     play,
-    pause,
+    pause: () => pause(),
     toggle() { (playing ? pause : play)(); },
-    seek(index) { move(index); },
-    step(by = 1) { move(cursor + by); },
-    reset() { pause(); cursor = -1; length = 0; player.finished = false; },
+    seek: jump,
+    step(by = 1) { jump(cursor + by); },
+    reset() {
+      pause();
+      events = [];
+      schedule = createSchedule(speed);
+      cursor = -1;
+      clock = 0;
+      player.finished = false;
+    },
   };
   return player;
 }

@@ -4,13 +4,30 @@ export function createRuns({ onStatus, onRunning, onEvents, onFinished }) {
   let lastRun = 0; // the highest run id the server has mentioned
   let ignoreUpTo = 0; // messages about runs up to this id belong to replaced runs
   let current = null; // the run on screen
+  let asked = false; // the page asked for a run the server has not mentioned yet
+  let ignoreAsked = false; // ... and that run, when it comes, is not for the screen either
+  let finished = true; // the run on screen is over on the server
 
   return {
     get current() { return current; },
+    // Whether a run the page asked for may still be going on the server.
+    get active() { return asked || (current !== null && !finished); },
     // The page just asked for a new run: whatever this socket ran before is history.
     started() {
       ignoreUpTo = lastRun;
       current = null;
+      asked = true;
+      ignoreAsked = false;
+    },
+    // Nothing on screen belongs to a run any more, not even one asked for and not yet begun. Returns
+    // whether that run may still be going (the page should stop it).
+    forget() {
+      const active = this.active;
+      ignoreUpTo = lastRun;
+      ignoreAsked = asked;
+      asked = false;
+      current = null;
+      return active;
     },
     handle(message) {
       if (message.type === "error") {
@@ -18,15 +35,24 @@ export function createRuns({ onStatus, onRunning, onEvents, onFinished }) {
         return;
       }
       if (message.run !== undefined) {
+        if (message.run > lastRun && ignoreAsked) {
+          ignoreUpTo = message.run;
+          ignoreAsked = false;
+        }
         lastRun = Math.max(lastRun, message.run);
         if (message.run <= ignoreUpTo) return;
+        if (message.run !== current) finished = false;
         current = message.run;
+        asked = false;
       }
       if (message.type === "events") onEvents(message.events);
       else if (message.type !== "status") throw new Error(`unknown message type ${message.type}`);
       else if (message.state === "queued") onStatus(`Waiting for a free slot: position ${message.position} in line…`);
       else if (message.state === "running") onRunning();
-      else if (message.state === "finished") onFinished(message.status);
+      else if (message.state === "finished") {
+        finished = true;
+        onFinished(message.status);
+      }
     },
   };
 }

@@ -3,3 +3,9 @@ export const settings = {
   internals: false, // show asyncio's internals: its own tasks, private callback names, the raw event log
   source: null, // the program's text (its own functions keep their names in plain words)
 };
+
+// "Show asyncio internals": the views say raw names; the page shows the raw event log (body.internals).
+export function showInternals(on) {
+  settings.internals = on;
+  document.body.classList.toggle("internals", on);
+}
