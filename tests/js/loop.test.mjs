@@ -25,16 +25,16 @@ function* walk(trace) {
 }
 
 test("every callback that begins was counted among its iteration's, never among the next's", () => {
+  let checked = 0; // (a run whose every iteration runs one callback has none to check)
   for (const name of Object.keys(TRACES)) {
-    let begun = 0;
     for (const [before, event] of walk(recorded(name))) {
       if (event.kind !== "handle.begin" || before.phase !== "ready") continue;
       const at = before.ready.indexOf(event.handle);
       assert.ok(at >= 0 && at < before.nextFrom, `${name}: handle ${event.handle} began from place ${at} of ${before.nextFrom}`);
-      begun += 1;
+      checked += 1;
     }
-    assert.ok(begun > 0, name);
   }
+  assert.ok(checked > 100, `only ${checked} callbacks began after another in their iteration`);
 });
 
 test("a callback queued while a callback runs waits for the next iteration", () => {
