@@ -1,6 +1,6 @@
 // Wires the page: the picker, the connection and its runs, the recorded trace, the player and the views.
 import { connect } from "./connection.js";
-import { markErrors } from "./editor.js";
+import { markCoach, markErrors } from "./editor.js";
 import { remember } from "./elapsed.js";
 import { bindKeys } from "./keys.js";
 import { OWN, createKeptEditor } from "./own.js";
@@ -8,6 +8,7 @@ import { createPicker } from "./picker.js";
 import { createPlayer } from "./player.js";
 import { createRuns } from "./runs.js";
 import { addEvents, createTrace, foldTo, initialState, iterationBoundary } from "./state.js";
+import { renderCoach } from "./views/coach.js";
 import { renderLoop, setGlide } from "./views/loop.js";
 import { renderLog, renderOutcome } from "./views/log.js";
 import { renderSource, setSource } from "./views/source.js";
@@ -33,12 +34,14 @@ function show(index) {
 
 // Every view is render(root, state, trace).
 const VIEWS = [["loop", "#loop", renderLoop], ["source", "#source", renderSource],
-  ["timeline", "#timeline", renderTimeline], ["log", "#logs", renderLog], ["outcome", "#outcome-area", renderOutcome]];
+  ["timeline", "#timeline", renderTimeline], ["log", "#logs", renderLog], ["outcome", "#outcome-area", renderOutcome],
+  ["coach", "#coach", renderCoach]];
 
 function render() {
   const { state, trace } = page;
   for (const [name, root, view] of VIEWS) timed(name, () => view($(root), state, trace));
   $("#narration").textContent = state.narration;
+  markCoachInEditor(state);
   const scrubber = $("#scrubber");
   scrubber.max = String(Math.max(0, trace.events.length - 1));
   scrubber.value = String(Math.max(0, state.index));
@@ -52,6 +55,15 @@ function timed(name, work) {
   const start = performance.now();
   work();
   timings[name] = (timings[name] || 0) + performance.now() - start;
+}
+
+// The coach's messages so far in the editor, while it holds the text that ran (an edit clears them).
+let coachShown = "";
+function markCoachInEditor(state) {
+  if (!page.trace.request || page.trace.request.scenario !== OWN || page.edited) return;
+  const key = state.coach.messages.map((m) => `${m.kind}:${m.line}:${m.title}`).join("|");
+  if (key !== coachShown) markCoach(page.editor, state.coach.messages);
+  coachShown = key;
 }
 
 function setStatus(text, kind = "") {
@@ -78,7 +90,12 @@ function run() {
   runs.started();
   newTrace(wanted.of);
   setSource($("#source"), wanted.source);
-  if (wanted.own) markErrors(page.editor, []);
+  if (wanted.own) {
+    markErrors(page.editor, []);
+    markCoach(page.editor, []);
+    page.edited = false;
+    coachShown = "";
+  }
   setStatus("Starting…");
   render();
 }
@@ -178,6 +195,7 @@ function wire() {
 
 async function start() {
   page.editor = createKeptEditor($("#editor"), (text) => {
+    page.edited = true; // (the marks of the run no longer apply)
     if (picker.own() && !player.playing) setSource($("#source"), text);
   });
   wire();
