@@ -167,7 +167,8 @@ KINDS = {
         "meant): Python warns `coroutine ... was never awaited` on stderr, at the line named here.",
         {
             "coro": "qualified name of the coroutine",
-            "line": "line in the program where it was created (or, failing that, where it was dropped), or null",
+            "line": "line in the program that dropped it (the program's own code ran when it was destroyed), "
+                    "else the one line that makes such a coroutine and keeps it (`pending = fetch()`), or null",
         },
     ),
     "stdout": (
