@@ -144,8 +144,8 @@ KINDS = {
         },
     ),
     "loop.stalled": (
-        "One callback has held the loop for a while and has not returned yet: sent every quarter second "
-        "of real time while it lasts (the first after a quarter second), so a page sees a loop that is "
+        "One callback has held the loop for a while and has not returned yet: sent after a tenth of a "
+        "second of real time, then every quarter second while it lasts, so a page sees a loop that is "
         "stuck while it is stuck. Its `loop.blocked` follows if it ever returns.",
         {
             "handle": "handle id of the callback",
