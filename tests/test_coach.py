@@ -114,7 +114,8 @@ def test_a_task_exception_never_retrieved_comes_with_the_line_that_raised_it(tra
 
 def test_blocking_calls_are_told_apart_and_named(traced):
     events = traced("blocking_calls")
-    found = [(e["cause"], e["line"], e["call"]) for e in of_kind(events, "loop.blocked")]
+    found = [(e["cause"], e["line"], e["call"]) for e in of_kind(events, "loop.blocked")
+             if e["line"] in (9, 15, 16, 19, 24, 33)]  # (a busy machine may hold up another callback for 50 ms)
     assert found[0] == ("sleep", 9, "time.sleep")
     assert found[1][0] == "cpu" and found[1][1] in (15, 16) and found[1][2] is None
     assert found[2:] == [("wait", 19, "threading.Event.wait"), ("wait", 24, "queue.Queue.get"),
@@ -235,11 +236,9 @@ MARKED = {
 def test_each_mistake_is_marked_at_its_line_in_the_editor_and_the_source(name, page, server):  # noqa: F811
     start_own(page, server, name)
     played_to_the_end(page)
-    lines = set()
     for kind, line in MARKED[name]:
         if line is None:
             line = int(page.get_attribute(f'#coach li[data-coach="{kind}"]', "data-line"))
-        lines.add(line)
         message = page.locator(f'#coach li[data-coach="{kind}"][data-line="{line}"]')
         expect(message).to_be_visible()
         expect(message).to_contain_text(f"Line {line}")
@@ -247,7 +246,11 @@ def test_each_mistake_is_marked_at_its_line_in_the_editor_and_the_source(name, p
         expect(marked).to_have_attribute("data-coach", re.compile(rf"\b{kind}\b"))
         expect(marked).to_have_attribute("title", re.compile(rf"^Line {line}: "))
         expect(page.locator(f'#source li[data-line="{line}"]')).to_have_class(re.compile(r"\bcoach\b"))
-    expect(page.locator(".cm-coach-gutter .cm-coach-marker[data-coach]:visible")).to_have_count(len(lines))
+        expect(page.locator(f'.cm-coach-gutter .cm-coach-marker[data-line="{line}"]')).to_have_attribute(
+            "data-coach", re.compile(rf"\b{kind}\b"))
+    # (no other: a callback of these programs that a busy machine held up for 50 ms blocks the loop too)
+    others = page.locator("#coach li").evaluate_all("(items) => items.map((i) => i.dataset.coach)")
+    assert set(others) - {kind for kind, _ in MARKED[name]} <= {"blocking-cpu", "blocking-wait"}, others
 
 
 def test_an_edit_clears_the_coach_marks_in_the_editor(page, server):  # noqa: F811

@@ -36,7 +36,7 @@ const setCoach = StateEffect.define();
 const plain = (text) => text.replaceAll("`", "");
 
 class CoachMarker extends GutterMarker {
-  constructor(kinds, said) { super(); this.kinds = kinds; this.said = said; }
+  constructor(kinds, said, line = 0) { super(); this.kinds = kinds; this.said = said; this.line = line; }
   eq(other) { return other.said === this.said; }
   toDOM() {
     const mark = document.createElement("span");
@@ -44,6 +44,7 @@ class CoachMarker extends GutterMarker {
     mark.textContent = "!";
     mark.title = this.said;
     mark.dataset.coach = this.kinds;
+    mark.dataset.line = this.line;
     return mark;
   }
 }
@@ -118,7 +119,7 @@ export function markCoach(view, messages) {
     const said = here.map((m) => plain(`Line ${number}: ${m.title}. ${m.advice}`)).join("\n");
     lines.push(Decoration.line({ class: "cm-coach-line", attributes: { title: said, "data-coach": kinds, "data-line": String(number) } })
       .range(from));
-    markers.push(new CoachMarker(kinds, said).range(from));
+    markers.push(new CoachMarker(kinds, said, number).range(from));
   }
   view.dispatch({ effects: setCoach.of({ lines: Decoration.set(lines), gutter: RangeSet.of(markers) }) });
 }

@@ -1,17 +1,20 @@
 """Finds where a long callback spends its time, by sampling the loop thread's stack and CPU time.
 
 A callback that computes (rather than calls `time.sleep`) gives no other sign
-of where it is; looking at its stack every few milliseconds does. Its thread's
-CPU time tells computing from waiting: a thread blocked in a lock, a
-`queue.Queue`, a socket or `select` uses almost none (the stack alone cannot
-tell: `sum(range(10**9))` and `sock.recv(1024)` are both a C call from the
-program's line). The sampler also pushes buffered events out: every interval
+of where it is; looking at its stack every few milliseconds does. How busy its
+thread is tells computing from waiting: a thread blocked in a lock, a
+`queue.Queue`, a socket or `select` neither runs nor waits for a CPU (the stack
+alone cannot tell: `sum(range(10**9))` and `sock.recv(1024)` are both a C call
+from the program's line). Busy is the time on a CPU plus the time waiting for
+one (Linux's per-thread schedstat): on a loaded machine a computing thread may
+get a fifth of a CPU, and its CPU time alone would read as waiting. The sampler also pushes buffered events out: every interval
 under the real clock, and whenever a callback holds the loop, so a run killed
 for taking too long still shows the step it was stuck in; and while one
 callback holds the loop, after `STALL_AFTER` seconds and every `STALL_EVERY` more it says so (`loop.stalled`),
 so the page shows a stuck loop while it is stuck.
 """
 
+import os
 import sys
 import time
 
@@ -26,40 +29,59 @@ INTERVAL = 0.01  # seconds between looks
 AFTER = 0.02  # a callback is sampled once it has run this long
 STALL_AFTER = 0.1  # real seconds a callback runs before its first `loop.stalled` report (twice the threshold)
 STALL_EVERY = 0.25  # ... and between the next ones
-WAITING = 0.25  # a callback whose thread used less CPU than this share of the time it was sampled waited
+WAITING = 0.25  # a callback whose thread was busy less than this share of the time it was sampled waited
 # Modules whose functions, called from the program's line, wait rather than compute: with them a
-# larger share of CPU still counts as waiting (a loaded machine may keep the waiter busy waking).
+# larger busy share still counts as waiting (a waiter that wakes often, to poll, is busy a little).
 _WAITING_MODULES = ("threading", "queue", "socket", "selectors", "ssl", "subprocess", "concurrent.futures")
 _OWN_PACKAGE = __name__.rpartition(".engine.")[0] + "."  # Loopscope's modules: never named as a call
 
 
 class Samples:
-    """What the sampler saw of one callback: program lines, the calls they were in, CPU time."""
+    """What the sampler saw of one callback: program lines, the calls they were in, how busy its thread was."""
 
-    __slots__ = ("lines", "calls", "cpu", "wall", "last", "clock", "next_stall")
+    __slots__ = ("lines", "calls", "busy", "wall", "last", "ident", "schedstat", "clock", "next_stall")
 
-    def __init__(self, ident, now, started):
+    def __init__(self, ident, native_id, now, started):
         self.lines = {}  # line -> looks that found the program there
         self.calls = {}  # the function the program's line was in -> looks
-        self.cpu = self.wall = 0.0  # CPU and real seconds between the first look and the latest
-        try:
-            self.clock = _cpu_clock(ident)
-            self.last = (_cpu_time(self.clock), now)
-        except (OSError, OverflowError):  # (a thread gone, or a platform without per-thread clocks)
-            self.clock = self.last = None
+        self.busy = self.wall = 0.0  # busy and real seconds between the first look and the latest
+        self.ident = ident
+        self.schedstat = f"/proc/self/task/{native_id}/schedstat" if native_id else None
+        self.clock = None
+        busy = self._busy_seconds()
+        self.last = None if busy is None else (busy, now)
         self.next_stall = started + STALL_AFTER
+
+    def _busy_seconds(self):
+        """Seconds the thread has spent on a CPU or waiting for one (schedstat), else on a CPU
+        (its CPU clock, where there is no schedstat), else None (the thread is gone)."""
+        if self.schedstat is not None:
+            try:
+                fd = os.open(self.schedstat, os.O_RDONLY)
+                try:
+                    running, waiting = os.read(fd, 128).split()[:2]
+                finally:
+                    os.close(fd)
+                return (int(running) + int(waiting)) / 1e9
+            except (OSError, ValueError):
+                self.schedstat = None
+        try:
+            if self.clock is None:
+                self.clock = _cpu_clock(self.ident)
+            return _cpu_time(self.clock)
+        except (OSError, OverflowError):
+            return None
 
     def measure(self, now):
         if self.last is None:
             return
-        try:
-            cpu = _cpu_time(self.clock)
-        except OSError:  # the thread ended
+        busy = self._busy_seconds()
+        if busy is None:
             self.last = None
             return
-        self.cpu += cpu - self.last[0]
+        self.busy += busy - self.last[0]
         self.wall += now - self.last[1]
-        self.last = (cpu, now)
+        self.last = (busy, now)
 
     def line(self):
         return max(self.lines, key=self.lines.get) if self.lines else None
@@ -71,7 +93,7 @@ class Samples:
         """The callback's thread mostly waited (rather than computed) while it was sampled."""
         if self.wall < INTERVAL:
             return False
-        share = self.cpu / self.wall
+        share = self.busy / self.wall
         call = self.call() or ""
         return share < WAITING or (share < 2 * WAITING and call.startswith(_WAITING_MODULES))
 
@@ -105,7 +127,8 @@ def _look(tracer):
             tracer.emitter.flush()  # show the callback that holds the loop, even if it never ends
         samples = getattr(handle, "_loopscope_samples", None)
         if samples is None:
-            samples = handle._loopscope_samples = Samples(ident, now, handle._loopscope_started)
+            samples = handle._loopscope_samples = Samples(ident, tracer.native_ids.get(ident), now,
+                                                          handle._loopscope_started)
         else:
             samples.measure(now)
         frame, called = frames.get(ident), None

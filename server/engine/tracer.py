@@ -77,6 +77,7 @@ class Tracer:
         # thread ident -> the ready queue (loop.ReadyQueue) of the loop running there, whose
         # `running` is the handle of the callback running now (read by the sampler)
         self.loop_queues = {}
+        self.native_ids = {}  # thread ident -> the kernel's id of that thread (the sampler reads its schedstat)
         self.describe = Describer(self)
         self._names = {}  # task id -> its name as last reported, for tasks of other classes
         self.hooks = Hooks(self)  # what the loop calls: every hook of instrument.HOOKS, guarded
@@ -272,6 +273,7 @@ class Tracer:
         ident = _thread_id()
         outer = self.loop_queues.get(ident)
         self.loop_queues[ident] = queue
+        self.native_ids[ident] = threading.get_native_id()
         return outer
 
     def loop_stopped(self, outer):

@@ -128,10 +128,16 @@ test("the recorded mistake programs get their messages at the right lines", () =
     endless_loop: [["dropped-task", 11], ["endless", null]],
   };
   for (const [name, wanted] of Object.entries(expected)) {
+    // In order, and nothing else but what a busy machine adds: a callback held up for 50 ms
+    // blocks the loop too. A computing loop's line (null here) is either of the loop's lines.
     const found = where(coachOf(recorded(name)));
-    // a computing loop's line is the one the sampler saw most: either line of the loop
-    const loose = found.map(([kind, line], i) => [kind, wanted[i] && wanted[i][1] === null ? null : line]);
-    assert.deepEqual(loose, wanted, name);
+    let next = 0;
+    for (const [kind, line] of found) {
+      const [wantedKind, wantedLine] = wanted[next] || [];
+      if (kind === wantedKind && (wantedLine === null || line === wantedLine)) next += 1;
+      else assert.ok(["blocking-cpu", "blocking-wait"].includes(kind), `${name}: ${JSON.stringify(found)}`);
+    }
+    assert.equal(next, wanted.length, `${name}: ${JSON.stringify(found)}`);
   }
   const spin = coachOf(recorded("endless_loop"))[1];
   assert.ok([6, 7].includes(spin.line), spin.line);
