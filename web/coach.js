@@ -55,7 +55,7 @@ const BLOCKING = {
   },
   endless: { // a callback that keeps computing and has not returned (yet)
     kind: "endless",
-    title: (call, held, line) => `Line ${line ?? "?"} held the loop ${held}, never giving it back`,
+    title: (call, held) => `Code that never gives the loop back held it ${held}`,
     advice: () => "A loop that never awaits never gives the loop back: no other task runs and no timer fires. Put an "
       + "`await` inside it (`await asyncio.sleep(0)` at least, or the real wait it stands for), or give it an end.",
   },
@@ -104,7 +104,7 @@ const NOTES = {
   "loop.stalled": (c, e) => {
     ended(c, e.handle); // (its line may have moved since the last report)
     const blocking = BLOCKING[e.cause === "cpu" ? "endless" : e.cause];
-    const message = say(c, e, blocking.kind, e.line, blocking.title(e.call, `for ${seconds(e.running)} so far`, e.line),
+    const message = say(c, e, blocking.kind, e.line, blocking.title(e.call, `for ${seconds(e.running)} so far`),
       blocking.advice(e.call), e.handle);
     message.call = e.call;
   },
@@ -121,7 +121,7 @@ const NOTES = {
     for (const message of c.messages) {
       if (message.live === null) continue;
       const blocking = Object.values(BLOCKING).find((b) => b.kind === message.kind);
-      message.title = blocking.title(message.call, "until the run was stopped", message.line);
+      message.title = blocking.title(message.call, "until the run was stopped");
       message.at = e.seq;
     }
   },

@@ -83,7 +83,7 @@ test("a callback that holds the loop is told while it lasts, then as what it tur
   assert.equal(coach.messages[0].live, 7);
   note(coach, trace[1]); // its line moved: one message still
   assert.deepEqual(where(coach.messages), [["endless", 7]]);
-  assert.match(coach.messages[0].title, /Line 7 held the loop for 0\.35 s so far/);
+  assert.match(coach.messages[0].title, /never gives the loop back held it for 0\.35 s so far/);
   assert.equal(saidAt(coach, 1), coach.messages[0]);
   note(coach, trace[2]); // it returned: it was computing, not endless
   assert.deepEqual(where(coach.messages), [["blocking-cpu", 7]]);
@@ -94,7 +94,7 @@ test("a callback still holding the loop when the run ends held it until the run 
   const messages = coachOf(events(stalled(7, 6, 0.1), stalled(7, 6, 2.5),
     ["run.end", { status: "timeout", reason: "…", elapsed: 0 }]));
   assert.deepEqual(where(messages), [["endless", 6]]);
-  assert.match(messages[0].title, /Line 6 held the loop until the run was stopped/);
+  assert.match(messages[0].title, /held it until the run was stopped/);
   const waiting = coachOf(events(stalled(3, 14, 0.1, "wait"), ["run.end", { status: "timeout", reason: "…", elapsed: 0 }]));
   assert.deepEqual(where(waiting), [["blocking-wait", 14]]);
 });
@@ -112,7 +112,7 @@ test("the fold keeps the coach: messages come with their events, go when steppin
   assert.deepEqual(where(live.coach.messages), [["endless", 6]]);
   assert.deepEqual(live.blocked, { duration: 0.1, task: 2, line: 6, cause: "cpu", live: true });
   assert.equal(live.tasks[2].line, 6);
-  assert.match(live.narration, /still held at line 6.*Coach: Line 6 held the loop for 0\.1 s so far/);
+  assert.match(live.narration, /still held at line 6.*Coach: Code that never gives the loop back held it for 0\.1 s so far/);
   assert.ok(!live.narration.includes("`"));
   assert.equal(foldTo(trace, 5).blocked.duration, 0.35);
   assert.deepEqual(foldTo(trace, 2).coach.messages, []);
