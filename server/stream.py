@@ -50,6 +50,7 @@ class EventStream:
         self._decoder.name_limit = limits.text
         self._checker = schema.Checker(limits.text)
         self._over_output = False
+        self.stalled = None  # (the latest `loop.stalled`, when it came) while its callback has not ended
 
     def _number(self, event):
         """The one place an event gets its version and sequence number."""
@@ -107,6 +108,10 @@ class EventStream:
             if kind == "run.end":
                 self.child_end = event
                 return out
+            if kind == "loop.stalled":
+                self.stalled = (event, time.monotonic())
+            elif self.stalled is not None and kind in _ENDED and event["handle"] == self.stalled[0]["handle"]:
+                self.stalled = None
             out.append(self._number(event))
         return out
 
@@ -121,8 +126,7 @@ class EventStream:
                 return STOPPED
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return Ending("timeout", f"The program was still running after {limits.timeout:g} s (the run's "
-                              "time limit), so it was stopped.")
+                return self._timed_out()
             ready, _, _ = select.select([fd], [], [], min(_TICK, remaining))
             if not ready:
                 if self.pauses:
@@ -159,6 +163,19 @@ class EventStream:
             if self.pauses:
                 yield None
 
+    def _timed_out(self):
+        """The time limit's ending; it names the line of a callback that held the loop till then."""
+        reason = f"The program was still running after {self.limits.timeout:g} s (the run's time limit), so it was stopped"
+        if self.stalled is None:
+            return Ending("timeout", reason + ".")
+        event, came = self.stalled
+        held = event["running"] + time.monotonic() - came
+        where = f" at line {event['line']}" if event["line"] else ""
+        how = _HELD_BY[event["cause"]].format(call=f" ({event['call']})" if event["call"] else "")
+        clock = " (real time: loop time stands still while a callback runs)" if self.options.clock == "virtual" else ""
+        return Ending("timeout", f"{reason}: for its last {held:.1f} s{clock} one callback held the loop{where} "
+                      f"and never returned — {how}.")
+
     def _too_much_output(self):
         limits = self.limits
         if self._checker.sent_size > limits.sent:
@@ -181,6 +198,12 @@ class EventStream:
 
 
 _TIMES = ("duration", "when", "until", "elapsed")
+_ENDED = ("handle.end", "loop.blocked")  # a stalled callback that ended (loop.blocked comes just before its end)
+_HELD_BY = {  # what held the loop, by `loop.stalled`'s cause
+    "cpu": "code that kept running, like an endless loop that never awaits",
+    "wait": "a call that kept waiting outside asyncio{call}",
+    "sleep": "a time.sleep() call",
+}
 
 
 def _round_times(event):

@@ -1,23 +1,26 @@
 // Wires the page: the picker, the connection and its runs, the recorded trace, the player and the views.
 import { connect } from "./connection.js";
-import { markErrors } from "./editor.js";
+import { createEditorMarks } from "./editor-marks.js";
 import { remember } from "./elapsed.js";
 import { bindKeys } from "./keys.js";
-import { OWN, createKeptEditor } from "./own.js";
+import { createKeptEditor } from "./own.js";
 import { createPicker } from "./picker.js";
 import { createPlayer } from "./player.js";
 import { createRuns } from "./runs.js";
 import { addEvents, createTrace, foldTo, initialState, iterationBoundary } from "./state.js";
 import { createTransport } from "./transport.js";
+import { renderCoach } from "./views/coach.js";
 import { renderLoop } from "./views/loop.js";
 import { renderLog, renderOutcome } from "./views/log.js";
 import { renderSource, setSource } from "./views/source.js";
 import { renderTimeline } from "./views/timeline.js";
+import { timed, timings } from "./timings.js";
 import { settings, showInternals } from "./settings.js";
 
 const $ = (selector) => document.querySelector(selector);
 const page = { scenarios: [], trace: createTrace(), state: initialState(), editor: null, health: null };
 
+const editorMarks = createEditorMarks();
 const player = createPlayer((index) => show(index));
 const transport = createTransport(player, () => page.trace, stepIteration);
 
@@ -36,20 +39,14 @@ function show(index) {
 
 // Every view is render(root, state, trace).
 const VIEWS = [["loop", "#loop", renderLoop], ["source", "#source", renderSource],
-  ["timeline", "#timeline", renderTimeline], ["log", "#logs", renderLog], ["outcome", "#outcome-area", renderOutcome]];
+  ["timeline", "#timeline", renderTimeline], ["log", "#logs", renderLog], ["outcome", "#outcome-area", renderOutcome],
+  ["coach", "#coach", renderCoach]];
 
 function render() {
   const { state, trace } = page;
   for (const [name, root, view] of VIEWS) timed(name, () => view($(root), state, trace));
   transport.render(state);
-}
-
-// Milliseconds spent per view since the page loaded (the page benchmark reads them).
-const timings = {};
-function timed(name, work) {
-  const start = performance.now();
-  work();
-  timings[name] = (timings[name] || 0) + performance.now() - start;
+  editorMarks.show(page.editor, trace.request, state.coach.messages);
 }
 
 function setStatus(text, kind = "") {
@@ -77,7 +74,7 @@ function run() {
   newTrace(wanted.of);
   setSource($("#source"), wanted.source);
   settings.source = wanted.source;
-  if (wanted.own) markErrors(page.editor, []);
+  if (wanted.own) editorMarks.ran(page.editor);
   setStatus("Starting…");
   render();
 }
@@ -108,9 +105,7 @@ const runs = createRuns({
     const end = events.find((e) => e.kind === "run.end");
     if (end) {
       remember(page.trace.request, end);
-      if (page.trace.request && page.trace.request.scenario === OWN) {
-        markErrors(page.editor, page.trace.events.filter((e) => e.kind === "error" && e.line));
-      }
+      editorMarks.ended(page.editor, page.trace);
     }
     player.setEvents(page.trace.events);
     if (!player.playing) render();
@@ -177,6 +172,7 @@ function wire() {
 
 async function start() {
   page.editor = createKeptEditor($("#editor"), (text) => {
+    editorMarks.edited(); // (the marks of the run no longer apply)
     if (picker.own() && !player.playing) setSource($("#source"), text);
   });
   wire();

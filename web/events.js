@@ -5,6 +5,7 @@ export const VERSION = 1;
 
 export const KINDS = {
   "run.start": ["target", "blocking", "clock", "python", "file", "threshold"],
+  "program.hint": ["hint", "line", "text"],
   "loop.iteration": ["n"],
   "task.new": ["task", "name", "coro", "parent", "line", "internal"],
   "task.rename": ["task", "name"],
@@ -17,8 +18,10 @@ export const KINDS = {
   "task.done": ["task", "state", "detail", "line"],
   "future.done": ["future", "state", "detail", "waiters"],
   "loop.idle": ["until"],
-  "loop.blocked": ["duration", "task", "line", "handle", "cause"],
+  "loop.blocked": ["duration", "task", "line", "handle", "cause", "call"],
+  "loop.stalled": ["handle", "task", "line", "running", "cause", "call"],
   "loop.exception": ["message", "task", "exception"],
+  "coroutine.unawaited": ["coro", "line"],
   "stdout": ["text", "task", "stream"],
   "error": ["message", "line", "traceback"],
   "run.end": ["status", "reason", "elapsed"],

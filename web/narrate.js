@@ -25,6 +25,7 @@ function callback(state, handle) {
 
 const SENTENCES = {
   "run.start": (e) => `The program starts (${e.clock} clock${e.blocking ? ", blocking variant" : ""}).`,
+  "program.hint": (e) => `Read before the run: line ${e.line} creates a task and keeps no reference to it (${e.text}).`,
   "loop.iteration": (e) => `Loop iteration ${e.n}: poll for I/O, move due timers to the ready queue, then run what is ready now.`,
   "task.new": (e, s) => (e.internal && !settings.internals
     ? `asyncio.run() starts its own shutdown work: ${said(e.coro)}.`
@@ -48,8 +49,10 @@ const SENTENCES = {
   "task.done": (e, s) => `${who(s, e.task)} is done: ${e.state === "result" ? `it returned ${e.detail}` : e.state === "exception" ? `it raised ${e.detail}` : "it was cancelled"}.`,
   "future.done": (e) => `A future gets its ${e.state === "result" ? `result (${e.detail})` : e.state === "exception" ? `exception (${e.detail})` : "cancellation"}; ${e.waiters.length ? `${e.waiters.length} waiting task(s) will wake up` : "nobody waits on it"}.`,
   "loop.idle": (e) => (e.until === null ? "Nothing is ready: the loop waits for I/O." : `Nothing is ready: the loop sleeps until the next timer at t=${fmt(e.until)}.`),
-  "loop.blocked": (e, s) => `${e.task !== null ? `${who(s, e.task)}'s step` : "That callback"} held the loop for ${fmt(e.duration)} s${e.cause === "sleep" ? " in time.sleep()" : " computing"}${e.line ? ` at line ${e.line}` : ""}: every other task, timer and socket had to wait.`,
+  "loop.blocked": (e, s) => `${e.task !== null ? `${who(s, e.task)}'s step` : "That callback"} held the loop for ${fmt(e.duration)} s${e.cause === "sleep" ? " in time.sleep()" : e.cause === "wait" ? ` waiting in ${e.call ? `${e.call}()` : "a blocking call"}` : " computing"}${e.line ? ` at line ${e.line}` : ""}: every other task, timer and socket had to wait.`,
+  "loop.stalled": (e) => `The loop is still held${e.line ? ` at line ${e.line}` : ""}, for ${fmt(e.running)} s of real time so far: that callback has not returned, so nothing else can run.`,
   "loop.exception": (e) => `The loop's exception handler: ${e.message}.`,
+  "coroutine.unawaited": (e) => `Python warns that coroutine \`${e.coro}\`${e.line ? ` (made on line ${e.line})` : ""} was never awaited: its code never ran.`,
   "stdout": (e) => `The program prints ${JSON.stringify(e.text.replace(/\n$/, ""))}.`,
   "error": (e) => `Error${e.line ? ` on line ${e.line}` : ""}: ${e.message}`,
   "run.end": (e) => `The run ends (${e.status}): ${e.reason} Loop time: ${fmt(e.elapsed)} s.`,

@@ -1,5 +1,6 @@
 // The picture's state is a pure fold over the trace: state after event i = apply(state after i-1, event i).
 // The live view, stepping back and scrubbing are all foldTo(trace, index); checkpoints keep it fast.
+import { initialCoach, note, saidAt } from "./coach.js";
 import { KINDS } from "./events.js";
 import { narrate } from "./narrate.js";
 
@@ -28,6 +29,7 @@ export function initialState() {
     output: [], // {text, task, stream}
     errors: [],
     exceptions: [],
+    coach: initialCoach(), // the mistakes seen so far (coach.js)
     narration: "Press Run to start.",
   };
 }
@@ -64,6 +66,7 @@ function finish(state, task) {
 
 const HANDLERS = {
   "run.start": (s, e) => { s.start = e; },
+  "program.hint": () => {}, // (the coach's: see apply)
   "loop.iteration": (s, e) => { s.iteration = e.n; s.phase = "io"; s.nextFrom = null; },
   "task.new": (s, e) => {
     s.tasks[e.task] = { id: e.task, name: e.name, coro: e.coro, parent: e.parent, internal: e.internal,
@@ -128,7 +131,14 @@ const HANDLERS = {
   "loop.blocked": (s, e) => {
     if (s.running === e.handle) s.blocked = { duration: e.duration, task: e.task, line: e.line, cause: e.cause };
   },
+  // Live: the callback still runs. The picture shows it blocked, its task at the line it holds the loop on.
+  "loop.stalled": (s, e) => {
+    if (s.running !== e.handle) return;
+    s.blocked = { duration: e.running, task: e.task, line: e.line, cause: e.cause, live: true };
+    if (e.task !== null && s.tasks[e.task] && e.line) s.tasks[e.task].line = e.line;
+  },
   "loop.exception": (s, e) => { s.exceptions.push(e); },
+  "coroutine.unawaited": () => {},
   "stdout": (s, e) => { s.output.push({ text: e.text, task: e.task, stream: e.stream, seq: e.seq }); },
   "error": (s, e) => { s.errors.push(e); },
   "run.end": (s, e) => {
@@ -145,6 +155,7 @@ export function apply(state, event, context) {
   const handler = HANDLERS[event.kind];
   if (!handler) throw new Error(`unknown event kind ${event.kind}`);
   handler(state, event, context);
+  note(state.coach, event);
   state.index += 1;
   state.t = event.t;
   return state;
@@ -183,6 +194,8 @@ export function foldTo(trace, index, from = null) {
   }
   // Only the sentence for the event at the cursor is ever shown: say it once.
   state.narration = last >= 0 ? narrate(trace.events[last], state) : initialState().narration;
+  const tip = last >= 0 ? saidAt(state.coach, trace.events[last].seq) : null;
+  if (tip) state.narration += ` Coach: ${tip.title}. ${tip.advice}`.replaceAll("`", "");
   return state;
 }
 

@@ -51,7 +51,7 @@ def run(config, event_fd, raw_stdout=None):
     import asyncio  # noqa: F401 - imported before the clocks are virtualised, so its internals keep real time
 
     from . import clock as clocks
-    from . import loop, sampler
+    from . import loop, sampler, warn
     from .emitter import Emitter
     from .guard import install_audit_hook
     from .output import ProgramOutput, RawOutput
@@ -77,7 +77,9 @@ def run(config, event_fd, raw_stdout=None):
         status, reason = report_compile_error(exc, emitter)
     else:
         tracer = Tracer(emitter, clock, program, (stdout, stderr), raw, loop.Task, threshold)
+        report_hints(config["source"], emitter)
         loop.install(tracer)
+        warn.install(program, tracer)
         if config.get("blocking_sleep"):
             _make_sleep_block(asyncio)
         if raw is not None:
@@ -105,6 +107,18 @@ def report_compile_error(exc, emitter):
     emitter.emit("error", message=message, line=line, traceback=text)
     where = f" on line {line}" if line else ""
     return "error", f"The program does not compile{where}: {message}"
+
+
+def report_hints(source, emitter):
+    """`program.hint` events: what reading the program before it runs finds (see `hints.py`)."""
+    from .hints import hints
+
+    try:
+        found = hints(source)
+    except Exception:  # noqa: BLE001 - a hint is a nicety: the program runs whatever happens here
+        return
+    for hint, line, text in found:
+        emitter.emit("program.hint", hint=hint, line=line, text=text)
 
 
 def execute(program, tracer, limits):

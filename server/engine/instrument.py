@@ -53,6 +53,10 @@ HOOKS = {
     "before_sleep": "time.sleep (idle.py): the program sleeps, maybe inside a callback, before the sleep",
     "before_output": "sys.stdout / sys.stderr write (output.py): the program prints; returns which task prints",
     "sample_long_callback": "the sampler's thread (sampler.py): a look at the stack of a callback that runs long",
+    "callback_stalled": "the sampler's thread (sampler.py): a callback has held the loop for a while and still "
+                        "runs (reported again every quarter second)",
+    "coroutine_unawaited": "warnings._warn_unawaited_coroutine (warn.py): Python is about to warn that a "
+                           "coroutine was never awaited, at the program's line it found",
 }
 
 IN_PLACE = ("handle_queued", "before_callback", "after_callback", "sample_long_callback")

@@ -23,11 +23,17 @@ under every 3.11+ interpreter it finds and compares their output with plain runs
   `_loop_factory`;
 - `concurrent.futures.thread._WorkItem` is one job of a thread pool and
   `_worker` is the pool threads' target (`Thread._target`).
+
+Not asyncio's, but private too (checked on the same versions): the interpreter warns that a
+coroutine was never awaited by calling `warnings._warn_unawaited_coroutine(coro)`, and shows
+every warning, from C or Python, through `warnings._showwarnmsg(message)` (both looked up on
+the `warnings` module each time; 3.11-3.13's `Python/_warnings.c` and `Objects/genobject.c`).
 """
 
 import asyncio
 import concurrent.futures.thread as _pool
 import operator
+import warnings
 from asyncio import events as _events
 from asyncio import unix_events
 
@@ -197,3 +203,21 @@ def is_idle_pool_thread(thread):
 def settled(future):
     """(state, result, exception, cancel message) read without marking the exception retrieved."""
     return future._state, future._result, future._exception, future._cancel_message
+
+
+def unawaited_warning():
+    return warnings._warn_unawaited_coroutine
+
+
+def replace_unawaited_warning(function):
+    """`function(coro)` warns from now on that `coro` was never awaited."""
+    warnings._warn_unawaited_coroutine = function
+
+
+def warning_display():
+    return warnings._showwarnmsg
+
+
+def replace_warning_display(function):
+    """`function(message)` (a `warnings.WarningMessage`) shows every warning from now on."""
+    warnings._showwarnmsg = function

@@ -13,6 +13,7 @@ class ProgramFile:
     def __init__(self, source, filename):
         """Compile `source` as the file `filename`; raises SyntaxError or ValueError as `compile` does."""
         self.filename = filename
+        self.source = source
         self.code = compile(source, filename, "exec")
         self.module = types.ModuleType("__main__")
         self.module.__file__ = filename

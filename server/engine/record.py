@@ -25,5 +25,5 @@ SLOTS = (
     "_loopscope_in_heap",  # timers: still waiting in the heap
     "_loopscope_started",  # while it runs: real time (the real time.monotonic()) at its begin
     "_loopscope_sleeps",  # ... its time.sleep calls: (total, longest, line of the longest)
-    "_loopscope_samples",  # ... the sampler's {line: count}
+    "_loopscope_samples",  # ... what the sampler saw of it (sampler.Samples: lines, calls, CPU time)
 )

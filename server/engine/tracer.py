@@ -77,6 +77,7 @@ class Tracer:
         # thread ident -> the ready queue (loop.ReadyQueue) of the loop running there, whose
         # `running` is the handle of the callback running now (read by the sampler)
         self.loop_queues = {}
+        self.native_ids = {}  # thread ident -> the kernel's id of that thread (the sampler reads its schedstat)
         self.describe = Describer(self)
         self._names = {}  # task id -> its name as last reported, for tasks of other classes
         self.hooks = Hooks(self)  # what the loop calls: every hook of instrument.HOOKS, guarded
@@ -272,6 +273,7 @@ class Tracer:
         ident = _thread_id()
         outer = self.loop_queues.get(ident)
         self.loop_queues[ident] = queue
+        self.native_ids[ident] = threading.get_native_id()
         return outer
 
     def loop_stopped(self, outer):
@@ -344,18 +346,38 @@ class Tracer:
         self.emitter.line(_TASK_DONE, tid, enum_index("state", state), self._string(detail), line or 0)
 
     def _blocked(self, handle, duration):
-        sleep = getattr(handle, "_loopscope_sleeps", None)
         samples = getattr(handle, "_loopscope_samples", None)
-        if sleep is not None and sleep[0] >= duration / 2:
-            cause, line = "sleep", sleep[2]
+        cause, call = self.cause_of(handle, samples, duration)
+        if cause == "sleep":
+            line = handle._loopscope_sleeps[2]
         else:
-            cause, line = "cpu", None
-            if samples:
-                line = max(samples, key=samples.get)
-            elif handle._loopscope_task is not None:
+            line = samples.line() if samples is not None else None
+            if line is None and handle._loopscope_task is not None:
                 line = self.describe.line_of(handle._loopscope_task)
         self.emitter.emit("loop.blocked", duration=duration, task=handle._loopscope_tid or None, line=line,
-                          handle=handle._loopscope_hid, cause=cause)
+                          handle=handle._loopscope_hid, cause=cause, call=call)
+
+    def cause_of(self, handle, samples, duration):
+        """(cause, call) of a callback that has held the loop for `duration` seconds (see `loop.blocked`):
+        asleep if `time.sleep` took half of it, waiting if its thread used little CPU while sampled."""
+        sleep = getattr(handle, "_loopscope_sleeps", None)
+        if sleep is not None and sleep[0] >= duration / 2:
+            return "sleep", "time.sleep"
+        if samples is None:
+            return "cpu", None
+        return "wait" if samples.waited() else "cpu", samples.call()
+
+    def callback_stalled(self, handle, samples, running):
+        """The sampler's thread: `handle`'s callback has held the loop for `running` real seconds and
+        still runs (`samples`: what the sampler saw of it)."""
+        cause, call = self.cause_of(handle, samples, running)
+        line = handle._loopscope_sleeps[2] if cause == "sleep" else samples.line()
+        self.emitter.emit("loop.stalled", handle=handle._loopscope_hid, task=handle._loopscope_tid or None,
+                          line=line, running=round(running, 3), cause=cause, call=call)
+
+    def coroutine_unawaited(self, coro, line):
+        """Python warns that `coro` was never awaited, at the program's `line` (or None)."""
+        self.emitter.emit("coroutine.unawaited", coro=shown(coro, lambda c: c.__qualname__), line=line)
 
     def future_resolved(self, future):
         """`future` is done and its done-callbacks are being scheduled: report it once."""

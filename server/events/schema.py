@@ -36,6 +36,17 @@ KINDS = {
             "threshold": "seconds a callback may hold the loop before `loop.blocked`",
         },
     ),
+    "program.hint": (
+        "Read in the program's source before it runs (sent right after `run.start`): a line that is "
+        "likely a mistake.",
+        {
+            "hint": "`dropped_task`: a task created by a statement of its own (`asyncio.create_task(...)`, "
+                    "`ensure_future`), its result thrown away; asyncio keeps only a weak reference to a "
+                    "running task, so nothing keeps it alive",
+            "line": "line in the program",
+            "text": "the code in question, e.g. `asyncio.create_task(work())`",
+        },
+    ),
     "loop.iteration": (
         "One pass of the event loop (`_run_once`) begins: it polls for I/O, moves "
         "due timers to the ready queue, then runs exactly the handles that are ready "
@@ -124,13 +135,41 @@ KINDS = {
             "task": "task id or null",
             "line": "line in the program where the time was spent, or null",
             "handle": "handle id",
-            "cause": "`sleep` (a `time.sleep` call) or `cpu` (code kept running)",
+            "cause": "`sleep` (a `time.sleep` call), `cpu` (code kept running) or `wait` (a call that "
+                     "waited outside asyncio, e.g. on a lock, a `queue.Queue`, a socket or a thread: the "
+                     "loop's thread used little CPU meanwhile)",
+            "call": "what the time went in, where known: the function the program's line called (e.g. "
+                    "`time.sleep`, `threading.Event.wait`, `queue.Queue.get`), or null (its own code, or a "
+                    "built-in such as a socket's `recv`)",
+        },
+    ),
+    "loop.stalled": (
+        "One callback has held the loop for a while and has not returned yet: sent after a tenth of a "
+        "second of real time, then every quarter second while it lasts, so a page sees a loop that is "
+        "stuck while it is stuck. Its `loop.blocked` follows if it ever returns.",
+        {
+            "handle": "handle id of the callback",
+            "task": "task id or null",
+            "line": "line in the program where the time goes so far (the one seen most often), or null",
+            "running": "real seconds it has held the loop so far (under the virtual clock loop time does "
+                       "not move while a callback runs)",
+            "cause": "`sleep`, `cpu` or `wait` so far, as in `loop.blocked`",
+            "call": "what the time goes in so far, as in `loop.blocked`, or null",
         },
     ),
     "loop.exception": (
         "The loop's exception handler was called (e.g. an exception in a callback, "
         "or a task exception nobody retrieved).",
         {"message": "the handler's message", "task": "task id or null", "exception": "the exception or null"},
+    ),
+    "coroutine.unawaited": (
+        "A coroutine object was destroyed without ever being awaited (`fetch()` where `await fetch()` was "
+        "meant): Python warns `coroutine ... was never awaited` on stderr, at the line named here.",
+        {
+            "coro": "qualified name of the coroutine",
+            "line": "line in the program that dropped it (the program's own code ran when it was destroyed), "
+                    "else the one line that makes such a coroutine and keeps it (`pending = fetch()`), or null",
+        },
     ),
     "stdout": (
         "The program printed (one event per line, or per flush).",
@@ -164,6 +203,8 @@ QUEUES = ("ready", "timers")
 SOURCES = ("call_soon", "threadsafe", "timer", "io", "call_at")
 STATES = ("result", "exception", "cancelled")
 WAITER_KINDS = ("none", "task", "timer", "future", "thread", "io")
+CAUSES = ("sleep", "cpu", "wait")
+HINTS = ("dropped_task",)
 
 # kind -> {field: type}, for checking what the untrusted child sends. Types: "int" (an id, line
 # or counter), "number" (finite), "bool", "name" (a string the server shortens to `Limits.text`
@@ -173,6 +214,7 @@ WAITER_KINDS = ("none", "task", "timer", "future", "thread", "io")
 TYPES = {
     "run.start": {"target": "name", "blocking": "bool", "clock": ("virtual", "real"), "python": "name?",
                   "file": "name", "threshold": "number"},
+    "program.hint": {"hint": HINTS, "line": "int", "text": "name"},
     "loop.iteration": {"n": "int"},
     "task.new": {"task": "int", "name": "name", "coro": "name", "parent": "int?", "line": "int?",
                  "internal": "bool"},
@@ -188,8 +230,11 @@ TYPES = {
     "future.done": {"future": "int", "state": STATES, "detail": "name?", "waiters": "ints"},
     "loop.idle": {"until": "number?"},
     "loop.blocked": {"duration": "number", "task": "int?", "line": "int?", "handle": "int",
-                     "cause": ("sleep", "cpu")},
+                     "cause": CAUSES, "call": "name?"},
+    "loop.stalled": {"handle": "int", "task": "int?", "line": "int?", "running": "number", "cause": CAUSES,
+                     "call": "name?"},
     "loop.exception": {"message": "name", "task": "int?", "exception": "name?"},
+    "coroutine.unawaited": {"coro": "name", "line": "int?"},
     "stdout": {"text": "text", "task": "int?", "stream": ("stdout", "stderr", "raw")},
     "error": {"message": "name", "line": "int?", "traceback": "text?"},
     "run.end": {"status": STATUSES, "reason": "name", "elapsed": "number"},

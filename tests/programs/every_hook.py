@@ -46,8 +46,9 @@ async def main():
     print("to_thread gave", await asyncio.to_thread(blocking, "t"))
     print("run_in_executor gave", await loop.run_in_executor(None, blocking, "e"))
     time.sleep(0.01)
-    end = time.perf_counter() + 0.05
-    while time.perf_counter() < end:  # holds the loop for 50 ms: the sampler looks at it
+    worker("never", 0)  # never awaited: Python warns (to stderr) at this line
+    end = time.perf_counter() + 0.2
+    while time.perf_counter() < end:  # holds the loop for 200 ms: the sampler looks at it, and reports it stalled
         pass
     print("to stderr", file=sys.stderr)
     sys.stdout.flush()

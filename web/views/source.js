@@ -1,4 +1,5 @@
-// The program's source, with a marker per task at the line where it runs or waits.
+// The program's source, with a marker per task at the line where it runs or waits, and the coach's
+// marks (web/coach.js) at the lines of the mistakes seen so far.
 import { el } from "../join.js";
 
 export function setSource(root, text) {
@@ -22,6 +23,10 @@ export function renderSource(root, state) { // (every view takes (root, state, t
     byLine.get(line).push(task);
   }
   const errorLines = new Set(state.errors.map((e) => e.line).filter(Boolean));
+  const coached = new Map(); // line -> the coach's messages there
+  for (const message of state.coach.messages) {
+    if (message.line) coached.set(message.line, [...(coached.get(message.line) || []), message]);
+  }
   for (const item of root.querySelectorAll("li[data-line]")) {
     const line = Number(item.dataset.line);
     const tasks = byLine.get(line) || [];
@@ -30,6 +35,7 @@ export function renderSource(root, state) { // (every view takes (root, state, t
     item.classList.toggle("waiting", tasks.length > 0 && !running);
     item.classList.toggle("blocked", Boolean(state.blocked && state.blocked.line === line));
     item.classList.toggle("error", errorLines.has(line));
+    markCoached(item, coached.get(line));
     const markers = item.querySelector(".markers");
     const text = tasks.length > 3
       ? `${tasks.length} tasks`
@@ -44,4 +50,15 @@ export function renderSource(root, state) { // (every view takes (root, state, t
       root.scrollTop = Math.max(0, top - root.clientHeight / 3);
     }
   }
+}
+
+function markCoached(item, messages) {
+  item.classList.toggle("coach", Boolean(messages));
+  const kinds = messages ? messages.map((m) => m.kind).join(" ") : "";
+  const said = messages ? messages.map((m) => `${m.title}. ${m.advice}`.replaceAll("`", "")).join("\n") : "";
+  if ((item.dataset.coach || "") !== kinds) {
+    if (kinds) item.dataset.coach = kinds;
+    else delete item.dataset.coach;
+  }
+  if (item.title !== said) item.title = said;
 }
