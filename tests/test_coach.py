@@ -206,7 +206,7 @@ def server():
     live.stop()
 
 
-def start_own(page, server, name, speed="100000"):
+def start_own(page, server, name, speed="max"):
     """Open own code with tests/coach_programs/<name>.py in the editor and run it."""
     open_page(page, server, "?scenario=own")
     page.evaluate("""(text) => { const view = window.loopscope.page.editor;
@@ -266,7 +266,7 @@ def test_an_edit_clears_the_coach_marks_in_the_editor(page, server):  # noqa: F8
 
 def test_a_blocking_scenario_is_coached_in_the_source_view(page, server):  # noqa: F811
     open_page(page, server, "?scenario=sequential&blocking=1")
-    page.select_option("#speed", "100000")
+    page.select_option("#speed", "max")
     page.click("#run")
     played_to_the_end(page)
     [line] = page.evaluate("() => [...new Set(window.loopscope.page.trace.events"
@@ -279,7 +279,7 @@ def test_a_blocking_scenario_is_coached_in_the_source_view(page, server):  # noq
 
 
 def test_the_endless_loop_shows_blocked_at_its_line_while_it_runs(page, server):  # noqa: F811
-    start_own(page, server, "endless_loop", speed="12")  # the default speed
+    start_own(page, server, "endless_loop", speed="1")  # the default speed
     # While the run goes on (its run.end not in yet): the loop blocked, at the loop's line.
     page.wait_for_function("""() => {
         const banner = document.querySelector('[data-blocked]');
@@ -292,7 +292,7 @@ def test_the_endless_loop_shows_blocked_at_its_line_while_it_runs(page, server):
     expect(page.locator(f'.cm-coach-line[data-line="{line}"]')).to_have_attribute("data-coach", "endless")
     assert not page.evaluate("() => window.loopscope.page.trace.ended")
     # The time limit ends it: the outcome names the line and says the callback never returned.
-    page.select_option("#speed", "100000")
+    page.select_option("#speed", "max")
     played_to_the_end(page)
     expect(page.locator("[data-outcome]")).to_contain_text(f"one callback held the loop at line {line} and never returned")
     expect(page.locator(f'#coach li[data-coach="endless"][data-line="{line}"]')).to_contain_text(
