@@ -3,13 +3,44 @@
 import { el } from "../join.js";
 
 export function setSource(root, text) {
-  const list = root.querySelector("ol");
-  list.replaceChildren(...text.replace(/\n$/, "").split("\n").map((line, i) => {
+  const lines = text.replace(/\n$/, "").split("\n");
+  const items = lines.map((line, i) => {
     const item = el("li");
     item.dataset.line = i + 1;
     item.append(el("code", "", line || " "), el("span", "markers"));
     return item;
-  }));
+  });
+  const docstring = moduleDocstring(lines);
+  if (docstring) items.splice(docstring.first - 1, 0, foldRow(items, docstring));
+  root.querySelector("ol").replaceChildren(...items);
+}
+
+// Lines [first, last] (from 1) of the module's docstring, when it spans several lines.
+function moduleDocstring(lines) {
+  const first = lines.findIndex((line) => line.trim() !== "" && !line.trim().startsWith("#"));
+  const opening = first < 0 ? null : /^[rRuU]?("""|\'\'\')/.exec(lines[first]);
+  if (!opening || lines[first].slice(opening[0].length).includes(opening[1])) return null;
+  const last = lines.findIndex((line, i) => i > first && line.includes(opening[1]));
+  return last < 0 ? null : { first: first + 1, last: last + 1 };
+}
+
+// The docstring folded into one row (the page shows the scenario's explanation already); a
+// button unfolds it. Line numbers stay those of the file (`value`, as hidden rows are not counted).
+function foldRow(items, { first, last }) {
+  const folded = items.slice(first - 1, last);
+  for (const item of folded) item.hidden = true;
+  if (items[last]) items[last].value = last + 1;
+  const row = el("li", "fold");
+  row.value = first;
+  const button = el("button", "unfold", `""" the docstring: lines ${first}–${last}, the explanation shown above — show it`);
+  button.setAttribute("aria-expanded", "false");
+  button.addEventListener("click", () => {
+    for (const item of folded) item.hidden = false;
+    row.hidden = true;
+    folded[0].value = first;
+  });
+  row.append(button, el("span", "markers"));
+  return row;
 }
 
 export function renderSource(root, state) { // (every view takes (root, state, trace); this one needs no more)
