@@ -61,7 +61,8 @@ def test_typed_code_runs_and_its_tasks_and_output_show(page, server):  # noqa: F
 def test_blocking_mode_makes_own_sleeps_hold_the_loop(page, server):  # noqa: F811
     open_page(page, server, "?scenario=own&blocking=1")
     type_program(page, PROGRAM)
-    expect(page.locator("#explanation")).to_contain_text("every `await asyncio.sleep(x)` holds the loop")
+    expect(page.locator("#explanation")).to_contain_text("every await asyncio.sleep(x) holds the loop")
+    expect(page.locator("#explanation code").first).to_have_text("await asyncio.sleep(x)")
     run_own(page)
     expect(page.locator("[data-output] li")).to_have_text(["[slow] slow done", "[quick] quick done"])
     assert page.evaluate("() => window.loopscope.page.trace.events.filter(e => e.kind === 'loop.blocked').length") == 2

@@ -15,7 +15,7 @@ import { renderLog, renderOutcome } from "./views/log.js";
 import { renderSource, setSource } from "./views/source.js";
 import { renderTimeline } from "./views/timeline.js";
 import { timed, timings } from "./timings.js";
-import { settings, showInternals } from "./settings.js";
+import { present, settings, showInternals } from "./settings.js";
 
 const $ = (selector) => document.querySelector(selector);
 const page = { scenarios: [], trace: createTrace(), state: initialState(), editor: null, health: null };
@@ -161,6 +161,7 @@ function wire() {
   for (const choice of ["#scenario", "#blocking", "#clock"]) $(choice).addEventListener("change", clear);
   player.onChange = player.onFrame = () => transport.render(page.state);
   $("#internals").addEventListener("change", (event) => { showInternals(event.target.checked); show(player.cursor); });
+  $("#present").addEventListener("click", () => present(!document.documentElement.classList.contains("presenting")));
   bindKeys({
     toggle: () => player.toggle(),
     step: (direction) => { player.pause(); player.step(direction); },
@@ -186,6 +187,7 @@ async function start() {
   await picker.fill();
   render();
   setStatus("Ready. Press Run (or the R key).");
+  present(new URLSearchParams(location.search).get("present") === "1");
   document.body.dataset.ready = "true";
 }
 

@@ -1,5 +1,6 @@
 // The scenario picker and what hangs on it: title, explanation, mode, the source shown, the URL,
 // the own-code editor's panel, Share, and whether this server lets own code run.
+import { showSentence } from "./plain.js";
 import { setText, textOf } from "./editor.js";
 import { BLOCKING_NOTE, OWN, availability, shareLink } from "./own.js";
 import { decodeShare } from "./share.js";
@@ -23,9 +24,10 @@ export function createPicker(page, setStatus, onShown) {
     $("#editor-panel").hidden = !own();
     $("#edit").hidden = own();
     $("#title").textContent = own() ? "Your own code" : current.title;
-    $("#explanation").textContent = own()
+    // (a docstring's lines, joined into paragraphs that wrap at any width; `code` as code)
+    showSentence($("#explanation"), own()
       ? `Write any asyncio program and press Run: it runs in the sandbox on the server, traced like the scenarios. ${BLOCKING_NOTE}`
-      : current.explanation;
+      : current.explanation.replace(/([^\n])\n(?=[^\n])/g, "$1 "));
     setSource($("#source"), own() ? textOf(page.editor) : current.source[mode()]);
     const query = new URLSearchParams({ scenario: own() ? OWN : current.id });
     if ($("#blocking").checked) query.set("blocking", "1");

@@ -4,6 +4,12 @@ export const settings = {
   source: null, // the program's text (its own functions keep their names in plain words)
 };
 
+// Presentation mode: large type for a projector, the logs and the raw events hidden (html.presenting).
+export function present(on) {
+  document.documentElement.classList.toggle("presenting", on);
+  document.querySelector("#present").setAttribute("aria-pressed", String(on));
+}
+
 // "Show asyncio internals": the views say raw names; the page shows the raw event log (body.internals).
 export function showInternals(on) {
   settings.internals = on;
