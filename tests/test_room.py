@@ -76,3 +76,11 @@ def test_at_150_percent_zoom_nothing_overflows_sideways_and_the_picture_shows(br
     assert widths[0] <= widths[1], widths
     expect(page.locator('#loop [data-area="done"] .chip').first).to_be_visible()
     context.close()
+
+
+def test_a_link_with_present_opens_in_presentation_mode_and_keeps_it(browser, server):  # noqa: F811
+    context, page = new_page(browser, {"width": 1920, "height": 1080})
+    open_page(page, server, "?scenario=tasks&present=1")
+    expect(page.locator("#present")).to_have_attribute("aria-pressed", "true")
+    assert "present=1" in page.url
+    context.close()

@@ -177,6 +177,7 @@ async function start() {
     if (picker.own() && !player.playing) setSource($("#source"), text);
   });
   wire();
+  present(new URLSearchParams(location.search).get("present") === "1"); // (before the picker rewrites the URL)
   try {
     [page.scenarios, page.health] = await Promise.all([
       fetch("/api/scenarios").then((r) => r.json()), fetch("/api/health").then((r) => r.json())]);
@@ -187,7 +188,6 @@ async function start() {
   await picker.fill();
   render();
   setStatus("Ready. Press Run (or the R key).");
-  present(new URLSearchParams(location.search).get("present") === "1");
   document.body.dataset.ready = "true";
 }
 

@@ -31,6 +31,7 @@ export function createPicker(page, setStatus, onShown) {
     setSource($("#source"), own() ? textOf(page.editor) : current.source[mode()]);
     const query = new URLSearchParams({ scenario: own() ? OWN : current.id });
     if ($("#blocking").checked) query.set("blocking", "1");
+    if (document.documentElement.classList.contains("presenting")) query.set("present", "1");
     history.replaceState(null, "", `?${query}${own() ? location.hash : ""}`);
     onShown();
   }
