@@ -140,3 +140,22 @@ def test_own_code_is_disabled_without_the_sandbox_and_says_why(browser):  # noqa
         finally:
             context.close()
             live.stop()
+
+
+def test_a_shared_link_never_silently_replaces_newer_text_of_ones_own(page, server):  # noqa: F811
+    open_page(page, server, "?scenario=own")
+    type_program(page, PROGRAM)
+    page.click("#share")
+    expect(page.locator("#share-link")).to_have_value(re.compile("#code="))
+    link = page.input_value("#share-link")
+    type_program(page, "print('mine, written after sharing')")
+    page.wait_for_function("() => localStorage.getItem('loopscope:code') === \"print('mine, written after sharing')\"")
+    other = page.context.new_page()  # (same browser storage: the text kept in it is the newer one)
+    other.goto(link)
+    other.wait_for_selector("body[data-ready=true]")
+    assert editor_text(other) == PROGRAM.rstrip("\n")
+    expect(other.locator("#kept-note")).to_be_visible()
+    other.click("#restore-kept")
+    assert editor_text(other) == "print('mine, written after sharing')"
+    other.click("#use-shared")
+    assert editor_text(other) == PROGRAM.rstrip("\n")

@@ -32,6 +32,15 @@ export function createKeptEditor(parent, onChange) {
   });
 }
 
+// A shared link is about to replace the editor's text: the text kept here before, if it differs
+// (it is kept under a key of its own too, so neither is lost), or null.
+export function keepBeforeShare(sharedCode) {
+  const mine = localStorage.getItem(KEY);
+  if (mine === null || mine === sharedCode || mine === EXAMPLE) return null;
+  localStorage.setItem(`${KEY}:before-share`, mine);
+  return mine;
+}
+
 // Put the code and mode in the page's URL fragment; {url, copied} (copied to the clipboard).
 export async function shareLink(code, blocking) {
   const fragment = await encodeShare({ code, blocking });

@@ -2,7 +2,7 @@
 // the own-code editor's panel, Share, and whether this server lets own code run.
 import { showSentence } from "./plain.js";
 import { setText, textOf } from "./editor.js";
-import { BLOCKING_NOTE, OWN, availability, shareLink } from "./own.js";
+import { BLOCKING_NOTE, OWN, availability, keepBeforeShare, shareLink } from "./own.js";
 import { decodeShare } from "./share.js";
 import { setSource } from "./views/source.js";
 
@@ -61,6 +61,20 @@ export function createPicker(page, setStatus, onShown) {
       : "Copy the link next to the Share button: it holds your code and mode.");
   }
 
+  // A shared link never silently replaces newer text of one's own: both stay one click away.
+  function offerBoth(mine, theirs) {
+    if (mine === null) return;
+    $("#kept-note").hidden = false;
+    const swap = (text, showing) => () => {
+      setText(page.editor, text);
+      $("#restore-kept").hidden = showing === "mine";
+      $("#use-shared").hidden = showing !== "mine";
+      show();
+    };
+    $("#restore-kept").addEventListener("click", swap(mine, "mine"));
+    $("#use-shared").addEventListener("click", swap(theirs, "theirs"));
+  }
+
   // The options, then the choice a shared link (#fragment) or the query string asks for.
   async function fill() {
     for (const each of page.scenarios) $("#scenario").append(new Option(each.title, each.id));
@@ -68,6 +82,7 @@ export function createPicker(page, setStatus, onShown) {
     const query = new URLSearchParams(location.search);
     const shared = await decodeShare(location.hash);
     if (shared) {
+      offerBoth(keepBeforeShare(shared.code), shared.code);
       setText(page.editor, shared.code);
       $("#scenario").value = OWN;
       $("#blocking").checked = shared.blocking;
