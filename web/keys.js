@@ -1,8 +1,10 @@
 // The page's keyboard shortcuts. They never take a key from the control that has the focus: text
 // fields, lists and the editor keep every key, a checkbox or button its Space and Enter, the
-// scrubber its arrows, Home, End and page keys.
+// scrubber its arrows, Home, End and page keys, a scrollable region (source, output, log…, focusable
+// so a keyboard can scroll them) the keys that scroll it.
 
 const RANGE_KEYS = ["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"];
+const SCROLL_KEYS = [...RANGE_KEYS, " "];
 
 function ownsKey(target, key) {
   if (target.isContentEditable || target.closest(".cm-editor")) return true;
@@ -11,7 +13,8 @@ function ownsKey(target, key) {
     return key === " " || key === "Enter";
   }
   if (target.type === "range") return RANGE_KEYS.includes(key);
-  return target.tagName === "INPUT";
+  if (target.tagName === "INPUT") return true;
+  return target.hasAttribute("tabindex") && SCROLL_KEYS.includes(key);
 }
 
 // `actions`: {toggle, step(direction), iteration(direction), run, stop}.
