@@ -120,7 +120,7 @@ def test_playback_pauses_at_the_first_block_and_space_goes_on(page, server):  # 
     page.keyboard.press("Space")
     page.wait_for_function("() => window.loopscope.player.pausedFor !== null && window.loopscope.player.cursor > %d"
                           % page.evaluate("() => window.loopscope.player.cursor"))
-    expect(narration).to_contain_text("Paused: a task finished. Task `world` is done")
+    expect(narration).to_contain_text("Paused: a task finished. Task world is done")
 
 
 def test_pausing_at_key_moments_is_off_for_your_own_code(page, server):  # noqa: F811
