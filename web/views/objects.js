@@ -10,7 +10,7 @@ const FUTURES = 6; // futures drawn at most (the latest; pending ones first)
 const ITEMS = 8; // queue items drawn at most
 const CHILDREN = 8; // tasks drawn under one task at most
 const said = (label) => (settings.internals ? label : plainLabel(label, settings.source));
-const secs = (value) => `${Number(value.toFixed(2))} s`;
+const secs = (value) => `${Number(value.toFixed(1))} s`; // (thread times are real: a tenth is what they tell)
 const shownTask = (state, id) => settings.internals || !isInternalTask(state, id);
 
 function name(state, id) {
@@ -60,12 +60,13 @@ function threadRows(state) {
   if (!jobs.length) return [];
   const running = jobs.filter((j) => j.state === null);
   const handle = state.running !== null ? state.handles[state.running] : null;
-  let loop = state.idle ? "free: waits for the next timer or I/O" : handle ? "free: runs other callbacks" : "free";
+  let loop = state.idle ? "waits for the next timer or I/O" : handle ? "runs a callback" : "between callbacks";
   if (handle && handle.task !== null && handle.task !== undefined && shownTask(state, handle.task)) {
-    loop = `free: runs ${handle.label.split(" ")[0]} · ${name(state, handle.task)}`;
+    loop = `runs ${handle.label.split(" ")[0]} · ${name(state, handle.task)}`;
   }
-  if (state.blocked) loop = "blocked by a callback that does not return";
-  const meanwhile = running.length ? `${state.callbacksRun - Math.min(...running.map((j) => j.ran))} callbacks ran meanwhile` : "";
+  if (state.blocked) loop = "blocked by a callback that holds it";
+  const ran = running.length ? state.callbacksRun - Math.min(...running.map((j) => j.ran)) : 0;
+  const meanwhile = running.length ? `not held by the job: ${ran} callback${ran === 1 ? "" : "s"} ran meanwhile` : "";
   const lanes = [["thread:loop", "thread", "object-row lane loop-lane", [["loop's thread", "what"], [loop, "who"], [meanwhile, "note"]]]];
   for (const thread of [...new Set(jobs.map((j) => j.thread))]) {
     const mine = jobs.filter((j) => j.thread === thread);
@@ -149,17 +150,18 @@ function chainRows(state) {
 }
 
 const GROUPS = [
-  ["chain", "Await chain", "who made which task, what each awaits"],
+  ["semaphore", "Semaphores", "slots, and who waits for one"],
+  ["queue", "Queues", "items, first in first out"],
+  ["thread", "Worker threads", "a job runs there; the loop stays free"],
+  ["shield", "shield()", "a cancel stops at the outer future"],
   ["future", "Futures", "who awaits them, what they got"],
-  ["thread", "Worker threads", "a job runs there while the loop stays free"],
-  ["shield", "shield()", "the outer future cancelled, the inner task goes on"],
-  ["semaphore", "Semaphores", "slots and who waits for one"],
-  ["queue", "Queues", "items, first out first"],
+  ["chain", "Await chain", "who made which task, what each awaits"],
 ];
 
 export function renderObjects(root, state) {
-  const explained = (f) => /^(Bounded)?Semaphore\.acquire|^(Priority|Lifo)?Queue\.(get|put)\(/.test(f.awaiting)
-    && (Object.keys(state.semaphores).length || Object.keys(state.queues).length);
+  // Drawn elsewhere: waits in a semaphore or queue drawn above, and a TaskGroup's (the chain shows it).
+  const explained = (f) => f.awaiting.startsWith("its TaskGroup's tasks") || (/^(Bounded)?Semaphore\.acquire|^(Priority|Lifo)?Queue\.(get|put)\(/.test(f.awaiting)
+    && (Object.keys(state.semaphores).length || Object.keys(state.queues).length));
   const drawn = {
     chain: chainRows(state), future: futureRows(state, explained), thread: threadRows(state),
     shield: shieldRows(state), semaphore: semaphoreRows(state), queue: queueRows(state),
