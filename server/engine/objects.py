@@ -7,20 +7,32 @@ does exactly what asyncio's does, and tells the tracer (through its guarded hook
 `instrument.py`) what it did. The methods are replaced on asyncio's own classes, not in
 subclasses, so `type()`, `isinstance()` and the program's own subclasses see what a plain run
 sees. What differs: a traceback through `acquire()`, `get()` or `put()` shows one frame of
-Loopscope's (as one from inside a callback shows the tracer's).
+Loopscope's (as one from inside a callback shows the tracer's). Objects asyncio makes for itself
+(the queue inside `as_completed()`) are not reported: they are not the program's to see.
 """
 
 import asyncio
 import functools
+import sys
 
 _HOOKS = None  # the tracer's guarded hooks (instrument.Hooks), set by install()
+
+
+def _made_by_asyncio():
+    """Is the object being made asyncio's own (e.g. the Queue inside `as_completed()`)? Its
+    maker is the first frame above the constructors (`__init__`s, a subclass's included)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name == "__init__":
+        frame = frame.f_back
+    return frame is not None and frame.f_globals.get("__name__", "").startswith("asyncio.")
 
 
 def _semaphore_init(plain):
     @functools.wraps(plain)
     def __init__(self, value=1):
         plain(self, value)
-        _HOOKS.semaphore_made(self, value)
+        if not _made_by_asyncio():
+            _HOOKS.semaphore_made(self, value)
 
     return __init__
 
@@ -56,7 +68,8 @@ def _queue_init(plain):
     @functools.wraps(plain)
     def __init__(self, maxsize=0):
         plain(self, maxsize)
-        _HOOKS.queue_made(self, maxsize)
+        if not _made_by_asyncio():
+            _HOOKS.queue_made(self, maxsize)
 
     return __init__
 
