@@ -12,6 +12,7 @@ import { createTransport } from "./transport.js";
 import { renderCoach } from "./views/coach.js";
 import { renderLoop } from "./views/loop.js";
 import { renderLog, renderOutcome } from "./views/log.js";
+import { renderObjects } from "./views/objects.js";
 import { renderSource, setSource } from "./views/source.js";
 import { renderTimeline } from "./views/timeline.js";
 import { timed, timings } from "./timings.js";
@@ -40,7 +41,7 @@ function show(index) {
 // Every view is render(root, state, trace).
 const VIEWS = [["loop", "#loop", renderLoop], ["source", "#source", renderSource],
   ["timeline", "#timeline", renderTimeline], ["log", "#logs", renderLog], ["outcome", "#outcome-area", renderOutcome],
-  ["coach", "#coach", renderCoach]];
+  ["coach", "#coach", renderCoach], ["objects", "#objects", renderObjects]];
 
 function render() {
   const { state, trace } = page;

@@ -23,6 +23,8 @@ function callback(state, handle) {
   return settings.internals || plainLabel(found.label, settings.source) === found.label ? `\`${found.label}\`` : said(found.label);
 }
 
+const lower = (text) => text.charAt(0).toLowerCase() + text.slice(1); // (a name keeps its case)
+
 const SENTENCES = {
   "run.start": (e) => `The program starts (${e.clock} clock${e.blocking ? ", blocking variant" : ""}).`,
   "program.hint": (e) => `Read before the run: line ${e.line} creates a task and keeps no reference to it (${e.text}).`,
@@ -53,6 +55,29 @@ const SENTENCES = {
   "loop.stalled": (e) => `The loop is still held${e.line ? ` at line ${e.line}` : ""}, for ${fmt(e.running)} s of real time so far: that callback has not returned, so nothing else can run.`,
   "loop.exception": (e) => `The loop's exception handler: ${e.message}.`,
   "coroutine.unawaited": (e) => `Python warns that coroutine \`${e.coro}\`${e.line ? ` (made on line ${e.line})` : ""} was never awaited: its code never ran.`,
+  "job.start": (e, s) => `Worker thread ${e.thread} starts \`${e.label}()\`${e.task ? ` for ${lower(who(s, e.task))}` : ""}: the loop's own thread stays free to run other callbacks.`,
+  "job.end": (e, s) => `Worker thread ${e.thread} is done with \`${s.jobs[e.job] ? s.jobs[e.job].label : "its job"}()\`${e.state === "exception" ? ", which raised" : e.state === "cancelled" ? " (cancelled before it started)" : ""}; its result goes back to the loop through call_soon_threadsafe.`,
+  "shield.new": (e, s) => `asyncio.shield() wraps ${e.task ? lower(who(s, e.task)) : "a future"} in an outer future: cancelling the outer one leaves the inner one running.`,
+  "semaphore.new": (e) => `The program makes a semaphore with ${e.value} slot${e.value === 1 ? "" : "s"}${e.line ? ` on line ${e.line}` : ""}.`,
+  "semaphore.change": (e, s) => {
+    const task = e.task ? who(s, e.task) : "The program";
+    const semaphore = s.semaphores[e.semaphore];
+    const held = semaphore ? ` (${semaphore.holders.length} of ${semaphore.value} slots held)` : "";
+    if (e.action === "wait") return `${task} finds no free slot and waits in acquire()${held}.`;
+    if (e.action === "acquire") return `${task} takes a slot of the semaphore${held}.`;
+    if (e.action === "give_up") return `${task} stops waiting for a slot.`;
+    return `${task} gives its slot back${semaphore && semaphore.waiters.length && e.free === 0 ? ": it goes straight to the first task in line" : ""}.`;
+  },
+  "queue.new": (e) => `The program makes a queue${e.maxsize ? ` that holds at most ${e.maxsize} item${e.maxsize === 1 ? "" : "s"}` : ""}${e.line ? ` on line ${e.line}` : ""}.`,
+  "queue.change": (e, s) => {
+    const task = e.task ? who(s, e.task) : "The program";
+    const item = e.item === null ? "" : `\`${e.item.replaceAll("`", "'")}\``;
+    if (e.action === "put") return `${task} puts ${item} into the queue (${e.size} in it now).`;
+    if (e.action === "get") return `${task} takes ${item} out of the queue (${e.size} left).`;
+    if (e.action === "wait_put") return `The queue is full: ${lower(task)} waits in put() until there is room.`;
+    if (e.action === "wait_get") return `The queue is empty: ${lower(task)} waits in get() for an item.`;
+    return `${task} stops waiting on the queue.`;
+  },
   "stdout": (e) => `The program prints ${JSON.stringify(e.text.replace(/\n$/, ""))}.`,
   "error": (e) => `Error${e.line ? ` on line ${e.line}` : ""}: ${e.message}`,
   "run.end": (e) => `The run ends (${e.status}): ${e.reason} Loop time: ${fmt(e.elapsed)} s.`,

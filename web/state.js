@@ -30,6 +30,13 @@ export function initialState() {
     errors: [],
     exceptions: [],
     coach: initialCoach(), // the mistakes seen so far (coach.js)
+    // asyncio's objects (views/objects.js), each by its id in the trace:
+    futures: {}, // id -> {id, awaiting, kind, waiters: [task ids], state, detail}: futures tasks await
+    jobs: {}, // id -> {id, thread, label, task, start, end, state, ran}: worker threads' jobs
+    shields: {}, // outer future id -> {future, task, line, state}: what asyncio.shield() made
+    semaphores: {}, // id -> {id, value, line, holders: [task ids], waiters: [task ids], free}
+    queues: {}, // id -> {id, maxsize, line, items: [reprs], getters: [task ids], putters: [task ids], size}
+    callbacksRun: 0, // callbacks begun so far (a worker's job tells how many ran on the loop meanwhile)
     narration: "Press Run to start.",
   };
 }
@@ -98,6 +105,7 @@ const HANDLERS = {
     const handle = s.handles[e.handle] || (s.handles[e.handle] = { id: e.handle, label: "callback", task: e.task });
     handle.queue = "running";
     s.running = e.handle;
+    s.callbacksRun += 1;
     s.idle = null;
     const blocked = context.blockedBy.get(e.handle);
     s.blocked = blocked ? { duration: blocked.duration, task: blocked.task, line: blocked.line, cause: blocked.cause } : null;
@@ -112,7 +120,13 @@ const HANDLERS = {
   },
   "task.suspend": (s, e) => {
     const task = s.tasks[e.task];
+    if (task && (task.line !== e.line || task.awaiting !== e.awaiting)) task.since = s.index + 1; // (a new await)
     if (task) Object.assign(task, { state: "waiting", line: e.line, awaiting: e.awaiting, waiter: e.waiter });
+    const awaited = (e.waiter.kind === "future" || e.waiter.kind === "thread") && e.waiter.future;
+    if (awaited) {
+      const future = s.futures[awaited] || (s.futures[awaited] = { id: awaited, awaiting: e.awaiting, kind: e.waiter.kind, waiters: [], state: null, detail: null });
+      if (!future.waiters.includes(e.task)) future.waiters.push(e.task);
+    }
     const timer = e.waiter.kind === "timer" ? s.handles[e.waiter.handle] : null;
     if (timer) timer.owner = e.task;
   },
@@ -125,7 +139,43 @@ const HANDLERS = {
     const running = s.running !== null ? s.handles[s.running] : null;
     if (!running || running.task !== e.task) finish(s, task);
   },
-  "future.done": () => {},
+  "future.done": (s, e) => {
+    if (s.futures[e.future]) Object.assign(s.futures[e.future], { state: e.state, detail: e.detail });
+    if (s.shields[e.future]) s.shields[e.future].state = e.state;
+  },
+  "job.start": (s, e) => {
+    s.jobs[e.job] = { id: e.job, thread: e.thread, label: e.label, task: e.task, start: e.t, end: null, state: null, ran: s.callbacksRun };
+  },
+  "job.end": (s, e) => {
+    const job = s.jobs[e.job];
+    if (job) Object.assign(job, { end: e.t, state: e.state, ran: s.callbacksRun - job.ran });
+  },
+  "shield.new": (s, e) => { s.shields[e.future] = { future: e.future, task: e.task, line: e.line, state: null }; },
+  "semaphore.new": (s, e) => {
+    s.semaphores[e.semaphore] = { id: e.semaphore, value: e.value, line: e.line, holders: [], waiters: [], free: e.value };
+  },
+  "semaphore.change": (s, e) => {
+    const semaphore = s.semaphores[e.semaphore];
+    if (!semaphore) return;
+    semaphore.free = e.free;
+    if (e.action === "wait") semaphore.waiters.push(e.task);
+    else if (e.action === "acquire") { removeFrom(semaphore.waiters, e.task); semaphore.holders.push(e.task); }
+    else if (e.action === "give_up") removeFrom(semaphore.waiters, e.task);
+    else if (removeFrom(semaphore.holders, e.task) < 0) semaphore.holders.shift(); // (any task may release)
+  },
+  "queue.new": (s, e) => {
+    s.queues[e.queue] = { id: e.queue, maxsize: e.maxsize, line: e.line, items: [], getters: [], putters: [], size: 0 };
+  },
+  "queue.change": (s, e) => {
+    const queue = s.queues[e.queue];
+    if (!queue) return;
+    queue.size = e.size;
+    if (e.action === "put") { queue.items.push(e.item); removeFrom(queue.putters, e.task); }
+    else if (e.action === "get") { if (removeFrom(queue.items, e.item) < 0) queue.items.shift(); removeFrom(queue.getters, e.task); }
+    else if (e.action === "wait_put") queue.putters.push(e.task);
+    else if (e.action === "wait_get") queue.getters.push(e.task);
+    else { removeFrom(queue.getters, e.task); removeFrom(queue.putters, e.task); }
+  },
   "loop.idle": (s, e) => { s.idle = { until: e.until }; s.phase = "io"; },
   // Usually known in advance (context.blockedBy), so the freeze shows while it lasts; live, it may arrive late.
   "loop.blocked": (s, e) => {

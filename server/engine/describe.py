@@ -98,6 +98,14 @@ def label_of(callback):
     return _LABELS.get(name, name)
 
 
+def job_label(fn):
+    """What a thread-pool job runs, named: `asyncio.to_thread(f, ...)` hands the pool
+    `functools.partial(context.run, f, ...)`, which is `f`'s job."""
+    if isinstance(fn, functools.partial) and fn.args and getattr(fn.func, "__qualname__", None) == "Context.run":
+        fn = fn.args[0]
+    return label_of(fn)
+
+
 def user_line_of_traceback(tb, filename):
     line = None
     while tb is not None:

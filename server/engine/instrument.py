@@ -49,6 +49,19 @@ HOOKS = {
     "task_renamed": "Task.set_name: after the task took its new name",
     "task_cancel_requested": "Task.cancel: something asks a task to cancel, before asyncio's cancel",
     "executor_future": "TracingEventLoop.run_in_executor (asyncio.to_thread): a future a worker thread resolves",
+    # worker threads (internals.patch_work_items): a thread pool's jobs
+    "job_submitted": "concurrent.futures' _WorkItem.__init__: a job is handed to a thread pool (run_in_executor, "
+                     "asyncio.to_thread, executor.submit), in the thread that submits it",
+    "job_began": "_WorkItem.run: a worker thread starts the job",
+    "job_ended": "_WorkItem.run: ... and is done with it",
+    # the program's asyncio objects (objects.py)
+    "shielded": "asyncio.shield: an outer future now shields a task (or future)",
+    "semaphore_made": "asyncio.Semaphore.__init__ (BoundedSemaphore's too): a semaphore with its slots",
+    "semaphore_changed": "asyncio.Semaphore.acquire / release: a task waits for a slot, gets one, gives up "
+                         "waiting, or a slot comes back",
+    "queue_made": "asyncio.Queue.__init__ (PriorityQueue's and LifoQueue's too): a queue with its size limit",
+    "queue_changed": "asyncio.Queue.put_nowait / get_nowait (put() and get() call them), put / get: an item "
+                     "goes in or out, a task waits on a full or empty queue, or gives up waiting",
     # the program
     "before_sleep": "time.sleep (idle.py): the program sleeps, maybe inside a callback, before the sleep",
     "before_output": "sys.stdout / sys.stderr write (output.py): the program prints; returns which task prints",

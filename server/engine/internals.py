@@ -21,8 +21,11 @@ under every 3.11+ interpreter it finds and compares their output with plain runs
   I/O callbacks), wrapped by `HookedLoop`; `create_task`'s `_check_closed` and
   `Task._source_traceback`; `_UnixSelectorEventLoop` and the default policy's
   `_loop_factory`;
-- `concurrent.futures.thread._WorkItem` is one job of a thread pool and
-  `_worker` is the pool threads' target (`Thread._target`).
+- `concurrent.futures.thread._WorkItem` is one job of a thread pool, made by
+  `__init__(future, fn, args, kwargs)` in the thread that submits it and run by its
+  `run()` in a worker thread; `_worker` is the pool threads' target (`Thread._target`);
+- `asyncio.Semaphore._value` is its count of free slots (a `release()` while tasks
+  wait hands the slot to the first at once, in 3.11.5+, 3.12 and 3.13: `_wake_up_next`).
 
 Not asyncio's, but private too (checked on the same versions): the interpreter warns that a
 coroutine was never awaited by calling `warnings._warn_unawaited_coroutine(coro)`, and shows
@@ -176,19 +179,25 @@ def task_of_callback(callback):
 waiter_of = operator.attrgetter("_fut_waiter")  # C Task and Python Task alike
 
 
-def patch_work_items(started, finished):
-    """Count thread-pool jobs in flight: they decide whether virtual time may jump."""
+def patch_work_items(started, finished, submitted, began, ended):
+    """Count thread-pool jobs in flight (`started`, `finished`: they decide whether virtual time
+    may jump), and report them: `submitted(item, fn, future)` where a job is handed over,
+    `began(item)` and `ended(item)` in the worker thread, around the job."""
     original_init = _pool._WorkItem.__init__
     original_run = _pool._WorkItem.run
 
     def __init__(self, *args, **kwargs):
         original_init(self, *args, **kwargs)
         started()
+        if len(args) >= 2:  # (future, fn, args, kwargs), as the pool makes them
+            submitted(self, args[1], args[0])
 
     def run(self):
+        began(self)
         try:
             original_run(self)
         finally:
+            ended(self)
             finished()
 
     _pool._WorkItem.__init__ = __init__
@@ -221,3 +230,8 @@ def warning_display():
 def replace_warning_display(function):
     """`function(message)` (a `warnings.WarningMessage`) shows every warning from now on."""
     warnings._showwarnmsg = function
+
+
+def semaphore_free(semaphore):
+    """The free slots of an `asyncio.Semaphore`, as asyncio counts them."""
+    return semaphore._value

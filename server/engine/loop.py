@@ -12,7 +12,7 @@ import collections
 import selectors
 import time
 
-from . import hooks, internals
+from . import hooks, internals, objects
 from .record import SLOTS
 
 _TRACER = None  # set by install(); loops made later report to it
@@ -201,7 +201,9 @@ def install(tracer):
     if ThreadSafeHandle is not None:
         internals.set_run(ThreadSafeHandle, hooks.handle_run(tracer, internals.threadsafe_plain_run))
     internals.replace_handle_classes(Handle, TimerHandle, ThreadSafeHandle)
-    internals.patch_work_items(tracer.idle.job_started, tracer.idle.job_finished)
+    internals.patch_work_items(tracer.idle.job_started, tracer.idle.job_finished, tracer.hooks.job_submitted,
+                               tracer.hooks.job_began, tracer.hooks.job_ended)
+    objects.install(tracer)
     internals.make_every_loop(TracingEventLoop)
     if tracer.clock.name == "virtual":
         _virtualise_time(tracer)

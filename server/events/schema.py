@@ -171,6 +171,73 @@ KINDS = {
                     "else the one line that makes such a coroutine and keeps it (`pending = fetch()`), or null",
         },
     ),
+    "job.start": (
+        "A worker thread starts running a job (a function passed to `asyncio.to_thread`, "
+        "`loop.run_in_executor` or a `ThreadPoolExecutor`); the loop's thread is free meanwhile.",
+        {
+            "job": "int id of the job, unique in the run",
+            "thread": "the worker thread's name (e.g. `asyncio_0`)",
+            "label": "the function the job runs",
+            "task": "id of the task that handed the job over (its await waits on a future with waiter kind "
+                    "`thread`), or null",
+        },
+    ),
+    "job.end": (
+        "A worker thread finished a job.",
+        {
+            "job": "job id",
+            "thread": "the worker thread's name",
+            "state": "`result`, `exception` or `cancelled` (cancelled before it started)",
+        },
+    ),
+    "shield.new": (
+        "`asyncio.shield()` put a shield around a task: its caller awaits a new outer future, which a "
+        "cancel stops without cancelling the inner task.",
+        {
+            "future": "id of the outer future (a later `future.done` tells how it ended)",
+            "task": "id of the inner, shielded task, or null (a plain future)",
+            "line": "line in the program that called `shield()`, or null",
+        },
+    ),
+    "semaphore.new": (
+        "The program made an `asyncio.Semaphore` (or `BoundedSemaphore`).",
+        {
+            "semaphore": "int id of the semaphore",
+            "value": "how many slots it has (its initial value)",
+            "line": "line in the program where it was made, or null",
+        },
+    ),
+    "semaphore.change": (
+        "A task asked for a slot of a semaphore, got one, gave up waiting, or released one (who holds a slot and who waits for one follow from these, in order: a wait is first in line after the earlier ones).",
+        {
+            "semaphore": "semaphore id",
+            "action": "`wait` (no free slot: it suspends in `acquire()`), `acquire` (it got a slot), "
+                      "`give_up` (its wait ended without a slot, e.g. cancelled) or `release` (a slot comes back: a semaphore has no owner, so any task may release one)",
+            "task": "id of the task that did it, or null",
+            "free": "slots free now, as asyncio counts them: a release while tasks wait hands its slot to "
+                    "the first of them at once, so it is not free",
+        },
+    ),
+    "queue.new": (
+        "The program made an `asyncio.Queue` (or a `PriorityQueue` or `LifoQueue`).",
+        {
+            "queue": "int id of the queue",
+            "maxsize": "how many items it holds at most; 0 for no limit",
+            "line": "line in the program where it was made, or null",
+        },
+    ),
+    "queue.change": (
+        "An item went into or out of a queue, or a task started or stopped waiting on it (a task that waited stops waiting when it puts or gets, or gives up).",
+        {
+            "queue": "queue id",
+            "action": "`put`, `get`, `wait_put` (the queue is full: the task suspends in `put()`), "
+                      "`wait_get` (it is empty: the task suspends in `get()`) or `give_up` (a wait ended "
+                      "without an item, e.g. cancelled)",
+            "task": "id of the task that did it, or null",
+            "item": "for `put` and `get`: the item's repr, shortened; else null",
+            "size": "items in the queue now",
+        },
+    ),
     "stdout": (
         "The program printed (one event per line, or per flush).",
         {
@@ -205,6 +272,8 @@ STATES = ("result", "exception", "cancelled")
 WAITER_KINDS = ("none", "task", "timer", "future", "thread", "io")
 CAUSES = ("sleep", "cpu", "wait")
 HINTS = ("dropped_task",)
+SEMAPHORE_ACTIONS = ("wait", "acquire", "give_up", "release")
+QUEUE_ACTIONS = ("put", "get", "wait_put", "wait_get", "give_up")
 
 # kind -> {field: type}, for checking what the untrusted child sends. Types: "int" (an id, line
 # or counter), "number" (finite), "bool", "name" (a string the server shortens to `Limits.text`
@@ -235,6 +304,13 @@ TYPES = {
                      "call": "name?"},
     "loop.exception": {"message": "name", "task": "int?", "exception": "name?"},
     "coroutine.unawaited": {"coro": "name", "line": "int?"},
+    "job.start": {"job": "int", "thread": "name", "label": "name", "task": "int?"},
+    "job.end": {"job": "int", "thread": "name", "state": STATES},
+    "shield.new": {"future": "int", "task": "int?", "line": "int?"},
+    "semaphore.new": {"semaphore": "int", "value": "int", "line": "int?"},
+    "semaphore.change": {"semaphore": "int", "action": SEMAPHORE_ACTIONS, "task": "int?", "free": "int"},
+    "queue.new": {"queue": "int", "maxsize": "int", "line": "int?"},
+    "queue.change": {"queue": "int", "action": QUEUE_ACTIONS, "task": "int?", "item": "name?", "size": "int"},
     "stdout": {"text": "text", "task": "int?", "stream": ("stdout", "stderr", "raw")},
     "error": {"message": "name", "line": "int?", "traceback": "text?"},
     "run.end": {"status": STATUSES, "reason": "name", "elapsed": "number"},

@@ -55,6 +55,19 @@ async def main():
     os.write(1, b"straight to fd 1\n")
     await asyncio.sleep(0.01)  # (fd 1's bytes are in their place once the loop waits)
     print("gathered", await asyncio.gather(worker("b", 0.02), worker("c", 0.01), task))
+    limit, queue = asyncio.Semaphore(1), asyncio.Queue(maxsize=1)
+
+    async def holder(number):
+        async with limit:  # the second waits for the slot
+            item = await queue.get()  # ... after waiting on an empty queue
+            print("holder", number, "got", item)
+
+    holders = [asyncio.create_task(holder(n)) for n in (1, 2)]
+    await asyncio.sleep(0)
+    for item in ("x", "y"):
+        await queue.put(item)  # the second waits for room
+    await asyncio.gather(*holders)
+    print("shielded", await asyncio.shield(worker("d", 0.01)))
     print("renamed again:", task.get_name())
 
 
