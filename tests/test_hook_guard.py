@@ -118,12 +118,12 @@ def test_the_hooks_guarded_in_place_report_under_their_names_in_the_table():
 
 # The tracer's own code, and what it may call: the methods of Tracer and Describer, and the
 # emitter's writers (which code holds as `emit`, `hot`, ... too).
-_METHODS = {name for cls in (Tracer, Describer) for name in vars(cls) if callable(vars(cls)[name])
+_METHODS = {name for cls in (*Tracer.__mro__[:-1], Describer) for name in vars(cls) if callable(vars(cls)[name])
             and not name.startswith("__")}
 _WRITERS = {"emit", "line", "hot", "string"}
 # Not program-facing: the tracer itself, the guard, the emitter, and the child (it sets up the run
 # before the program starts, and reports its end after).
-_NOT_SCANNED = {"tracer.py", "describe.py", "instrument.py", "emitter.py", "child.py"}
+_NOT_SCANNED = {"tracer.py", "object_hooks.py", "describe.py", "instrument.py", "emitter.py", "child.py"}
 _DELIVERY = {("output.py", "send")}  # the program's own output: not a hook (see instrument.py)
 
 

@@ -108,7 +108,7 @@ const HANDLERS = {
     s.callbacksRun += 1;
     s.idle = null;
     const blocked = context.blockedBy.get(e.handle);
-    s.blocked = blocked ? { duration: blocked.duration, task: blocked.task, line: blocked.line, cause: blocked.cause } : null;
+    s.blocked = blocked ? { duration: blocked.duration, task: blocked.task, line: blocked.line, cause: blocked.cause, call: blocked.call } : null;
     if (e.task !== null && s.tasks[e.task]) s.tasks[e.task].state = "running";
   },
   "handle.end": (s, e) => {
@@ -179,7 +179,7 @@ const HANDLERS = {
   "loop.idle": (s, e) => { s.idle = { until: e.until }; s.phase = "io"; },
   // Usually known in advance (context.blockedBy), so the freeze shows while it lasts; live, it may arrive late.
   "loop.blocked": (s, e) => {
-    if (s.running === e.handle) s.blocked = { duration: e.duration, task: e.task, line: e.line, cause: e.cause };
+    if (s.running === e.handle) s.blocked = { duration: e.duration, task: e.task, line: e.line, cause: e.cause, call: e.call };
   },
   // Live: the callback still runs. The picture shows it blocked, its task at the line it holds the loop on.
   "loop.stalled": (s, e) => {

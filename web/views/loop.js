@@ -107,7 +107,9 @@ export function renderLoop(root, state) {
   banner.hidden = !state.blocked;
   if (state.blocked) {
     const where = state.blocked.line ? ` at line ${state.blocked.line}` : "";
-    const why = state.blocked.cause === "sleep" ? "time.sleep()" : "code that keeps computing";
+    const { cause, call } = state.blocked;
+    const why = cause === "sleep" ? "time.sleep()"
+      : cause === "wait" ? `a blocking wait${call ? ` in ${call}()` : ""}` : "code that keeps computing";
     banner.textContent = `Loop blocked for ${Number(state.blocked.duration.toFixed(3))} s by ${why}${where}: nothing else can run.`;
   }
   const idle = root.querySelector("[data-idle]");
