@@ -64,7 +64,7 @@ class Session:
             self.send(protocol.error(str(exc)))
 
     def _stop(self):
-        if self.job is None or self.job.done.is_set():
+        if self.job is None or self.job.reported or self.job.done.is_set():
             raise protocol.BadRequest("Nothing is running: there is no run to stop.")
         self.job.stop()
 
@@ -105,7 +105,8 @@ class RunJob:
         self.session = session
         self.run = run
         self.request = request
-        self.done = threading.Event()
+        self.done = threading.Event()  # its process ended and the pool has its slot back
+        self.reported = False  # its finished status is sent: for the client, nothing runs any more
         self._pool = None
         self._started = False
         self._stopped = False
@@ -132,6 +133,7 @@ class RunJob:
         self.done.wait(timeout)
 
     def _finish_unstarted(self, pool):
+        self.reported = True
         self._notify(protocol.finished(self.id, "stopped"))
         self.done.set()
         if pool is not None:
@@ -160,12 +162,14 @@ class RunJob:
                               or time.monotonic() - oldest >= BATCH_SECONDS or event["kind"] == "run.end"):
                     self.session.send(protocol.events_message(self.id, batch))
                     batch = []
+            self.reported = True  # (before it is sent: a stop that follows it finds nothing running)
             self.session.send(protocol.finished(self.id, status))
         except ConnectionClosed:
             status = "disconnected"
         except Exception:  # noqa: BLE001 - one broken run must not take the server down
             log.exception("run %s failed in the server", self.id)
             status = "server-error"
+            self.reported = True
             self._notify(protocol.finished(self.id, "error"))  # the client must not wait for ever
         finally:
             try:
