@@ -36,21 +36,11 @@ def node_tests(name, traces):
     return done.stdout
 
 
-def test_the_fold_and_run_messages_pass_their_node_tests(traces):
-    out = node_tests("fold.test.mjs", traces)
-    assert "# fail 0" in out and "# pass 8" in out, out
+# Each file of node tests, and how many tests it holds (so a file whose tests stop loading fails).
+NODE_TESTS = {"fold.test.mjs": 8, "loop.test.mjs": 3, "pace.test.mjs": 14, "player.test.mjs": 3}
 
 
-def test_the_loop_pictures_phases_pass_their_node_tests(traces):
-    out = node_tests("loop.test.mjs", traces)
-    assert "# fail 0" in out and "# pass 3" in out, out
-
-
-def test_the_playback_pace_passes_its_node_tests(traces):
-    out = node_tests("pace.test.mjs", traces)
-    assert "# fail 0" in out and "# pass 14" in out, out
-
-
-def test_the_player_passes_its_node_tests(traces):
-    out = node_tests("player.test.mjs", traces)
-    assert "# fail 0" in out and "# pass 3" in out, out
+@pytest.mark.parametrize("name", NODE_TESTS)
+def test_the_pages_pure_modules_pass_their_node_tests(name, traces):
+    out = node_tests(name, traces)
+    assert "# fail 0" in out and f"# pass {NODE_TESTS[name]}" in out, out
