@@ -104,10 +104,13 @@ def test_a_second_run_start_is_dropped_and_numbering_goes_on():
 @pytest.mark.parametrize("bad,good", [
     (b"\xfe" + BEGIN + BEGIN, 0),  # an unknown code
     (BEGIN[:-1], 0),  # cut short
-    (BEGIN + wire.packer("task.suspend").pack(wire.CODES["task.suspend"], 1.0, 1, 2, 999, 0, 0, 0, 0, 0.0) + BEGIN, 1),
+    (BEGIN + wire.packer("task.suspend").pack(wire.CODES["task.suspend"], 1.0, 1, 2, 999, 0, 0, 0, 0, 0.0, 0) + BEGIN, 1),
+    (BEGIN + string_record(5, b"x") + wire.packer("task.suspend").pack(
+        wire.CODES["task.suspend"], 1.0, 1, 2, 5, 0, 0, 0, 0, 0.0, 998) + BEGIN, 1),  # `via`, a nullable string
     (BEGIN + string_record(5, b"step")[:-1], 1),  # a string definition cut short
     (string_record(5, b"\xff\xfe") + BEGIN, 0),  # a string that is not UTF-8
-], ids=["unknown-code", "cut-short", "undefined-string", "string-cut-short", "string-not-utf8"])
+], ids=["unknown-code", "cut-short", "undefined-string", "undefined-nullable-string", "string-cut-short",
+        "string-not-utf8"])
 def test_a_bad_packed_record_is_one_unknown_event_and_ends_its_frame(bad, good):
     events, _ = read(stream(), wire.frame(wire.PACKED_FRAME, bad))
     assert [e["kind"] for e in events] == ["run.start"] + ["handle.begin"] * good + ["stdout"]
@@ -156,10 +159,11 @@ def test_frames_may_arrive_in_pieces():
 def test_strings_are_defined_in_line_with_packed_events():
     """A string id's text may travel packed, just before the first event that uses it."""
     text = "wake-up Tâche ✓".encode()
-    suspend = wire.packer("task.suspend").pack(wire.CODES["task.suspend"], 2.0, 3, 7, 9, 0, 0, 0, 0, math.nan)
+    suspend = wire.packer("task.suspend").pack(wire.CODES["task.suspend"], 2.0, 3, 7, 9, 0, 0, 0, 0, math.nan, 0)
     data = wire.STRING_HEAD.pack(wire.STRING_CODE, 9, len(text)) + text + suspend
     decoded = wire.Decoder().feed(wire.frame(wire.PACKED_FRAME, data))
-    assert [(e["kind"], e["awaiting"], e["line"]) for e in decoded] == [("task.suspend", "wake-up Tâche ✓", 7)]
+    assert [(e["kind"], e["awaiting"], e["line"], e["via"]) for e in decoded] == [
+        ("task.suspend", "wake-up Tâche ✓", 7, None)]
 
 
 def test_packed_events_decode_to_the_documented_objects():
@@ -177,7 +181,8 @@ def test_packed_events_decode_to_the_documented_objects():
     emitter.hot(pack(wire.CODES["handle.schedule"], clock.peek(), 7, 0, math.nan, 1, label, 0, 0))
     fused = wire.packer("task.suspend+handle.end").pack
     emitter.hot(fused(wire.WIRE_CODES["task.suspend+handle.end"], clock.peek(), 7, 1, 0.5, 4,
-                      emitter.string("asyncio.sleep(1)"), wire.enum_index("waiter", "timer"), 0, 3, 8, 1.25))
+                      emitter.string("asyncio.sleep(1)"), wire.enum_index("waiter", "timer"), 0, 3, 8, 1.25,
+                      emitter.string("main() line 9 → job() line 4")))
     emitter.flush()
     os.close(write)
     with os.fdopen(read, "rb") as pipe:
@@ -190,6 +195,7 @@ def test_packed_events_decode_to_the_documented_objects():
                                      "queue": "ready", "when": None, "task": 1, "label": "step worker",
                                      "source": "call_soon", "owner": None}
     assert decoded[2]["awaiting"] == "asyncio.sleep(1)" and decoded[2]["line"] == 4
+    assert decoded[2]["via"] == "main() line 9 → job() line 4"
     assert decoded[2]["waiter"] == {"kind": "timer", "future": 3, "handle": 8, "when": 1.25}
     assert decoded[3]["duration"] == 0.5 and decoded[3]["handle"] == 7 and decoded[3]["task"] == 1
 

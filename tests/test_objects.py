@@ -119,6 +119,51 @@ def test_the_objects_of_a_program_of_ones_own_lifo_queues_bounded_semaphores_own
     assert len(of_kind(events, "shield.new")) == 1
 
 
+NESTED = """
+import asyncio
+
+class Worker:
+    async def put(self, queue, item):
+        await queue.put(item)
+
+async def produce(queue):
+    worker = Worker()
+    for item in range(3):
+        await worker.put(queue, item)
+        await asyncio.sleep(0.1)
+
+async def main():
+    queue = asyncio.Queue(maxsize=1)
+    async def consume():
+        for _ in range(3):
+            await asyncio.sleep(0.25)
+            print(await queue.get())
+    consumer = asyncio.create_task(consume())
+    await produce(queue)
+    await consumer
+
+asyncio.run(main())
+"""
+
+
+def test_an_await_nested_in_the_programs_own_coroutines_says_each_one_it_passes_through():
+    events = trace(NESTED)
+    assert [e["text"] for e in of_kind(events, "stdout")] == ["0\n", "1\n", "2\n"]
+    vias = [(e["task"], e["line"], e["awaiting"], e["via"]) for e in of_kind(events, "task.suspend")]
+    through_put = "main() line 21 → produce() line 11 → Worker.put() line 6"
+    through_sleep = "main() line 21 → produce() line 12"
+    # The same waits again and again (where the tracer remembers a site) still say where they are.
+    assert [v for v in vias if v[0] == 1] == [(1, 12, "asyncio.sleep(0.1)", through_sleep),
+                                              (1, 6, "Queue.put()", through_put),
+                                              (1, 12, "asyncio.sleep(0.1)", through_sleep),
+                                              (1, 6, "Queue.put()", through_put),
+                                              (1, 12, "asyncio.sleep(0.1)", through_sleep),
+                                              (1, 22, "task Task-2", None)]  # main's own frame awaits
+    # A task whose own coroutine awaits: no nesting to tell (its name keeps no "<locals>").
+    assert {v[3] for v in vias if v[0] == 2} == {None}
+    assert not [e for e in of_kind(events, "stdout") if e["stream"] == "raw"]
+
+
 # -- the page ---------------------------------------------------------------------------------------
 
 
@@ -136,7 +181,7 @@ def rows(page, kind):
 
 
 def test_the_panel_is_hidden_when_a_run_uses_none_of_the_objects(page, server):
-    open_page(page, server, "?scenario=sequential")
+    open_page(page, server, "?scenario=run-until-complete")
     run_to_end(page)
     expect(page.locator("#objects")).to_be_hidden()
 
@@ -221,3 +266,20 @@ def test_the_await_chain_nests_gathers_and_a_taskgroups_tasks_under_their_task(p
     expect(chain).to_have_text(["Task-1 · main()awaits its TaskGroup's tasks (end of async with)",
                                 "└ d · job()awaits asyncio.sleep(1)", "└ broken · job()awaits asyncio.sleep(0.5)"])
     expect(chain.nth(1)).to_have_css("padding-left", "23.2px")  # (indented one level)
+
+
+def test_the_await_chain_draws_a_tasks_wait_through_its_own_nested_coroutines(page, server):
+    open_page(page, server, "?scenario=sequential")  # main() awaits hello(), which awaits a sleep
+    run_to_end(page)
+    at(page, "(e) => e.kind === 'task.suspend' && e.line === 15")
+    expect(rows(page, "chain")).to_have_text(["Task-1 · main()awaits hello() on line 25",
+                                              "└ hello()awaits asyncio.sleep(2) on line 15"])
+    expect(page.locator("#narration")).to_contain_text(
+        "awaits asyncio.sleep(2) on line 15 (inside hello(), which main() awaits on line 25)")
+    expect(page.locator('#source li[data-line="15"] .markers')).to_have_text("waiting: Task-1")
+    expect(page.locator('#source li[data-line="25"]')).to_have_class(re.compile(r"\bnested\b"))
+    expect(page.locator('#source li[data-line="25"] .markers')).to_have_text("inside: Task-1 → hello()")
+    at(page, "(e) => e.kind === 'task.suspend' && e.line === 20")  # then world(), from line 26
+    expect(rows(page, "chain")).to_have_text(["Task-1 · main()awaits world() on line 26",
+                                              "└ world()awaits asyncio.sleep(1) on line 20"])
+    expect(page.locator('#source li[data-line="25"]')).not_to_have_class(re.compile(r"\bnested\b"))

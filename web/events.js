@@ -14,7 +14,7 @@ export const KINDS = {
   "handle.cancel": ["handle", "task"],
   "handle.begin": ["handle", "task"],
   "handle.end": ["handle", "task", "duration"],
-  "task.suspend": ["task", "line", "awaiting", "waiter"],
+  "task.suspend": ["task", "line", "awaiting", "waiter", "via"],
   "task.done": ["task", "state", "detail", "line"],
   "future.done": ["future", "state", "detail", "waiters"],
   "loop.idle": ["until"],
@@ -33,3 +33,13 @@ export const KINDS = {
   "error": ["message", "line", "traceback"],
   "run.end": ["status", "reason", "elapsed"],
 };
+
+// `task.suspend.via` read: the program's own coroutines an await passes through, outermost
+// first, as [{name, line}] (empty when the task's own coroutine awaits itself).
+export function awaitFrames(via) {
+  if (!via) return [];
+  return via.split(" → ").map((part) => {
+    const found = /^(.*)\(\) line (\d+)$/.exec(part);
+    return found ? { name: found[1], line: Number(found[2]) } : { name: part, line: null };
+  });
+}

@@ -1,5 +1,6 @@
 // One plain-English sentence per event, said from the loop's point of view. asyncio's own names
 // are said in plain words unless "show asyncio internals" is on (plain.js).
+import { awaitFrames } from "./events.js";
 import { plainLabel } from "./plain.js";
 import { settings } from "./settings.js";
 
@@ -21,6 +22,13 @@ function callback(state, handle) {
     return `${who(state, found.task)}'s ${found.label.split(" ")[0]}`;
   }
   return settings.internals || plainLabel(found.label, settings.source) === found.label ? `\`${found.label}\`` : said(found.label);
+}
+
+// Where a nested await sits: " (inside `put_item()`, which `producer()` awaits on line 8, which …)".
+function nesting(via) {
+  const frames = awaitFrames(via).reverse();
+  if (frames.length < 2) return "";
+  return ` (inside \`${frames[0].name}()\`${frames.slice(1).map((f) => `, which \`${f.name}()\` awaits on line ${f.line}`).join("")})`;
 }
 
 const lower = (text) => text.charAt(0).toLowerCase() + text.slice(1); // (a name keeps its case)
@@ -47,7 +55,7 @@ const SENTENCES = {
     ? `The loop runs ${callback(s, e.handle)}, which holds the loop for ${fmt(s.blocked.duration)} s${s.blocked.line ? ` at line ${s.blocked.line}` : ""}: nothing else can run until it returns.`
     : `The loop runs ${callback(s, e.handle)}; nothing else can run until it returns.`),
   "handle.end": (e, s) => `${e.task !== null ? who(s, e.task) : "The callback"} gives control back to the loop after ${fmt(e.duration)} s.`,
-  "task.suspend": (e, s) => `${who(s, e.task)} awaits ${said(e.awaiting)}${e.line ? ` on line ${e.line}` : ""} and gives the loop back.`,
+  "task.suspend": (e, s) => `${who(s, e.task)} awaits ${said(e.awaiting)}${e.line ? ` on line ${e.line}` : ""}${nesting(e.via)} and gives the loop back.`,
   "task.done": (e, s) => `${who(s, e.task)} is done: ${e.state === "result" ? `it returned ${e.detail}` : e.state === "exception" ? `it raised ${e.detail}` : "it was cancelled"}.`,
   "future.done": (e) => `A future gets its ${e.state === "result" ? `result (${e.detail})` : e.state === "exception" ? `exception (${e.detail})` : "cancellation"}; ${e.waiters.length ? `${e.waiters.length} waiting task(s) will wake up` : "nobody waits on it"}.`,
   "loop.idle": (e) => (e.until === null ? "Nothing is ready: the loop waits for I/O." : `Nothing is ready: the loop sleeps until the next timer at t=${fmt(e.until)}.`),

@@ -13,7 +13,7 @@ export function initialState() {
     iteration: 0,
     start: null,
     end: null,
-    tasks: {}, // id -> {id, name, coro, parent, internal, state, line, awaiting, waiter, outcome, detail, finished}
+    tasks: {}, // id -> {id, name, coro, parent, internal, state, line, awaiting, waiter, via, outcome, detail, finished}
     handles: {}, // id -> {id, label, task, owner, queue: "ready" | "timers" | "running", when}
     ready: [], // handle ids, FIFO
     // The phase of asyncio's _run_once the loop is in: "io" (poll / wait for I/O, until the next
@@ -77,7 +77,7 @@ const HANDLERS = {
   "loop.iteration": (s, e) => { s.iteration = e.n; s.phase = "io"; s.nextFrom = null; },
   "task.new": (s, e) => {
     s.tasks[e.task] = { id: e.task, name: e.name, coro: e.coro, parent: e.parent, internal: e.internal,
-      state: "ready", createdAt: e.line, line: null, awaiting: null, waiter: null, outcome: null, detail: null, cancelling: false, finished: null };
+      state: "ready", createdAt: e.line, line: null, awaiting: null, waiter: null, via: null, outcome: null, detail: null, cancelling: false, finished: null };
   },
   "task.rename": (s, e) => { if (s.tasks[e.task]) s.tasks[e.task].name = e.name; },
   "task.cancel": (s, e) => { if (s.tasks[e.task]) s.tasks[e.task].cancelling = true; },
@@ -121,7 +121,7 @@ const HANDLERS = {
   "task.suspend": (s, e) => {
     const task = s.tasks[e.task];
     if (task && (task.line !== e.line || task.awaiting !== e.awaiting)) task.since = s.index + 1; // (a new await)
-    if (task) Object.assign(task, { state: "waiting", line: e.line, awaiting: e.awaiting, waiter: e.waiter });
+    if (task) Object.assign(task, { state: "waiting", line: e.line, awaiting: e.awaiting, waiter: e.waiter, via: e.via ?? null });
     const awaited = (e.waiter.kind === "future" || e.waiter.kind === "thread") && e.waiter.future;
     if (awaited) {
       const future = s.futures[awaited] || (s.futures[awaited] = { id: awaited, awaiting: e.awaiting, kind: e.waiter.kind, waiters: [], state: null, detail: null });

@@ -180,7 +180,8 @@ class Describer:
     def where(self, task):
         """Where `task` waits: (line of the innermost frame in the program, text of the call it
         waits in or None, whether that call is in asyncio's I/O modules, string id of what to
-        say when it waits for no future, the code of the task's own frame).
+        say when it waits for no future, the code of the task's own frame, string id of the
+        program's own coroutines the wait passes through, as `task.suspend.via`, or 0).
 
         The call is the first frame below the program's with a public name, so
         `async with semaphore` reads as `Semaphore.acquire()`, not the mixin's `__aenter__`.
@@ -227,11 +228,13 @@ class Describer:
         top_code = task._loopscope_coro_code if kept else None  # (f_code would raise an audit event)
         line = first = public = None
         depth, in_asyncio = 0, False
+        nested = []  # the program's own frames the wait passes through: (name, line)
         for depth in range(100):  # the chain of awaits, from the task's coroutine down
             if frame is None:
                 break
             if frame.f_globals is program:
                 line, first, public = frame.f_lineno, None, None
+                nested.append((coro.__qualname__, line))
             else:
                 name = coro.__qualname__
                 if first is None:
@@ -243,13 +246,16 @@ class Describer:
                         break
             coro = awaited
             frame, awaited = _frame_of(coro)
+        # the 6th: the string id of the nesting (0: the task's own coroutine waits itself)
+        via = (self._string(" → ".join(f"{name.rpartition('<locals>.')[2]}() line {at}" for name, at in nested))
+               if len(nested) > 1 else 0)
         callee = public or first
         if callee is None:
-            return line, None, False, self._string("the next loop iteration"), None
+            return line, None, False, self._string("the next loop iteration"), None, via
         said = _callee_text(*callee)
         # the 4th: the string id of what it awaits when it waits for no future (e.g. sleep(0))
         site = (line, said, callee[0].f_globals.get("__name__", "") in _IO_MODULES,
-                self._string("asyncio.sleep(0)" if said == _SLEEP else said), top_code)
+                self._string("asyncio.sleep(0)" if said == _SLEEP else said), top_code, via)
         name = callee[1]
         if (depth == 1 and in_asyncio and line is not None and kept and name != "to_thread"
                 and name not in self._program_names):
@@ -268,17 +274,17 @@ class Describer:
         site = self.where(task)
         waiter = _waiter_of(task)
         if waiter is None:  # e.g. asyncio.sleep(0) (a delay <= 0): one trip round the loop
-            return site[0] or 0, site[3], _NONE, 0, 0, 0, _NAN
+            return site[0] or 0, site[3], _NONE, 0, 0, 0, _NAN, site[5]
         return self.waiting(task, tid, site, waiter)
 
     def waiting(self, task, tid, site, waiter):
         """`wait` for a task whose `_fut_waiter` is `waiter` (not None); `site` from `where`."""
-        line, said, in_io, _, _ = site
+        line, said, in_io, _, _, via = site
         tracer = self._tracer
         if isinstance(waiter, asyncio.Task):
             other = f"task {waiter.get_name()}"
             return (line or 0, self._string(f"{said} → {other}" if said else other), _TASK,
-                    tracer.task_id(waiter), 0, 0, _NAN)
+                    tracer.task_id(waiter), 0, 0, _NAN, via)
         record = tracer.future_record(waiter)
         record.waiting.append(tid)
         fid = record.fid
@@ -288,7 +294,7 @@ class Describer:
         if timer is not None:
             when = timer._loopscope_when  # (the timer's handle: see engine/record.py)
             return (line or 0, self._string(said or f"a timer due at t={when:g}"), _TIMER, 0, fid,
-                    timer._loopscope_hid, when)
+                    timer._loopscope_hid, when, via)
         if record.thread:
             kind = _THREAD
         elif in_io:
@@ -297,4 +303,4 @@ class Describer:
             kind = _FUTURE
         if said is None:
             said = "asyncio.gather(…)" if type(waiter).__name__ == "_GatheringFuture" else f"future #{fid}"
-        return line or 0, self._string(said), kind, 0, fid, 0, _NAN
+        return line or 0, self._string(said), kind, 0, fid, 0, _NAN, via

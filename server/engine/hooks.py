@@ -155,7 +155,7 @@ def handle_run(tracer, plain_run):
                         waiter = _waiter_of(task)
                         if waiter is None:  # e.g. asyncio.sleep(0): nothing to name but the site
                             hot(_pack_suspended_idle(_SUSPENDED_IDLE, end, hid, tid, duration, site[0] or 0,
-                                                     site[3]))
+                                                     site[3], site[5]))
                         else:
                             hot(_pack_suspended(_SUSPENDED, end, hid, tid, duration,
                                                 *describe.waiting(task, tid, site, waiter)))

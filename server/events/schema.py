@@ -103,6 +103,9 @@ KINDS = {
             "awaiting": "readable description of what it waits for",
             "waiter": "object: `kind` (`task`, `timer`, `future`, `thread`, `io` or "
             "`none`) and, where known, `task`, `future`, `handle`, `when`",
+            "via": "the program's own coroutines the await passes through, outermost first, as "
+                   "`main() line 30 → producer() line 12` (the last one's line is `line`); null when "
+                   "the task's own coroutine awaits itself",
         },
     ),
     "task.done": (
@@ -294,7 +297,7 @@ TYPES = {
     "handle.cancel": {"handle": "int", "task": "int?"},
     "handle.begin": {"handle": "int", "task": "int?"},
     "handle.end": {"handle": "int", "task": "int?", "duration": "number"},
-    "task.suspend": {"task": "int", "line": "int?", "awaiting": "name", "waiter": "waiter"},
+    "task.suspend": {"task": "int", "line": "int?", "awaiting": "name", "waiter": "waiter", "via": "name?"},
     "task.done": {"task": "int", "state": STATES, "detail": "name?", "line": "int?"},
     "future.done": {"future": "int", "state": STATES, "detail": "name?", "waiters": "ints"},
     "loop.idle": {"until": "number?"},

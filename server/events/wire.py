@@ -61,8 +61,8 @@ WIRE_DEFAULTS = {
     "task.suspend+handle.end:no-waiter": {"waiter": {"kind": "none"}},
     "handle.schedule:step": {"queue": "ready", "when": None, "owner": None},
 }
-# How a schema type travels: "i" an int (0 = null), "f" a float (NaN = null), "s" a string id,
-# or an `ENUMS` name (its index). A `waiter` is its fields "waiter.x" (`waiter.kind` always;
+# How a schema type travels: "i" an int (0 = null), "f" a float (NaN = null), "s" a string id
+# ("s?" where it may be null: 0, never an id), or an `ENUMS` name (its index). A `waiter` is its fields "waiter.x" (`waiter.kind` always;
 # the others where not null).
 _WIRE_TYPES = {"int": "i", "number": "f", "name": "s", "bool": "bool", QUEUES: "queue", SOURCES: "source",
                STATES: "state"}
@@ -84,13 +84,14 @@ def _layout(name):
             if type_ == "waiter":
                 fields += _WAITER_FIELDS
             else:
-                fields.append((field, _WIRE_TYPES[type_.rstrip("?") if isinstance(type_, str) else type_]))
+                wire_type = _WIRE_TYPES[type_.rstrip("?") if isinstance(type_, str) else type_]
+                fields.append((field, "s?" if wire_type == "s" and type_.endswith("?") else wire_type))
     return tuple(fields)
 
 
 PACKED = {name: _layout(name) for name in PACKED_KINDS + tuple(WIRE_DEFAULTS)}
 WIRE_CODES = {**CODES, **{name: len(KINDS) + i for i, name in enumerate(WIRE_DEFAULTS)}}
-_STRUCT_TYPES = {"i": "I", "f": "d", "s": "I"}  # ids, lines and counters fit 32 bits
+_STRUCT_TYPES = {"i": "I", "f": "d", "s": "I", "s?": "I"}  # ids, lines and counters fit 32 bits
 
 
 def packer(name):
@@ -287,7 +288,7 @@ class Decoder:
         return out
 
     def _event(self, kind, values, plan):
-        names, ints, floats, texts, enums, waiter_keys = plan
+        names, ints, floats, texts, maybe_texts, enums, waiter_keys = plan
         t = values[1]
         if t - t != 0:  # infinite or NaN
             return None
@@ -308,6 +309,13 @@ class Decoder:
             if value is None:
                 return None
             event[name] = value
+        for name in maybe_texts:
+            if event[name] == NULL_INT:
+                event[name] = None
+            else:
+                value = event[name] = strings.get(event[name])
+                if value is None:
+                    return None
         for name, choices in enums:
             if event[name] >= len(choices):
                 return None
@@ -323,12 +331,12 @@ class Decoder:
 
 def _plan(fields):
     """How `Decoder._event` turns one layout's values into fields: (names, int fields, float
-    fields, string fields, (enum field, its choices), (waiter key, field))."""
+    fields, string fields, nullable string fields, (enum field, its choices), (waiter key, field))."""
     names = tuple(name for name, _ in fields)
     of_type = lambda wanted: tuple(name for name, type_ in fields if type_ == wanted)  # noqa: E731
     enums = tuple((name, ENUMS[type_]) for name, type_ in fields if type_ in ENUMS)
     waiter = tuple((name.partition(".")[2], name) for name in names if name.startswith("waiter."))
-    return names, of_type("i"), of_type("f"), of_type("s"), enums, waiter
+    return names, of_type("i"), of_type("f"), of_type("s"), of_type("s?"), enums, waiter
 
 
 def _split(fused, name):

@@ -2,6 +2,7 @@
 // the worker threads' jobs beside the loop's own thread, shield()'s outer future and inner task,
 // semaphore slots, queue contents and who waits on them, and the tasks' await chain (who made
 // whom, what each awaits). Only what exists in the run is drawn; the panel hides when nothing does.
+import { awaitFrames } from "../events.js";
 import { el, join } from "../join.js";
 import { isInternalTask, plainLabel } from "../plain.js";
 import { settings } from "../settings.js";
@@ -120,8 +121,10 @@ function queueRows(state) {
   });
 }
 
-// The tasks as a tree: each under the task that made it, with what it awaits. A finished task
-// stays while the task that made it still awaits what it awaited when that one finished.
+// The tasks as a tree: each under the task that made it, with what it awaits; a task that waits
+// inside its own nested coroutines (`await producer()` → `await put_item()` → `Queue.put()`)
+// has a row per coroutine under it. A finished task stays while the task that made it still
+// awaits what it awaited when that one finished.
 function chainRows(state) {
   const tasks = Object.values(state.tasks).filter((t) => shownTask(state, t.id));
   const children = new Map();
@@ -130,20 +133,29 @@ function chainRows(state) {
     if (!children.has(parent)) children.set(parent, []);
     children.get(parent).push(task);
   }
-  if (!tasks.some((t) => t.parent !== null && state.tasks[t.parent] && shownTask(state, t.parent))) return [];
+  const nested = (task) => (task.state === "waiting" ? awaitFrames(task.via) : []);
+  if (!tasks.some((t) => (t.parent !== null && state.tasks[t.parent] && shownTask(state, t.parent))
+    || nested(t).length > 1)) return [];
   const out = [];
+  const row = (key, className, parts, depth) => { out.push([key, "chain", className, parts]); out[out.length - 1].depth = depth; };
   const visit = (parent, depth) => {
     const mine = (children.get(parent ? parent.id : null) || []).filter((t) => t.state !== "done" || !parent
       || (t.doneAt ?? 0) >= (parent.since ?? 0) || (children.get(t.id) || []).some((c) => c.state !== "done"));
     for (const task of mine.slice(0, CHILDREN)) {
       const awaitsTask = task.state === "waiting" && task.waiter && task.waiter.kind === "task";
-      out.push([`chain:${task.id}`, "chain", `object-row chain-row ${task.state}${awaitsTask ? " awaits-task" : ""}`,
-        [[depth ? "└ " : "", "branch"], [`${task.name} · ${task.coro.split(".").pop()}()`, "what"], [doing(state, task), "state"]]]);
-      out[out.length - 1].depth = depth;
+      const frames = nested(task);
+      const awaitsText = frames.length > 1 ? `awaits ${frames[1].name}() on line ${frames[0].line}` : doing(state, task);
+      row(`chain:${task.id}`, `object-row chain-row ${task.state}${awaitsTask ? " awaits-task" : ""}`,
+        [[depth ? "└ " : "", "branch"], [`${task.name} · ${task.coro.split(".").pop()}()`, "what"], [awaitsText, "state"]], depth);
+      frames.slice(1).forEach((frame, i) => {
+        const next = frames[i + 2];
+        row(`chain:${task.id}:${i + 1}:${frame.name}`, "object-row chain-row frame", [["└ ", "branch"],
+          [`${frame.name}()`, "what"], [next ? `awaits ${next.name}() on line ${frame.line}` : `${doing(state, task)} on line ${frame.line}`, "state"]],
+        depth + i + 1);
+      });
       if (depth < 6) visit(task, depth + 1);
     }
-    if (mine.length > CHILDREN) out.push([`chain-more:${parent ? parent.id : 0}`, "chain", "object-row chain-row more", [["", "branch"], [`+${mine.length - CHILDREN} more tasks`, "note"]]]);
-    if (mine.length > CHILDREN) out[out.length - 1].depth = depth;
+    if (mine.length > CHILDREN) row(`chain-more:${parent ? parent.id : 0}`, "object-row chain-row more", [["", "branch"], [`+${mine.length - CHILDREN} more tasks`, "note"]], depth);
   };
   visit(null, 0);
   return out;
@@ -155,7 +167,7 @@ const GROUPS = [
   ["thread", "Worker threads", "a job runs there; the loop stays free"],
   ["shield", "shield()", "a cancel stops at the outer future"],
   ["future", "Futures", "who awaits them, what they got"],
-  ["chain", "Await chain", "who made which task, what each awaits"],
+  ["chain", "Await chain", "who made which task, what each awaits, through which coroutines"],
 ];
 
 export function renderObjects(root, state) {

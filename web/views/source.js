@@ -1,5 +1,7 @@
-// The program's source, with a marker per task at the line where it runs or waits, and the coach's
+// The program's source, with a marker per task at the line where it runs or waits (and, for an
+// await nested in the program's own coroutines, at each outer await on the way), and the coach's
 // marks (web/coach.js) at the lines of the mistakes seen so far.
+import { awaitFrames } from "../events.js";
 import { el } from "../join.js";
 
 export function setSource(root, text) {
@@ -45,6 +47,7 @@ function foldRow(items, { first, last }) {
 
 export function renderSource(root, state) { // (every view takes (root, state, trace); this one needs no more)
   const byLine = new Map();
+  const outer = new Map(); // line -> "Task-1 → producer()": where a nested await passes through
   for (const task of Object.values(state.tasks)) {
     if (task.internal || task.state === "done") continue;
     // A task that has not suspended yet has no line; while it blocks the loop, it is at the blocking line.
@@ -52,6 +55,13 @@ export function renderSource(root, state) { // (every view takes (root, state, t
     if (!line) continue;
     if (!byLine.has(line)) byLine.set(line, []);
     byLine.get(line).push(task);
+    if (task.state !== "waiting" || line !== task.line) continue;
+    const frames = awaitFrames(task.via);
+    frames.slice(0, -1).forEach((frame, i) => {
+      if (!frame.line || frame.line === line) return;
+      if (!outer.has(frame.line)) outer.set(frame.line, []);
+      outer.get(frame.line).push(`${task.name} → ${frames[i + 1].name}()`);
+    });
   }
   const errorLines = new Set(state.errors.map((e) => e.line).filter(Boolean));
   const coached = new Map(); // line -> the coach's messages there
@@ -68,9 +78,12 @@ export function renderSource(root, state) { // (every view takes (root, state, t
     item.classList.toggle("error", errorLines.has(line));
     markCoached(item, coached.get(line));
     const markers = item.querySelector(".markers");
-    const text = tasks.length > 3
-      ? `${tasks.length} tasks`
-      : tasks.map((t) => `${t.state === "running" ? "▶ running:" : "waiting:"} ${t.name}`).join("  ");
+    const through = tasks.length ? [] : outer.get(line) || [];
+    item.classList.toggle("nested", through.length > 0);
+    const text = tasks.length > 3 || through.length > 3
+      ? `${tasks.length || through.length} tasks${tasks.length ? "" : " inside"}`
+      : tasks.map((t) => `${t.state === "running" ? "▶ running:" : "waiting:"} ${t.name}`).join("  ")
+        || through.map((said) => `inside: ${said}`).join("  ");
     if (markers.textContent !== text) markers.textContent = text;
   }
   // Keep the interesting line in view by scrolling the source box only, never the page.
