@@ -13,9 +13,10 @@ def plain_outputs():
     return {name: process.communicate(timeout=60)[0] for name, process in started.items()}
 
 
+@pytest.mark.parametrize("clock", ["virtual", "real"])
 @pytest.mark.parametrize("path", PROGRAM_FILES, ids=lambda p: p.stem)
-def test_traced_output_and_task_order_match_a_plain_run(path, plain_outputs, no_leftovers):
-    events = trace(path.read_text(), path.name)
+def test_traced_output_and_task_order_match_a_plain_run(path, clock, plain_outputs, no_leftovers):
+    events = trace(path.read_text(), path.name, clock=clock)
     assert events[-1]["status"] == "ok", events[-1]
     out = stdout_of(events)
     assert out == plain_outputs[path.name]
