@@ -29,6 +29,7 @@ export const KINDS = {
   "semaphore.change": ["semaphore", "action", "task", "free"],
   "queue.new": ["queue", "maxsize", "line"],
   "queue.change": ["queue", "action", "task", "item", "size"],
+  "clock.note": ["text", "line"],
   "stdout": ["text", "task", "stream"],
   "error": ["message", "line", "traceback"],
   "run.end": ["status", "reason", "elapsed"],

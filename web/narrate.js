@@ -86,6 +86,7 @@ const SENTENCES = {
     if (e.action === "wait_get") return `The queue is empty: ${lower(task)} waits in get() for an item.`;
     return `${task} stops waiting on the queue.`;
   },
+  "clock.note": (e) => `Timing differs from a plain run${e.line ? ` (line ${e.line})` : ""}: ${e.text}`,
   "stdout": (e) => `The program prints ${JSON.stringify(e.text.replace(/\n$/, ""))}.`,
   "error": (e) => `Error${e.line ? ` on line ${e.line}` : ""}: ${e.message}`,
   "run.end": (e) => `The run ends (${e.status}): ${e.reason} Loop time: ${fmt(e.elapsed)} s.`,

@@ -189,6 +189,7 @@ const HANDLERS = {
   },
   "loop.exception": (s, e) => { s.exceptions.push(e); },
   "coroutine.unawaited": () => {},
+  "clock.note": () => {}, // (the narration says it)
   "stdout": (s, e) => { s.output.push({ text: e.text, task: e.task, stream: e.stream, seq: e.seq }); },
   "error": (s, e) => { s.errors.push(e); },
   "run.end": (s, e) => {

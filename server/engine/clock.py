@@ -1,13 +1,15 @@
 """The loop's clock: virtual (deterministic, the default) or real.
 
-Virtual time stands still while code runs and jumps to the next timer when the
-loop has nothing to do, so a program that sleeps for minutes is traced in
-milliseconds and the trace is the same on every run. It moves only when:
-- the loop is idle and nothing outside it is working: it jumps to the next timer;
+Virtual time stands still while code runs and jumps ahead when the loop has nothing
+to do, so a program that sleeps for minutes is traced in milliseconds and the trace is
+the same on every run. It moves only when:
+- the loop is idle and nothing outside it is working: it jumps to when a real loop would
+  wake (`idle.py`: the selector's timeout, rounded up to whole milliseconds as epoll
+  takes it), or to the program's alarm (`alarms.py`) if that comes first;
 - code on the loop's thread calls `time.sleep(s)`: it moves by `s`, at once;
-- a callback computes for 5 ms or more (`CHARGE_AFTER`): it is charged the
-  measured duration (so CPU-bound work shows up in loop time, and timers fall due
-  meanwhile as in a real run);
+- a callback computes: it is charged the time it ran, in whole milliseconds
+  (`charge.py`), also part way through when the program reads its clock meanwhile
+  (so CPU-bound work shows up in loop time, and timers fall due meanwhile as in a real run);
 - the program waits on its own clock (see below);
 - threads are working (executor jobs, user threads): it follows the wall clock
   1:1, because their results must arrive in the same order as in a real run.
@@ -30,13 +32,11 @@ import functools
 import operator
 import time
 
+from .charge import Charger
+
 _real_monotonic = time.monotonic
 TICK = 1e-9  # seconds each read of the virtual clock moves it on
 SPIN_READS = 1000  # the program's reads within one callback past which it is taken to wait on the clock
-# A callback that computes for this long or longer is charged the time it took (shorter ones are
-# free, so that traces stay the same from run to run); `hooks.handle_run` does the charging.
-# (The blocking threshold, for `loop.blocked`, is another.)
-CHARGE_AFTER = 0.005
 
 
 class VirtualClock:
@@ -55,6 +55,7 @@ class VirtualClock:
         self._anchor = 0.0  # real time when following began
         self.reads = 0  # the program's reads since the current callback began (the tracer resets it)
         self.spun = False  # following the wall clock because the program waits on it (see read)
+        self.charger = Charger(self)  # what computing callbacks are charged (`hooks.handle_run` calls it)
 
     def now(self):
         """Loop time. Also what the program's `time.monotonic()` returns."""
@@ -72,6 +73,8 @@ class VirtualClock:
             if self.reads > SPIN_READS:
                 self.follow()
                 self.spun = True
+            else:
+                self.charger.catch_up()  # time passes while a callback computes, as it reads
         return self.now()
 
     def _following_peek(self):
@@ -118,6 +121,7 @@ class RealClock:
         self.now = self.peek = self.read = _real_monotonic  # loop time is the monotonic clock itself
         self.frozen = False
         self.reads, self.spun = 0, False  # (as on VirtualClock; real time never needs to spin)
+        self.charger = None  # (real time needs no charging)
 
     def elapsed(self):
         return _real_monotonic() - self.origin

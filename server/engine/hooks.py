@@ -19,7 +19,7 @@ import time
 
 from ..events.wire import CODES, WIRE_CODES, enum_index, packer
 from . import internals
-from .clock import CHARGE_AFTER
+from .charge import HALF, MARK_EVERY
 
 _real_time = time.monotonic  # (the real one: the program's may be virtual)
 _thread_id = threading.get_ident
@@ -88,21 +88,24 @@ def handle_run(tracer, plain_run):
     """
     hot, clock, describe = tracer.hot, tracer.clock, tracer.describe
     emitter, where, threshold = tracer.emitter, tracer.describe.where, tracer.threshold
-    charge_after = min(CHARGE_AFTER, threshold)
+    charge_after = min(HALF, threshold)  # (shorter callbacks are charged nothing: see charge.py)
     real_clock = clock.name == "real"  # (then a callback's begin is its real time already)
+    charger = clock.charger
 
     def run_untraced(handle):
         """`plain_run`, with what the virtual clock needs of each callback (as `_run` does it
         below, whatever its hooks do): time goes on as before once tracing has stopped."""
         clock.reads = 0
         started = _real_time()
+        if started - charger.marked > MARK_EVERY:
+            charger.mark(started)
         try:
             plain_run(handle)
         finally:
             if clock.frozen:
                 real = _real_time() - started
                 if real >= charge_after:
-                    clock.advance(real)
+                    charger.settle(started, real)
             elif clock.spun:
                 clock.freeze()
 
@@ -124,7 +127,13 @@ def handle_run(tracer, plain_run):
             hot(_pack_begin(_BEGIN, begin, hid, tid))
             spent = emitter.spent
             clock.reads = 0
-            started = handle._loopscope_started = begin if real_clock else _real_time()
+            if real_clock:
+                started = begin
+            else:
+                started = _real_time()
+                if started - charger.marked > MARK_EVERY:  # (the run delay, read now and then: see charge.py)
+                    charger.mark(started)
+            handle._loopscope_started = started
             outer = queue.running  # a callback this one runs inside of (a loop run by hand)
             queue.running = handle  # (where the sampler looks, once its start time is set)
         except Exception as exc:  # noqa: BLE001 - the guard (see instrument.guard)
@@ -134,11 +143,11 @@ def handle_run(tracer, plain_run):
             plain_run(handle)
         finally:
             # The clock's part: not a hook's (see instrument.py), so also when a hook failed meanwhile.
-            if clock.frozen:  # virtual time: code that computes is charged what it took
+            if clock.frozen:  # virtual time: code that computes is charged what it ran (charge.py)
                 # (the emitter's own time, encoding and writing, is not the callback's)
                 real = _real_time() - started - (emitter.spent - spent)
                 if real >= charge_after:
-                    clock.advance(real)
+                    charger.settle(started, real)
             elif clock.spun:  # it waited on the clock, which followed real time meanwhile
                 clock.freeze()
             if tracer.enabled:

@@ -1,8 +1,14 @@
 """Where loop time moves: the loop waiting for I/O or timers, and the program's `time.sleep`.
 
-Under the virtual clock an idle loop jumps to its next timer — unless something
+Under the virtual clock an idle loop jumps to when a real one would wake — unless something
 outside it (a worker thread, a thread-pool job) may still make progress, in which
 case time must flow for real so results arrive in the order a real run sees.
+A real loop asks epoll to wait the time to its next timer rounded *up* to whole milliseconds
+(`selectors.EpollSelector.select`, 3.11 to 3.13), then runs every timer due by the time it
+woke: timers less than a millisecond apart fire in one iteration or in two depending on where
+that rounding lands. The jump lands there too (`wake_after`), so they fire as they would in a
+plain run (a real loop also wakes some tens of microseconds late, which no jump copies).
+The program's alarm (`alarms.py`) stops a jump, a skipped sleep or `signal.pause()` when it is due.
 All of that goes on once tracing has stopped; only the hooks (`before_idle`, `before_sleep`) stop.
 """
 
@@ -17,6 +23,12 @@ _thread_id = threading.get_ident
 _NAN = float("nan")  # null, for a packed float
 
 
+def wake_after(timeout):
+    """Seconds a real loop waits when it polls with `timeout`: epoll's whole milliseconds, rounded up
+    (as `selectors.EpollSelector.select` rounds it, and `select.epoll.poll` once more)."""
+    return math.ceil(timeout * 1e3) * 1e-3
+
+
 class Idle:
     def __init__(self, tracer):
         self._tracer = tracer
@@ -24,28 +36,45 @@ class Idle:
         self._hooks = tracer.hooks
         self._jobs = 0
         self._jobs_lock = threading.Lock()
+        self.alarm = None  # the program's alarm in loop time (alarms.Alarm, virtual clock; `loop.install`)
 
     def wait_for_io(self, loop, select, timeout):
         """The loop is about to poll its selector with `timeout` (not 0)."""
         clock = self._clock
         until = internals.next_timer(loop)
+        alarm_first = False  # (the wait ends at the program's alarm, not a timer)
         if self._tracer.raw_output is not None:
             self._tracer.raw_output.drain()  # what was written straight to fd 1 so far comes first
         if clock.name == "virtual":
             events = select(0)
             if events:
                 return events
+            alarm = self.alarm.due
             if self.outside_work():
                 clock.follow()
             else:
                 clock.freeze()
-                if until is not None:
-                    self._hooks.before_idle(until)  # the virtual clock's times are its own
-                    clock.jump_to(until)
+                if until is not None or alarm is not None:
+                    self._hooks.before_idle(_NAN if until is None else until)  # the virtual clock's times are its own
+                    wake = None
+                    if until is not None:
+                        wake = until if timeout is None else max(until, clock.now() + wake_after(timeout))
+                    if alarm is not None and (wake is None or alarm < wake):
+                        clock.jump_to(alarm)
+                        self.alarm.fire()  # the handler runs here, as when SIGALRM interrupts epoll_wait
+                        return select(0)  # (a handler set with loop.add_signal_handler woke the loop)
+                    clock.jump_to(wake)
                     return []
+            if alarm is not None:  # following the wall clock: the alarm is due in real seconds
+                left = max(alarm - clock.now(), 0.0)
+                if timeout is None or left < timeout:
+                    timeout, alarm_first = left, True
         self._hooks.before_idle(_NAN if until is None else clock.since_start(until))
         self._tracer.emitter.flush()  # (the program's output, too, once tracing has stopped)
-        return select(timeout)
+        events = select(timeout)
+        if alarm_first and not events:
+            self.alarm.fire()
+        return events
 
     def job_started(self):
         with self._jobs_lock:
@@ -72,7 +101,25 @@ class Idle:
         # on a loop's thread (running a loop, or the main thread): the one time.sleep holds up
         on_loop = threading.current_thread() is threading.main_thread() or _thread_id() in self._tracer.loop_queues
         valid = isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0
-        if on_loop and valid and self._clock.frozen and not self.outside_work():
-            self._clock.advance(seconds)
-            return None
-        return _real_sleep(seconds)
+        clock = self._clock
+        if not (valid and on_loop) or self.alarm is None or self.alarm.due is None:
+            if on_loop and valid and clock.frozen and not self.outside_work():
+                clock.advance(seconds)
+                return None
+            return _real_sleep(seconds)
+        # An alarm is set: the sleep stops when it is due, its handler runs (raising out of the
+        # sleep, if it raises), and the sleep goes on for the rest (PEP 475), virtually or not.
+        virtual = clock.frozen and not self.outside_work()
+        clock.charger.catch_up()  # (the alarm may be due already, from what the callback computed)
+        end = clock.peek() + seconds
+        while self.alarm.due is not None and self.alarm.due <= end:
+            if virtual:
+                clock.jump_to(self.alarm.due)
+            elif self.alarm.due > clock.now():
+                _real_sleep(self.alarm.due - clock.now())
+            self.alarm.fire()
+        if virtual:
+            clock.jump_to(end)
+        elif end > clock.now():
+            _real_sleep(end - clock.now())
+        return None

@@ -16,8 +16,7 @@ under every 3.11+ interpreter it finds and compares their output with plain runs
   `TaskStepMethWrapper` and the `task_wakeup` builtin carry it too);
   `STEP_WRAPPER` is the C task's step callback type;
 - `Task._fut_waiter` is the future a suspended task waits on;
-- `loop._task_factory`; `loop._clock_resolution`, the window within which
-  `_run_once` treats timers as due; `_run_once` and `_process_events` (which queues
+- `loop._task_factory`; `_run_once` and `_process_events` (which queues
   I/O callbacks), wrapped by `HookedLoop`; `create_task`'s `_check_closed` and
   `Task._source_traceback`; `_UnixSelectorEventLoop` and the default policy's
   `_loop_factory`;
@@ -157,10 +156,6 @@ def replace_ready_queue(loop, queue_class):
 def next_timer(loop):
     """Due time of the earliest timer, or None (`_run_once` drops cancelled heads before it polls)."""
     return loop._scheduled[0]._when if loop._scheduled else None
-
-
-def set_due_window(loop, seconds):
-    loop._clock_resolution = seconds
 
 
 def has_task_factory(loop):

@@ -10,14 +10,15 @@ before or after what asyncio's own method does, which happens whatever the hook 
 import asyncio
 import collections
 import selectors
+import threading
 import time
 
 from . import hooks, internals, objects
+from .alarms import Alarm
 from .record import SLOTS
 
 _TRACER = None  # set by install(); loops made later report to it
 _HOOKS = None  # ... through its guarded hooks (instrument.Hooks)
-VIRTUAL_DUE_WINDOW = 0.001
 
 
 class ReadyQueue(collections.deque):
@@ -122,11 +123,7 @@ class TracingEventLoop(internals.HookedLoop):
         self._loopscope_tracer = _TRACER
         self._loopscope_queue = internals.replace_ready_queue(self, lambda items: ReadyQueue(items, self))
         self._loopscope_delay = None  # the delay of the call_later running now (asyncio.sleep's, shown as is)
-        if _TRACER.clock.name == "virtual":
-            # A real loop polls epoll in whole milliseconds and wakes a little late, so
-            # timers due within about a millisecond of each other fire in the same
-            # iteration. Jumping exactly to a timer would split them; this keeps them together.
-            internals.set_due_window(self, VIRTUAL_DUE_WINDOW)
+        # (No due window under the virtual clock: its jumps land where epoll would wake: see idle.py.)
 
     def time(self):
         return self._loopscope_tracer.clock.read()  # (the program may wait on it too: see VirtualClock.read)
@@ -205,9 +202,25 @@ def install(tracer):
                                tracer.hooks.job_began, tracer.hooks.job_ended)
     objects.install(tracer)
     internals.make_every_loop(TracingEventLoop)
+    tracer.idle.alarm = Alarm(tracer)
+    tracer.idle.alarm.install()
     if tracer.clock.name == "virtual":
+        tracer.clock.charger.started_on = _callback_start(tracer)
         _virtualise_time(tracer)
     time.sleep = tracer.idle.sleep
+
+
+def _callback_start(tracer):
+    """For the charger (see charge.py): the real start of the callback running on thread `ident`
+    (None: this one), or None."""
+    queues = tracer.loop_queues
+
+    def started_on(ident=None):
+        queue = queues.get(threading.get_ident() if ident is None else ident)
+        handle = None if queue is None else queue.running
+        return None if handle is None else getattr(handle, "_loopscope_started", None)
+
+    return started_on
 
 
 def _virtualise_time(tracer):

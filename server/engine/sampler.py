@@ -11,7 +11,8 @@ get a fifth of a CPU, and its CPU time alone would read as waiting. The sampler 
 under the real clock, and whenever a callback holds the loop, so a run killed
 for taking too long still shows the step it was stuck in; and while one
 callback holds the loop, after `STALL_AFTER` seconds and every `STALL_EVERY` more it says so (`loop.stalled`),
-so the page shows a stuck loop while it is stuck.
+so the page shows a stuck loop while it is stuck. Under the virtual clock it also sends
+the program's alarm to a callback that computes past it (`alarms.Alarm.check_running`).
 """
 
 import os
@@ -114,7 +115,9 @@ def _sample_forever(tracer):
 
 def _look(tracer):
     """One look at each loop's running callback, if it has run long: counts the line of the
-    program it is on and the call it is in, measures its CPU time, reports it if it stalls."""
+    program it is on and the call it is in, measures its CPU time, reports it if it stalls.
+    Also sends the program's alarm if a computing callback has run past it (alarms.py)."""
+    tracer.idle.alarm.check_running()
     program = tracer.program.globals
     now = _real_time()
     frames = None

@@ -241,6 +241,15 @@ KINDS = {
             "size": "items in the queue now",
         },
     ),
+    "clock.note": (
+        "Something the program did with time that a run under Loopscope cannot time as a plain run "
+        "does (e.g. `setitimer(ITIMER_VIRTUAL)`, which counts CPU time, Loopscope's too): said where it "
+        "happens, once per kind of thing.",
+        {
+            "text": "a plain sentence saying what differs from a plain run, and why",
+            "line": "line in the program that did it, or null",
+        },
+    ),
     "stdout": (
         "The program printed (one event per line, or per flush).",
         {
@@ -314,6 +323,7 @@ TYPES = {
     "semaphore.change": {"semaphore": "int", "action": SEMAPHORE_ACTIONS, "task": "int?", "free": "int"},
     "queue.new": {"queue": "int", "maxsize": "int", "line": "int?"},
     "queue.change": {"queue": "int", "action": QUEUE_ACTIONS, "task": "int?", "item": "name?", "size": "int"},
+    "clock.note": {"text": "name", "line": "int?"},
     "stdout": {"text": "text", "task": "int?", "stream": ("stdout", "stderr", "raw")},
     "error": {"message": "name", "line": "int?", "traceback": "text?"},
     "run.end": {"status": STATUSES, "reason": "name", "elapsed": "number"},

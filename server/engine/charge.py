@@ -1,0 +1,123 @@
+"""What a callback that computes is charged on the virtual clock.
+
+Virtual time stands still while code runs, but a computation takes time in a plain run, and
+timers fall due meanwhile: so each callback is charged the time it *ran*, in whole milliseconds.
+
+- Ran, not waited for a CPU: its real duration less the time its thread spent runnable but
+  off the CPU (Linux's per-thread schedstat, second field, which the kernel updates when the
+  thread is put back on a CPU: exact when the thread reads its own). On a loaded machine a
+  callback that was merely descheduled is charged what it ran, so the trace does not depend
+  on the machine's load. A wait outside asyncio (a lock, a `queue.Queue`, a socket) is not
+  time waiting for a CPU: it is charged as it lasts, as a plain run spends it. Where there is
+  no schedstat, the real duration is charged.
+- Whole milliseconds, rounded to the nearest (`QUANTUM`): the same work takes a few percent
+  more or less CPU from run to run (more on a busy machine), and charged exactly, a timer
+  that falls due during a run of small chunks would fall due after another chunk each time.
+  Rounded, a chunk of 1.6 to 2.4 ms is charged 2 ms every time, so 100 such chunks are 200 ms
+  in every run. A callback under half a millisecond is charged nothing, as before: asyncio's
+  own steps are a few microseconds (and a traced one costs more than a plain one). Remainders
+  are not carried over: that would make the sum exact but the moment it ticks over another
+  millisecond differ from run to run, which is what rounding is for.
+- As it goes: the program's reads of its clock inside a long callback bring the charge up to
+  date first (`catch_up`), so that time passes while it computes, as in a plain run.
+
+The run delay at a callback's start is read only every `MARK_EVERY` of real time (`mark`,
+from `hooks.handle_run`): reading schedstat is a system call (2 µs here), and a callback's
+own measurement (`settle`) happens only for callbacks that lasted half a millisecond.
+"""
+
+import math
+import os
+import threading
+import time
+
+_real_time = time.monotonic  # (the real one: the program's may be virtual)
+_thread_id, _native_id = threading.get_ident, threading.get_native_id
+_pread = os.pread
+
+QUANTUM = 0.001  # charged time is a whole number of these seconds
+HALF = QUANTUM / 2  # callbacks shorter than this are charged nothing (and not measured)
+# Real seconds after which the next callback's start reads the run delay anew. Runnable time
+# between that reading and the start is wrongly taken off the callback: at most this much.
+MARK_EVERY = 0.00025
+
+
+def whole(seconds):
+    """`seconds` rounded to the nearest whole `QUANTUM` (half up)."""
+    return math.floor(seconds / QUANTUM + 0.5) * QUANTUM
+
+
+class Charger:
+    def __init__(self, clock):
+        self._clock = clock
+        self.marked = -math.inf  # real time of the latest `mark` (read for every callback)
+        self._mark_thread = None
+        self._mark_delay = None
+        self._files = {}  # thread ident -> fd of its schedstat, or None (none to read)
+        self._lock = threading.Lock()  # (the sampler catches up a callback too: see alarms.py)
+        self._charged_for = None  # real start of the callback charged part of its time already ...
+        self._charged = 0.0  # ... and how much
+        # The real start of the callback running on thread `ident` (None: this one), or None.
+        # `loop.install` gives the tracer's; without it nothing is caught up.
+        self.started_on = lambda ident=None: None
+
+    def mark(self, now):
+        """Read this thread's run delay (a callback starts on it at real time `now`)."""
+        ident = _thread_id()
+        self._mark_delay = self._delay(ident)
+        self._mark_thread = ident
+        self.marked = now
+
+    def _delay(self, ident):
+        """Seconds thread `ident` has been runnable but off a CPU so far, or None (no schedstat).
+        A thread opens its own file, which another may then read too."""
+        fd = self._files.get(ident, -1)
+        if fd == -1:
+            if ident != _thread_id():
+                return None
+            try:
+                fd = os.open(f"/proc/self/task/{_native_id()}/schedstat", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                fd = None
+            self._files[ident] = fd
+        if fd is None:
+            return None
+        try:
+            return int(_pread(fd, 96, 0).split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):  # e.g. the program closed it
+            self._files[ident] = None
+            return None
+
+    def _ran(self, ident, started, real):
+        """Of `real` seconds since `started`, those the callback on thread `ident` ran."""
+        if self._mark_thread != ident or self._mark_delay is None or self.marked > started:
+            return real
+        delay = self._delay(ident)
+        return real if delay is None else real - (delay - self._mark_delay)
+
+    def settle(self, started, real):
+        """The callback on this thread that began at real `started` lasted `real` seconds
+        (Loopscope's own emitting taken out): charge what is owed of the time it ran."""
+        ran = self._ran(_thread_id(), started, real)
+        with self._lock:
+            already = self._charged if self._charged_for == started else 0.0
+            self._charged_for = None
+            owed = whole(ran) - already
+            if owed > 0:
+                self._clock.advance(owed)
+
+    def catch_up(self, ident=None):
+        """Charge the callback running on thread `ident` (None: this one) what it has run so far."""
+        started = self.started_on(ident)
+        if started is None or not self._clock.frozen:
+            return
+        real = _real_time() - started
+        if real < HALF:
+            return
+        ran = self._ran(_thread_id() if ident is None else ident, started, real)
+        with self._lock:
+            already = self._charged if self._charged_for == started else 0.0
+            owed = whole(ran) - already
+            if owed > 0:
+                self._clock.advance(owed)
+                self._charged_for, self._charged = started, already + owed
