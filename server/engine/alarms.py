@@ -29,6 +29,8 @@ _raise_signal = signal.raise_signal
 _CPU_TIMERS = {signal.ITIMER_VIRTUAL: "ITIMER_VIRTUAL", signal.ITIMER_PROF: "ITIMER_PROF"}
 _CPU_TIMER_NOTE = ("setitimer({}) counts the process's CPU time, and a traced program spends part of its CPU "
                    "time in Loopscope: the signal comes earlier in the program's work than in a plain run.")
+_COMPUTING_NOTE = ("The alarm fell due while a callback ran: Loopscope's sampler sent it, up to some 10 ms of real "
+                   "time late, and it cuts no wait outside asyncio short (a lock, a socket).")
 
 
 class Alarm:
@@ -54,7 +56,7 @@ class Alarm:
 
     def setitimer(self, which, seconds, interval=0.0):
         if which in _CPU_TIMERS:
-            self._note(_CPU_TIMERS[which])
+            self._note(which, _CPU_TIMER_NOTE.format(_CPU_TIMERS[which]), self._tracer.user_line_here())
         if which != signal.ITIMER_REAL or not self.virtual:
             return _real_setitimer(which, seconds, interval)
         seconds, interval = float(seconds), float(interval)
@@ -97,11 +99,10 @@ class Alarm:
         due = self.due
         return 0.0 if due is None else max(due - self._clock.peek(), 0.0)
 
-    def _note(self, what):
+    def _note(self, what, text, line):
         if what not in self._noted:
             self._noted.add(what)
-            self._tracer.emitter.emit("clock.note", text=_CPU_TIMER_NOTE.format(what),
-                                      line=self._tracer.user_line_here())
+            self._tracer.emitter.emit("clock.note", text=text, line=line)
 
     # -- delivering it ---------------------------------------------------------------------
 
@@ -123,4 +124,5 @@ class Alarm:
             clock.charger.catch_up(ident)
         due = self.due
         if due is not None and clock.peek() >= due:
+            self._note("computing", _COMPUTING_NOTE, None)
             self.fire()

@@ -14,8 +14,10 @@ timers fall due meanwhile: so each callback is charged the time it *ran*, in who
   more or less CPU from run to run (more on a busy machine), and charged exactly, a timer
   that falls due during a run of small chunks would fall due after another chunk each time.
   Rounded, a chunk of 1.6 to 2.4 ms is charged 2 ms every time, so 100 such chunks are 200 ms
-  in every run. A callback under half a millisecond is charged nothing, as before: asyncio's
-  own steps are a few microseconds (and a traced one costs more than a plain one). Remainders
+  in every run. A callback under 0.75 ms is charged nothing (`FREE_BELOW`), as before: asyncio's
+  own steps are a few microseconds, but with Loopscope's work in them (announcing tasks, the
+  first descriptions) they reach half a millisecond on a busy machine, where rounding to the
+  nearest would charge them 0 or 1 ms from run to run. Remainders
   are not carried over: that would make the sum exact but the moment it ticks over another
   millisecond differ from run to run, which is what rounding is for.
 - As it goes: the program's reads of its clock inside a long callback bring the charge up to
@@ -23,7 +25,7 @@ timers fall due meanwhile: so each callback is charged the time it *ran*, in who
 
 The run delay at a callback's start is read only every `MARK_EVERY` of real time (`mark`,
 from `hooks.handle_run`): reading schedstat is a system call (2 µs here), and a callback's
-own measurement (`settle`) happens only for callbacks that lasted half a millisecond.
+own measurement (`settle`) happens only for callbacks that lasted `FREE_BELOW`.
 """
 
 import math
@@ -36,15 +38,16 @@ _thread_id, _native_id = threading.get_ident, threading.get_native_id
 _pread = os.pread
 
 QUANTUM = 0.001  # charged time is a whole number of these seconds
-HALF = QUANTUM / 2  # callbacks shorter than this are charged nothing (and not measured)
+FREE_BELOW = 0.00075  # callbacks that ran less than this are charged nothing (and not measured)
 # Real seconds after which the next callback's start reads the run delay anew. Runnable time
 # between that reading and the start is wrongly taken off the callback: at most this much.
 MARK_EVERY = 0.00025
+_CONSISTENT = 0.00005  # real seconds within which a reading of the run delay is taken to be of one moment
 
 
 def whole(seconds):
-    """`seconds` rounded to the nearest whole `QUANTUM` (half up)."""
-    return math.floor(seconds / QUANTUM + 0.5) * QUANTUM
+    """What `seconds` of running is charged: 0 below `FREE_BELOW`, else the nearest whole `QUANTUM` (half up)."""
+    return 0.0 if seconds < FREE_BELOW else max(math.floor(seconds / QUANTUM + 0.5), 1) * QUANTUM
 
 
 class Charger:
@@ -61,12 +64,23 @@ class Charger:
         # `loop.install` gives the tracer's; without it nothing is caught up.
         self.started_on = lambda ident=None: None
 
-    def mark(self, now):
-        """Read this thread's run delay (a callback starts on it at real time `now`)."""
+    def mark(self):
+        """Read this thread's run delay (a callback is about to start on it)."""
         ident = _thread_id()
-        self._mark_delay = self._delay(ident)
+        self.marked, self._mark_delay = self._snapshot(ident)
         self._mark_thread = ident
-        self.marked = now
+
+    def _snapshot(self, ident):
+        """(real time, run delay of thread `ident`), read together: if the thread was preempted
+        between the two readings, one of them would count that wait and the other not (a whole
+        time slice, milliseconds, charged or taken off), so such a pair is read again."""
+        for _ in range(3):
+            before = _real_time()
+            delay = self._delay(ident)
+            after = _real_time()
+            if after - before < _CONSISTENT:
+                break
+        return after, delay
 
     def _delay(self, ident):
         """Seconds thread `ident` has been runnable but off a CPU so far, or None (no schedstat).
@@ -88,17 +102,21 @@ class Charger:
             self._files[ident] = None
             return None
 
-    def _ran(self, ident, started, real):
-        """Of `real` seconds since `started`, those the callback on thread `ident` ran."""
-        if self._mark_thread != ident or self._mark_delay is None or self.marked > started:
+    def _ran(self, ident, started, ended, real):
+        """Of the `real` seconds that the callback on thread `ident` took from `started` to `ended`,
+        those it ran: the run delay since the mark taken off, measured over the same interval."""
+        if self._mark_thread != ident or self._mark_delay is None:
             return real
-        delay = self._delay(ident)
-        return real if delay is None else real - (delay - self._mark_delay)
+        now, delay = self._snapshot(ident)
+        if delay is None:
+            return real
+        # from the mark (if taken as this callback began) to the snapshot, as the delay was
+        return real + (now - ended) - max(self.marked - started, 0.0) - (delay - self._mark_delay)
 
-    def settle(self, started, real):
-        """The callback on this thread that began at real `started` lasted `real` seconds
-        (Loopscope's own emitting taken out): charge what is owed of the time it ran."""
-        ran = self._ran(_thread_id(), started, real)
+    def settle(self, started, ended, real):
+        """The callback on this thread that ran from real `started` to `ended` took `real` seconds of
+        that (Loopscope's own emitting taken out): charge what is owed of the time it ran."""
+        ran = self._ran(_thread_id(), started, ended, real)
         with self._lock:
             already = self._charged if self._charged_for == started else 0.0
             self._charged_for = None
@@ -111,10 +129,10 @@ class Charger:
         started = self.started_on(ident)
         if started is None or not self._clock.frozen:
             return
-        real = _real_time() - started
-        if real < HALF:
+        now = _real_time()
+        if now - started < FREE_BELOW:
             return
-        ran = self._ran(_thread_id() if ident is None else ident, started, real)
+        ran = self._ran(_thread_id() if ident is None else ident, started, now, now - started)
         with self._lock:
             already = self._charged if self._charged_for == started else 0.0
             owed = whole(ran) - already

@@ -17,6 +17,7 @@ import threading
 import time
 
 from ..events import wire
+from .helper_thread import IDENTS as _HELPER_THREADS
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
@@ -30,6 +31,7 @@ _FLOOR = 1024 * 1024
 _IOV_MAX = 512  # buffers per os.writev, well under every system's limit
 _TEXT = 256 * 1024  # characters of printed text per batch at most
 _perf = time.perf_counter  # the real one (the program's may be virtual)
+_thread_id = threading.get_ident
 _STRING_HEAD = wire.STRING_HEAD.pack
 
 
@@ -49,7 +51,8 @@ class Emitter:
         self._text = 0
         # Seconds spent emitting events that are not packed, and writing batches: the
         # tracer takes them out of a callback's measured time, so its own cost never
-        # makes a callback look blocking.
+        # makes a callback look blocking. Not on Loopscope's own threads (the sampler's
+        # flushes): the loop's thread goes on meanwhile, and its callback is charged that.
         self.spent = 0.0
         self._strings = {}
         self._lock = threading.RLock()
@@ -90,7 +93,8 @@ class Emitter:
         text = fields.get("text")
         if text is not None:
             self._text += len(text)
-        self.spent += _perf() - start
+        if _thread_id() not in _HELPER_THREADS:
+            self.spent += _perf() - start
         self.flush_if_full()
 
     def _seal(self):
@@ -108,7 +112,8 @@ class Emitter:
         try:
             self._flush()
         finally:
-            self.spent += _perf() - start
+            if _thread_id() not in _HELPER_THREADS:
+                self.spent += _perf() - start
 
     def _flush(self):
         with self._lock:

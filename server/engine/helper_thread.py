@@ -10,7 +10,11 @@ Like daemon threads, they end with the process.
 
 import _thread
 
+IDENTS = set()  # the idents of these threads (the emitter does not count their time as a callback's)
+
 
 def start(target, *args):
     """Run `target(*args)` on a thread of its own, unseen by `threading`; its ident."""
-    return _thread.start_new_thread(target, args)
+    ident = _thread.start_new_thread(target, args)
+    IDENTS.add(ident)
+    return ident

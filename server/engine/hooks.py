@@ -19,7 +19,7 @@ import time
 
 from ..events.wire import CODES, WIRE_CODES, enum_index, packer
 from . import internals
-from .charge import HALF, MARK_EVERY
+from .charge import FREE_BELOW, MARK_EVERY
 
 _real_time = time.monotonic  # (the real one: the program's may be virtual)
 _thread_id = threading.get_ident
@@ -88,7 +88,7 @@ def handle_run(tracer, plain_run):
     """
     hot, clock, describe = tracer.hot, tracer.clock, tracer.describe
     emitter, where, threshold = tracer.emitter, tracer.describe.where, tracer.threshold
-    charge_after = min(HALF, threshold)  # (shorter callbacks are charged nothing: see charge.py)
+    charge_after = min(FREE_BELOW, threshold)  # (shorter callbacks are charged nothing: see charge.py)
     real_clock = clock.name == "real"  # (then a callback's begin is its real time already)
     charger = clock.charger
 
@@ -96,16 +96,16 @@ def handle_run(tracer, plain_run):
         """`plain_run`, with what the virtual clock needs of each callback (as `_run` does it
         below, whatever its hooks do): time goes on as before once tracing has stopped."""
         clock.reads = 0
+        if _real_time() - charger.marked > MARK_EVERY:
+            charger.mark()
         started = _real_time()
-        if started - charger.marked > MARK_EVERY:
-            charger.mark(started)
         try:
             plain_run(handle)
         finally:
             if clock.frozen:
-                real = _real_time() - started
-                if real >= charge_after:
-                    charger.settle(started, real)
+                ended = _real_time()
+                if ended - started >= charge_after:
+                    charger.settle(started, ended, ended - started)
             elif clock.spun:
                 clock.freeze()
 
@@ -132,7 +132,7 @@ def handle_run(tracer, plain_run):
             else:
                 started = _real_time()
                 if started - charger.marked > MARK_EVERY:  # (the run delay, read now and then: see charge.py)
-                    charger.mark(started)
+                    charger.mark()
             handle._loopscope_started = started
             outer = queue.running  # a callback this one runs inside of (a loop run by hand)
             queue.running = handle  # (where the sampler looks, once its start time is set)
@@ -145,9 +145,10 @@ def handle_run(tracer, plain_run):
             # The clock's part: not a hook's (see instrument.py), so also when a hook failed meanwhile.
             if clock.frozen:  # virtual time: code that computes is charged what it ran (charge.py)
                 # (the emitter's own time, encoding and writing, is not the callback's)
-                real = _real_time() - started - (emitter.spent - spent)
+                ended = _real_time()
+                real = ended - started - (emitter.spent - spent)
                 if real >= charge_after:
-                    charger.settle(started, real)
+                    charger.settle(started, ended, real)
             elif clock.spun:  # it waited on the clock, which followed real time meanwhile
                 clock.freeze()
             if tracer.enabled:

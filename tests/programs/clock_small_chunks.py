@@ -1,0 +1,28 @@
+"""Work done in many small chunks of CPU adds up, against a timeout, as in a plain run."""
+import asyncio
+import time
+
+
+def compute(seconds):
+    """Computes for `seconds` of this thread's CPU time (so a chunk is the same size on a busy machine)."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+
+
+async def work(chunks):
+    for _ in range(chunks):
+        compute(0.001)
+        await asyncio.sleep(0)
+    return f"{chunks} chunks in time"
+
+
+async def main():
+    # 400 ms of work against 0.2 s: it always times out (sooner on a busy machine); done in time
+    # would be a chunk count small enough for the busiest machine, which is no test of adding up
+    try:
+        print(await asyncio.wait_for(work(400), timeout=0.2))
+    except TimeoutError:
+        print("400 chunks: timed out")
+
+asyncio.run(main())
