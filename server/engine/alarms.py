@@ -11,7 +11,8 @@ the main thread) when loop time reaches it:
   stops at the alarm, the handler runs inside it and, unless it raised, the sleep goes on for
   the rest, as PEP 475 has it (`Idle.sleep`);
 - a callback computes past it: the sampler's thread sends it (`check_running`), within the
-  sampler's interval (10 ms of real time) of that moment. A callback waiting outside asyncio
+  sampler's interval (10 ms of real time) of that moment, or, if the callback ends before
+  the sampler looks, when the loop next waits. A callback waiting outside asyncio
   (a lock, a socket) is not interrupted, unlike in a plain run: the signal reaches the
   sampler's thread, not the waiting one (sending one to another thread is what the sandbox
   forbids), and the handler runs once the wait is over.
@@ -56,7 +57,7 @@ class Alarm:
 
     def setitimer(self, which, seconds, interval=0.0):
         if which in _CPU_TIMERS:
-            self._note(which, _CPU_TIMER_NOTE.format(_CPU_TIMERS[which]), self._tracer.user_line_here())
+            self._note(which, _CPU_TIMER_NOTE.format(_CPU_TIMERS[which]))
         if which != signal.ITIMER_REAL or not self.virtual:
             return _real_setitimer(which, seconds, interval)
         seconds, interval = float(seconds), float(interval)
@@ -99,16 +100,19 @@ class Alarm:
         due = self.due
         return 0.0 if due is None else max(due - self._clock.peek(), 0.0)
 
-    def _note(self, what, text, line):
+    def _note(self, what, text):
         if what not in self._noted:
             self._noted.add(what)
-            self._tracer.emitter.emit("clock.note", text=text, line=line)
+            self._tracer.hooks.timing_differs(text)
 
     # -- delivering it ---------------------------------------------------------------------
 
-    def fire(self):
+    def fire(self, late=False):
         """Loop time has reached the alarm: re-arm it (an interval timer), then send SIGALRM. On
-        the main thread the handler runs now, and what it raises comes out of this call."""
+        the main thread the handler runs now, and what it raises comes out of this call. `late`:
+        it fell due while a callback computed, which ended before the sampler saw it."""
+        if late:
+            self._note("computing", _COMPUTING_NOTE)
         with self._lock:
             if self.due is None:
                 return
@@ -124,5 +128,12 @@ class Alarm:
             clock.charger.catch_up(ident)
         due = self.due
         if due is not None and clock.peek() >= due:
-            self._note("computing", _COMPUTING_NOTE, None)
-            self.fire()
+            self.fire(late=True)
+
+    def next_look_in(self, interval):
+        """Real seconds the sampler sleeps before its next look: less than `interval` if the alarm
+        may fall due sooner (in loop time, which a computing callback moves about as fast)."""
+        due = self.due
+        if due is None:
+            return interval
+        return min(interval, max(due - self._clock.peek(), 0.001))

@@ -60,8 +60,9 @@ class Idle:
                     if until is not None:
                         wake = until if timeout is None else max(until, clock.now() + wake_after(timeout))
                     if alarm is not None and (wake is None or alarm < wake):
+                        late = alarm < clock.peek()  # (passed while a callback computed)
                         clock.jump_to(alarm)
-                        self.alarm.fire()  # the handler runs here, as when SIGALRM interrupts epoll_wait
+                        self.alarm.fire(late)  # the handler runs here, as when SIGALRM interrupts epoll_wait
                         return select(0)  # (a handler set with loop.add_signal_handler woke the loop)
                     clock.jump_to(wake)
                     return []

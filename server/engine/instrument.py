@@ -70,6 +70,8 @@ HOOKS = {
                         "runs (reported again every quarter second)",
     "coroutine_unawaited": "warnings._warn_unawaited_coroutine (warn.py): Python is about to warn that a "
                            "coroutine was never awaited, at the program's line it found",
+    "timing_differs": "signal.setitimer, the sampler's thread (alarms.py): the program did something with "
+                      "time that a traced run cannot time as a plain one does (said once per kind of thing)",
 }
 
 IN_PLACE = ("handle_queued", "before_callback", "after_callback", "sample_long_callback")

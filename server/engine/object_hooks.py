@@ -1,5 +1,6 @@
-"""The tracer's hooks for what the loop's queues do not show: thread-pool jobs, and the program's
-semaphores, queues and shields (whose methods `objects.py` wraps).
+"""The tracer's hooks for what the loop's queues do not show: thread-pool jobs, the program's
+semaphores, queues and shields (whose methods `objects.py` wraps), and its interval timers where
+their timing cannot be a plain run's (`alarms.py`).
 
 A part of `Tracer` (it is a base class of it), kept apart because it is one concept: the
 objects asyncio is made of, each with an id of its own in the trace. Like every hook, each is
@@ -72,6 +73,11 @@ class ObjectHooks:
         if sid is not None and type(free) is int:
             self.emitter.emit("semaphore.change", semaphore=sid, action=action, task=self.current_task_id(),
                               free=free)
+
+    def timing_differs(self, text):
+        """What the program does with time cannot be timed as in a plain run (`text` says what):
+        `clock.note`, at the program's line where it did it (none on the sampler's thread)."""
+        self.emitter.emit("clock.note", text=text, line=self.user_line_here())
 
     def queue_made(self, queue, maxsize):
         if type(maxsize) is int:

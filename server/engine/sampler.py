@@ -107,7 +107,7 @@ def _sample_forever(tracer):
     look = guard(tracer, "sample_long_callback", _look)  # (the hook "sample_long_callback" of instrument.HOOKS)
     emitter = tracer.emitter
     while tracer.enabled or emitter.live:
-        _real_sleep(INTERVAL)
+        _real_sleep(tracer.idle.alarm.next_look_in(INTERVAL))
         if emitter.live:
             emitter.flush()  # a live view gets events within one interval (output too, once tracing stops)
         look(tracer)

@@ -4,6 +4,7 @@ each hook in turn and compares this program's output with a plain run."""
 
 import asyncio
 import os
+import signal
 import sys
 import time
 
@@ -69,6 +70,7 @@ async def main():
     await asyncio.gather(*holders)
     print("shielded", await asyncio.shield(worker("d", 0.01)))
     print("renamed again:", task.get_name())
+    print("a CPU-time timer, disarmed:", signal.setitimer(signal.ITIMER_PROF, 0))  # (its timing is told apart)
 
 
 print("before the loop")
