@@ -139,3 +139,10 @@ def test_an_alarm_sent_while_a_callback_computes_is_said_to_come_late(no_leftove
     assert stdout_of(events) == "interrupted: True True\ndone main\n"
     [note] = of_kind(events, "clock.note")
     assert "late" in note["text"]
+
+
+@pytest.mark.parametrize("name", ["clock_due_order.py", "clock_alarm_idle.py", "clock_alarm_compute.py"])
+def test_timers_and_alarms_keep_their_order_run_after_run(name, plain_outputs, no_leftovers):
+    path = PROGRAMS / name
+    for _ in range(3):
+        assert stdout_of(trace(path.read_text(), path.name)) == plain_outputs[name]

@@ -148,6 +148,8 @@ def handle_run(tracer, plain_run):
                 ended = _real_time()
                 real = ended - started - (emitter.spent - spent)
                 if real >= charge_after:
+                    # (the sampler may look while settle reads the run delay: the callback is over)
+                    queue.running = outer
                     charger.settle(started, ended, real)
             elif clock.spun:  # it waited on the clock, which followed real time meanwhile
                 clock.freeze()
