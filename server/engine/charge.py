@@ -8,8 +8,11 @@ timers fall due meanwhile: so each callback is charged the time it *ran*, in who
   thread is put back on a CPU: exact when the thread reads its own). On a loaded machine a
   callback that was merely descheduled is charged what it ran, so the trace does not depend
   on the machine's load. A wait outside asyncio (a lock, a `queue.Queue`, a socket) is not
-  time waiting for a CPU: it is charged as it lasts, as a plain run spends it. Where there is
-  no schedstat, the real duration is charged.
+  time waiting for a CPU: it is charged as it lasts, as a plain run spends it. But a wait of
+  less than `SHORT_WAIT` in all is not (the callback is charged its CPU time, then): that is
+  what the interpreter's lock costs when Loopscope's sampler thread takes it (every 10 ms; on
+  a busy machine the loop's thread may then wait milliseconds to get it back), and no plain
+  run has it. Where there is no schedstat, the real duration is charged.
 - Whole milliseconds, rounded to the nearest (`QUANTUM`): the same work takes a few percent
   more or less CPU from run to run (more on a busy machine), and charged exactly, a timer
   that falls due during a run of small chunks would fall due after another chunk each time.
@@ -35,14 +38,15 @@ import time
 
 _real_time = time.monotonic  # (the real one: the program's may be virtual)
 _thread_id, _native_id = threading.get_ident, threading.get_native_id
+_cpu_time = time.thread_time  # (kept: the program may replace it)
 _pread = os.pread
 
 QUANTUM = 0.001  # charged time is a whole number of these seconds
 FREE_BELOW = 0.00075  # callbacks that ran less than this are charged nothing (and not measured)
+SHORT_WAIT = 0.005  # a callback's waits (neither running nor runnable) shorter than this in all are not charged
 # Real seconds after which the next callback's start reads the run delay anew. Runnable time
 # between that reading and the start is wrongly taken off the callback: at most this much.
 MARK_EVERY = 0.00025
-_CONSISTENT = 0.00005  # real seconds within which a reading of the run delay is taken to be of one moment
 
 
 def whole(seconds):
@@ -56,6 +60,7 @@ class Charger:
         self.marked = -math.inf  # real time of the latest `mark` (read for every callback)
         self._mark_thread = None
         self._mark_delay = None
+        self._mark_cpu = 0.0  # this thread's CPU time at the mark
         self._files = {}  # thread ident -> fd of its schedstat, or None (none to read)
         self._lock = threading.Lock()  # (the sampler catches up a callback too: see alarms.py)
         self._charged_for = None  # real start of the callback charged part of its time already ...
@@ -67,20 +72,20 @@ class Charger:
     def mark(self):
         """Read this thread's run delay (a callback is about to start on it)."""
         ident = _thread_id()
-        self.marked, self._mark_delay = self._snapshot(ident)
+        _, self._mark_delay, self.marked = self._reading(ident)  # (from after it: see _reading)
+        self._mark_cpu = _cpu_time()
         self._mark_thread = ident
 
-    def _snapshot(self, ident):
-        """(real time, run delay of thread `ident`), read together: if the thread was preempted
-        between the two readings, one of them would count that wait and the other not (a whole
-        time slice, milliseconds, charged or taken off), so such a pair is read again."""
-        for _ in range(3):
-            before = _real_time()
-            delay = self._delay(ident)
-            after = _real_time()
-            if after - before < _CONSISTENT:
-                break
-        return after, delay
+    def _reading(self, ident):
+        """(real time just before, run delay of thread `ident`, real time just after). The delay goes
+        with the real time next to it: read apart, a preemption in between would count in one and not
+        the other (a whole time slice, milliseconds). Reading it lets other threads take the
+        interpreter's lock (a system call), so this thread may wait for it afterwards: not the
+        program's time, and not in the delay. So an interval is measured from just after a reading
+        to just before the next."""
+        before = _real_time()
+        delay = self._delay(ident)
+        return before, delay, _real_time()
 
     def _delay(self, ident):
         """Seconds thread `ident` has been runnable but off a CPU so far, or None (no schedstat).
@@ -107,11 +112,18 @@ class Charger:
         those it ran: the run delay since the mark taken off, measured over the same interval."""
         if self._mark_thread != ident or self._mark_delay is None:
             return real
-        now, delay = self._snapshot(ident)
+        now, delay, _ = self._reading(ident)
         if delay is None:
             return real
-        # from the mark (if taken as this callback began) to the snapshot, as the delay was
-        return real + (now - ended) - max(self.marked - started, 0.0) - (delay - self._mark_delay)
+        # from the mark (if taken as this callback began) to this reading, as the delay was
+        span = real + (now - ended) - max(self.marked - started, 0.0)
+        ran = span - (delay - self._mark_delay)
+        if ident != _thread_id():  # (the sampler, for alarms.py: another thread's CPU time is not at hand)
+            return ran
+        # At least its CPU time: on this machine the delay has been seen to grow by more than the
+        # real time between two readings (a virtual machine's clocks), a few milliseconds at a time.
+        cpu = _cpu_time() - self._mark_cpu
+        return ran if ran - cpu >= SHORT_WAIT else min(cpu, span)
 
     def settle(self, started, ended, real):
         """The callback on this thread that ran from real `started` to `ended` took `real` seconds of
