@@ -4,7 +4,7 @@ Under the virtual clock an idle loop jumps to when a real one would wake — unl
 outside it (a worker thread, a thread-pool job) may still make progress, in which
 case time must flow for real so results arrive in the order a real run sees.
 A real loop asks epoll to wait the time to its next timer rounded *up* to whole milliseconds
-(`selectors.EpollSelector.select`, 3.11 to 3.13), then runs every timer due by the time it
+(`selectors.EpollSelector.select`: run on 3.11 here, the same in 3.12's source), then runs every timer due by the time it
 woke: timers less than a millisecond apart fire in one iteration or in two depending on where
 that rounding lands. The jump lands there too (`wake_after`), so they fire as they would in a
 plain run (a real loop also wakes some tens of microseconds late, which no jump copies).
