@@ -50,11 +50,13 @@ def main():
 def run(config, event_fd, raw_stdout=None):
     import asyncio  # noqa: F401 - imported before the clocks are virtualised, so its internals keep real time
 
+    import signal
+
     from . import clock as clocks
     from . import loop, sampler, warn
     from .emitter import Emitter
     from .guard import install_audit_hook
-    from .output import ProgramOutput, RawOutput
+    from .output import ProgramOutput, RawOutput, watch_signal_handlers
     from .program_file import ProgramFile
     from .tracer import Tracer
 
@@ -69,7 +71,13 @@ def run(config, event_fd, raw_stdout=None):
     emitter.flush()  # at once: the runner then knows the sandbox started, whatever the program does next
     stdout, stderr = ProgramOutput(emitter, "stdout", 1), ProgramOutput(emitter, "stderr", 2)
     sys.stdout, sys.stderr = stdout, stderr  # (before compiling: its SyntaxWarnings are the program's output)
+    # In a plain run `sys.__stdout__ is sys.stdout`: what the program writes there is in its place among its
+    # prints (the interpreter's own stream would hold it in a buffer of its own until flushed). Kept alive:
+    # the interpreter's streams stay open on their descriptors.
+    interpreter_streams = sys.__stdout__, sys.__stderr__  # noqa: F841
+    sys.__stdout__, sys.__stderr__ = stdout, stderr
     raw = None if raw_stdout is None else RawOutput(raw_stdout, stdout)
+    watch_signal_handlers(signal)
     tracer = None
 
     def leave(status, reason, exit_code):
