@@ -4,7 +4,7 @@ import concurrent.futures
 
 import pytest
 
-from conftest import PROGRAMS, done_order, of_kind, start_plain_run, stdout_of, task_names, trace
+from conftest import PROGRAMS, done_order, of_kind, plain_run, start_plain_run, stdout_of, task_names, trace
 
 PROGRAM_FILES = sorted(PROGRAMS.glob("*.py"))
 
@@ -108,3 +108,21 @@ def test_a_signal_handler_that_prints_in_the_middle_of_prints_prints_each_line_o
     calls = int(lines[-1].removeprefix("handler calls: "))
     assert [line for line in lines[:-1] if line != "tick"] == [f"line {i} of the program" for i in range(10000)]
     assert lines.count("tick") == calls > 0
+
+
+# -- 10. the program's world --
+
+@pytest.mark.parametrize("make", ["concurrent.futures.ProcessPoolExecutor()", "multiprocessing.Queue()",
+                                  "multiprocessing.Pool(2)", "multiprocessing.Process(target=print).start()"])
+def test_multiprocessing_is_refused_with_the_sandboxs_sentence_as_a_permission_error(make, no_leftovers):
+    source = ("import concurrent.futures, multiprocessing\n"
+              f"try:\n    {make}\nexcept PermissionError as exc:\n    print(exc)\n")
+    out = stdout_of(trace(source, "processes.py"))
+    assert out.startswith("Loopscope sandbox: starting ") and "process" in out, out
+
+
+def test_a_program_traced_from_a_path_finds_its_own_file(tmp_path, no_leftovers):
+    # The CLI names a program by its path on the host: the sandbox has it at that path too.
+    path = PROGRAMS / "world_own_source.py"
+    events = trace(path.read_text(), str(path))
+    assert stdout_of(events) == plain_run(path)

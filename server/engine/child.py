@@ -32,6 +32,10 @@ def main():
         from .guard import mount_tmp
 
         mount_tmp(config["tmp"]["size"], config["tmp"]["files"])
+    if config.get("program_on_disk"):  # (before dropping to the run's uid: its folder may be the sandbox's)
+        from .program_file import put_on_disk
+
+        config["path"] = put_on_disk(config["source"], config["filename"])
     if config.get("drop_to"):
         from .guard import drop_privileges
 
@@ -69,7 +73,8 @@ def run(config, event_fd, raw_stdout=None):
         python=".".join(map(str, sys.version_info[:3])), file=filename, threshold=threshold,
     )
     emitter.flush()  # at once: the runner then knows the sandbox started, whatever the program does next
-    stdout, stderr = ProgramOutput(emitter, "stdout", 1), ProgramOutput(emitter, "stderr", 2)
+    stdout, stderr = (ProgramOutput(emitter, name, fd, getattr(stream, "errors", "strict"))
+                      for name, fd, stream in (("stdout", 1, sys.__stdout__), ("stderr", 2, sys.__stderr__)))
     sys.stdout, sys.stderr = stdout, stderr  # (before compiling: its SyntaxWarnings are the program's output)
     # In a plain run `sys.__stdout__ is sys.stdout`: what the program writes there is in its place among its
     # prints (the interpreter's own stream would hold it in a buffer of its own until flushed). Kept alive:
@@ -91,7 +96,7 @@ def run(config, event_fd, raw_stdout=None):
         ending.plain_exit(0)
 
     try:
-        program = ProgramFile(config["source"], filename)
+        program = ProgramFile(config["source"], filename, config.get("path"))
     except (SyntaxError, ValueError) as exc:
         status, reason = report_compile_error(exc, emitter)
         exit_code = 1

@@ -35,8 +35,11 @@ def _nobody():
 
 
 class ProgramOutput(io.TextIOBase):
-    def __init__(self, emitter, stream, fileno):
+    def __init__(self, emitter, stream, fileno, errors="strict"):
+        """`errors`: what the interpreter's own stream says (it follows the locale, e.g. `surrogateescape`
+        under C.UTF-8)."""
         self._emit = emitter.emit
+        self._errors = errors
         self._who_writes = _nobody  # until a tracer is told (`ask_who_writes`)
         self._stream = stream
         self._fileno = fileno  # the program's file descriptor for this stream (fd 1's writes: see RawOutput)
@@ -54,15 +57,22 @@ class ProgramOutput(io.TextIOBase):
 
     @property
     def errors(self):
-        return "strict"
+        return self._errors
 
     @property
     def name(self):
         return f"<{self._stream}>"
 
     @property
+    def mode(self):
+        return "w"
+
+    def __repr__(self):
+        return f"<_io.TextIOWrapper name={self.name!r} mode='w' encoding='utf-8'>"
+
+    @property
     def line_buffering(self):
-        return False
+        return self._stream == "stderr"  # (as Python's own, writing to a pipe: stderr always line by line)
 
     def writable(self):
         return True
@@ -172,6 +182,17 @@ class _BytesOutput(io.BufferedIOBase):
         self._text = text
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
 
+    @property
+    def name(self):
+        return self._text.name
+
+    @property
+    def mode(self):
+        return "wb"
+
+    def __repr__(self):
+        return f"<_io.BufferedWriter name={self.name!r}>"
+
     def writable(self):
         return True
 
@@ -189,6 +210,11 @@ class _BytesOutput(io.BufferedIOBase):
 
     def fileno(self):
         return self._text.fileno()
+
+
+# `type(sys.stdout)` reads as in a plain run (isinstance(sys.stdout, io.TextIOWrapper) is still false).
+for _class, _name in ((ProgramOutput, "TextIOWrapper"), (_BytesOutput, "BufferedWriter")):
+    _class.__module__, _class.__name__, _class.__qualname__ = "_io", _name, _name
 
 
 class RawOutput:
