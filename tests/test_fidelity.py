@@ -126,3 +126,20 @@ def test_a_program_traced_from_a_path_finds_its_own_file(tmp_path, no_leftovers)
     path = PROGRAMS / "world_own_source.py"
     events = trace(path.read_text(), str(path))
     assert stdout_of(events) == plain_run(path)
+
+
+# -- 9. frames and depth --
+
+def test_a_program_sets_and_reads_its_own_recursion_limit(no_leftovers):
+    source = ("import sys\nsys.setrecursionlimit(123)\nprint(sys.getrecursionlimit())\n"
+              "try:\n    sys.setrecursionlimit(0)\nexcept ValueError as exc:\n    print(exc)\n")
+    assert stdout_of(trace(source, "limit.py")) == "123\nrecursion limit must be greater or equal than 1\n"
+
+
+def test_the_error_event_and_the_programs_own_traceback_name_no_loopscope_file(no_leftovers):
+    source = ("import asyncio, traceback\nasync def main():\n    traceback.print_stack()\n    1 / 0\n"
+              "asyncio.run(main())\n")
+    events = trace(source, "fails.py")
+    error = of_kind(events, "error")[0]
+    assert "engine" not in error["traceback"] and "engine" not in stdout_of(events, "stderr")
+    assert "line 3, in main" in stdout_of(events, "stderr")

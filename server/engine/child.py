@@ -15,7 +15,7 @@ import os
 import sys
 import traceback
 
-from . import ending
+from . import ending, frames
 
 
 def main():
@@ -144,6 +144,7 @@ def report_hints(source, emitter):
 def execute(program, tracer, limits):
     """Run the compiled program as `__main__`; (status, reason, exit status) for `run.end`."""
     sys.modules["__main__"] = program.module
+    frames.install(sys._getframe())  # (from here on: the program runs below this frame)
     try:
         exec(program.code, program.globals)
     except SystemExit as exc:
