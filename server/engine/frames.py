@@ -12,8 +12,8 @@ A traced program runs below Loopscope's frames (the `-c` line that starts the ch
   the program's own limit.
 
 `sys._getframe()` and `frame.f_back` still walk through them.
-Checked on Python 3.11 (`StackSummary._extract_from_extended_frame_gen` is where every
-`traceback` function that formats frames passes them, tracebacks and stacks alike).
+Checked on Python 3.11, 3.12 and 3.13 (`StackSummary._extract_from_extended_frame_gen` is where
+every `traceback` function that formats frames passes them, tracebacks and stacks alike).
 """
 
 import inspect
@@ -53,7 +53,9 @@ def install(below):
     _hide_in_traceback()
     _hide_in_inspect()
     sys.getrecursionlimit, sys.setrecursionlimit = getrecursionlimit, setrecursionlimit
-    add_depth(depth + 1)  # (+1: `exec` enters the interpreter once more, which counts as a level too)
+    # (On 3.11, `exec` entering the interpreter once more counts as a level too; from 3.12 on only
+    # Python frames count.)
+    add_depth(depth + (sys.version_info < (3, 12)))
 
 
 def add_depth(frames):

@@ -37,20 +37,19 @@ async def look_around():
         logging.warning("a stack", stack_info=True)
 
 
-async def fails():
-    await asyncio.sleep(0)
-    raise ValueError("nobody awaits me")
+def fails():
+    raise ValueError("a callback that fails")
 
 
 def report(loop, context):
-    print("exception handler:", context["message"])
+    print("exception handler:", short(context["message"]))
     print(short("".join(traceback.format_exception(context["exception"]))))
 
 
 async def main():
     asyncio.get_running_loop().set_exception_handler(report)
     await asyncio.create_task(look_around())
-    asyncio.create_task(fails())
+    asyncio.get_running_loop().call_soon(fails)
     await asyncio.sleep(0.01)
     print("done main")
 
