@@ -21,7 +21,7 @@ import sys
 import threading
 import traceback
 
-OWN = __file__.rpartition("/engine/")[0] + "/"  # Loopscope's `server/`: the engine and the event stream
+OWN = __file__.rpartition("/")[0] + "/"  # the engine's folder (not all of `server/`: a scenario may be traced by path)
 _below = set()  # code objects of the frames the program's module runs below
 _extra = [0]  # frames of Loopscope's the program's code has below it now (on the main thread)
 _plain_getrecursionlimit, _plain_setrecursionlimit = sys.getrecursionlimit, sys.setrecursionlimit
