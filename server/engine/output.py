@@ -17,6 +17,7 @@ import threading
 from . import helper_thread
 
 _CHUNK = 8192  # longer lines are split: one huge print must not make one huge event
+_HELD = 10_000  # writes of signal handlers held back at most, waiting for a line to end
 _get_ident = threading.get_ident
 _MAIN_THREAD = threading.main_thread().ident  # the one thread signal handlers run on
 # The program's signal handlers running now, innermost last, each a number of its own. (Which code a
@@ -124,6 +125,8 @@ class ProgramOutput(io.TextIOBase):
     def _interrupted(self, writer):
         """On the main thread: `writer` is a signal handler that runs in the middle of this stream's own
         work, or of a line someone else was printing (a print of several values is several writes)."""
+        if len(self._interrupting) >= _HELD:  # (a line that never ends: the order gives way to memory)
+            return False
         return self._busy or bool(writer and self._pending and writer != self._pending_writer)
 
     def _write_interrupting(self):
