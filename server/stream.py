@@ -25,10 +25,11 @@ _TOO_MANY = "The program produced more than {:,} events (the run's limit), so it
 
 @dataclass(frozen=True)
 class Ending:
-    """How a run ends: its `run.end` status and reason."""
+    """How a run ends: its `run.end` status, reason and the program's exit status (None: it never exited)."""
 
     status: str
     reason: str
+    exit: int = None
 
 
 STOPPED = Ending("stopped", "The run was stopped.")
@@ -75,7 +76,8 @@ class EventStream:
             out.append(self._number(self._start_event()))
             self.started = True
         reason = schema.clean(schema.shorten(ending.reason, self.limits.text * 2))
-        out.append(self._number(self._new("run.end", status=ending.status, reason=reason, elapsed=self.t)))
+        out.append(self._number(self._new("run.end", status=ending.status, reason=reason, elapsed=self.t,
+                                          exit=ending.exit)))
         return out
 
     def _accept(self, data):
@@ -208,13 +210,16 @@ class EventStream:
     def ending_of_child(self, code, stderr, out_of_memory):
         """How a run ended whose child closed its end of the pipe and exited with `code`."""
         if self.child_end is not None:
-            return Ending(self.child_end["status"], self.child_end["reason"])
+            return Ending(self.child_end["status"], self.child_end["reason"], self.child_end["exit"])
         status, reason = _crash_reason(code, stderr, out_of_memory, self.limits, self.started)
+        # It ended itself without a word (e.g. C code's exit()): its status, unless a signal or a limit ended it
+        # (bubblewrap reports a signal as 128 + its number).
+        exit_code = code if code is not None and 0 <= code < 128 and not out_of_memory else None
         if self._decoder.lost:  # its run.end, if it sent one, is somewhere in the raw output
             status = "error" if status == "ok" else status
             reason = ("The program wrote into Loopscope's event pipe, so the trace could not be read from there "
                       "on (what came is shown as raw output)." + ("" if code == 0 else " " + reason))
-        return Ending(status, reason)
+        return Ending(status, reason, exit_code)
 
 
 _ENDED = ("handle.end", "loop.blocked")  # a stalled callback that ended (loop.blocked comes just before its end)

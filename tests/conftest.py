@@ -77,7 +77,7 @@ def trace_scenario(scenario_id, blocking=False, **options):
 
 def start_plain_run(path, python=sys.executable):
     """Start `python path` without Loopscope; `.communicate()[0]` is its stdout."""
-    env = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}  # (the sandbox's locale)
     return subprocess.Popen([python, str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             env=env)
 
