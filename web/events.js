@@ -32,7 +32,7 @@ export const KINDS = {
   "clock.note": ["text", "line"],
   "stdout": ["text", "task", "stream"],
   "error": ["message", "line", "traceback"],
-  "run.end": ["status", "reason", "elapsed"],
+  "run.end": ["status", "reason", "elapsed", "exit"],
 };
 
 // `task.suspend.via` read: the program's own coroutines an await passes through, outermost

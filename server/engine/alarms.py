@@ -16,6 +16,9 @@ the main thread) when loop time reaches it:
   (a lock, a socket) is not interrupted, unlike in a plain run: the signal reaches the
   sampler's thread, not the waiting one (sending one to another thread is what the sandbox
   forbids), and the handler runs once the wait is over.
+An alarm set while no loop runs is the kernel's own, in real time (`kernel`): outside the loop's
+callbacks virtual time stands still however long the program computes; a `time.sleep` then
+sleeps for real, so that the alarm can cut it short.
 `ITIMER_VIRTUAL` and `ITIMER_PROF` count CPU time, which a traced program spends partly in
 Loopscope: they are the kernel's under either clock, and the trace says so (`clock.note`).
 """
@@ -43,6 +46,10 @@ class Alarm:
         self.virtual = self._clock.name == "virtual"
         self.due = None  # loop time of the next SIGALRM, or None (read by `idle.py` and the sampler)
         self._interval = 0.0
+        # Set while no loop ran: then it is the kernel's own. Outside the loop's callbacks virtual
+        # time stands still however long the program computes, so a loop-time alarm would never
+        # come (a program that computes with an interval timer before any loop, say).
+        self.kernel = False
         self._lock = threading.Lock()
         self._noted = set()
 
@@ -66,7 +73,7 @@ class Alarm:
         return self._set(seconds, interval)
 
     def getitimer(self, which):
-        if which != signal.ITIMER_REAL or not self.virtual:
+        if which != signal.ITIMER_REAL or not self.virtual or self.kernel:
             return _real_getitimer(which)
         return self._left(), self._interval
 
@@ -81,7 +88,7 @@ class Alarm:
 
     def pause(self):
         """`signal.pause()`: with an alarm set, waits for it (the loop's sleep), else for any signal."""
-        if self.due is None:
+        if self.due is None:  # (also when the kernel's alarm is set)
             return _real_pause()
         clock = self._clock
         self._tracer.idle.sleep(max(self.due - clock.peek(), 0.0))
@@ -90,7 +97,15 @@ class Alarm:
     def _set(self, seconds, interval):
         """Arm (or, with 0 seconds, disarm) the alarm; (seconds that were left, old interval)."""
         with self._lock:
-            old = self._left(), self._interval
+            if self.kernel:
+                old = _real_setitimer(signal.ITIMER_REAL, 0)
+            else:
+                old = self._left(), self._interval
+            self.kernel = seconds > 0 and not self._tracer.loop_queues
+            if self.kernel:
+                self.due, self._interval = None, 0.0
+                _real_setitimer(signal.ITIMER_REAL, seconds, interval)
+                return old
             self._clock.charger.catch_up()  # (from the time computed so far, as a plain run's)
             self.due = self._clock.now() + seconds if seconds > 0 else None
             self._interval = interval if seconds > 0 else 0.0

@@ -103,6 +103,8 @@ class Idle:
         on_loop = threading.current_thread() is threading.main_thread() or _thread_id() in self._tracer.loop_queues
         valid = isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds >= 0
         clock = self._clock
+        if self.alarm is not None and self.alarm.kernel:  # (set while no loop ran: see alarms.py)
+            return _real_sleep(seconds)
         if not (valid and on_loop) or self.alarm is None or self.alarm.due is None:
             if on_loop and valid and clock.frozen and not self.outside_work():
                 clock.advance(seconds)
