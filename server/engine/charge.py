@@ -17,12 +17,13 @@ timers fall due meanwhile: so each callback is charged the time it *ran*, in who
   more or less CPU from run to run (more on a busy machine), and charged exactly, a timer
   that falls due during a run of small chunks would fall due after another chunk each time.
   Rounded, a chunk of 1.6 to 2.4 ms is charged 2 ms every time, so 100 such chunks are 200 ms
-  in every run. A callback under 0.75 ms is charged nothing (`FREE_BELOW`), as before: asyncio's
-  own steps are a few microseconds, but with Loopscope's work in them (announcing tasks, the
-  first descriptions) they reach half a millisecond on a busy machine, where rounding to the
-  nearest would charge them 0 or 1 ms from run to run. Remainders
-  are not carried over: that would make the sum exact but the moment it ticks over another
-  millisecond differ from run to run, which is what rounding is for.
+  in every run. A callback that ran less than 1.5 ms is charged nothing (`FREE_BELOW`), as
+  before: asyncio's own steps are a few microseconds, but with Loopscope's work in them
+  (announcing tasks, printing, the first descriptions) they reach a millisecond on a busy
+  machine, where rounding to the nearest would charge them 0 or 1 ms from run to run (and
+  change the scenarios' golden traces). Remainders are not carried over: that
+  would make the sum exact, but the moment it ticks over another millisecond would differ
+  from run to run, which is what rounding is for.
 - As it goes: the program's reads of its clock inside a long callback bring the charge up to
   date first (`catch_up`), so that time passes while it computes, as in a plain run.
 
@@ -42,8 +43,8 @@ _cpu_time = time.thread_time  # (kept: the program may replace it)
 _pread = os.pread
 
 QUANTUM = 0.001  # charged time is a whole number of these seconds
-FREE_BELOW = 0.00075  # callbacks that ran less than this are charged nothing (and not measured)
-SHORT_WAIT = 0.005  # a callback's waits (neither running nor runnable) shorter than this in all are not charged
+FREE_BELOW = 0.0015  # callbacks that ran less than this are charged nothing (and not measured)
+SHORT_WAIT = 0.02  # a callback's waits (neither running nor runnable) shorter than this in all are not charged
 # Real seconds after which the next callback's start reads the run delay anew. Runnable time
 # between that reading and the start is wrongly taken off the callback: at most this much.
 MARK_EVERY = 0.00025
@@ -107,7 +108,7 @@ class Charger:
             self._files[ident] = None
             return None
 
-    def _ran(self, ident, started, ended, real):
+    def _ran(self, ident, started, ended, real, waits=True):
         """Of the `real` seconds that the callback on thread `ident` took from `started` to `ended`,
         those it ran: the run delay since the mark taken off, measured over the same interval."""
         if self._mark_thread != ident or self._mark_delay is None:
@@ -123,7 +124,7 @@ class Charger:
         # At least its CPU time: on this machine the delay has been seen to grow by more than the
         # real time between two readings (a virtual machine's clocks), a few milliseconds at a time.
         cpu = _cpu_time() - self._mark_cpu
-        return ran if ran - cpu >= SHORT_WAIT else min(cpu, span)
+        return ran if waits and ran - cpu >= SHORT_WAIT else min(cpu, span)
 
     def settle(self, started, ended, real):
         """The callback on this thread that ran from real `started` to `ended` took `real` seconds of
@@ -144,7 +145,9 @@ class Charger:
         now = _real_time()
         if now - started < FREE_BELOW:
             return
-        ran = self._ran(_thread_id() if ident is None else ident, started, now, now - started)
+        # Its CPU time only, on its own thread: its waits so far may be Loopscope's (the emitter
+        # writing to a full pipe), which only `settle` can take out.
+        ran = self._ran(_thread_id() if ident is None else ident, started, now, now - started, waits=False)
         with self._lock:
             already = self._charged if self._charged_for == started else 0.0
             owed = whole(ran) - already

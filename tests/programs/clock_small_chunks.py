@@ -12,7 +12,7 @@ def compute(seconds):
 
 async def work(chunks):
     for _ in range(chunks):
-        compute(0.001)
+        compute(0.002)
         await asyncio.sleep(0)
     return f"{chunks} chunks in time"
 
@@ -20,10 +20,10 @@ async def work(chunks):
 async def main():
     # 400 ms of work against 0.2 s: it always times out (sooner on a busy machine); done in time
     # would be a chunk count small enough for the busiest machine, which is no test of adding up.
-    # (Half a millisecond off a chunk's end: which chunk the timeout follows hangs on no nanosecond.)
+    # (Off a chunk's end: which chunk the timeout follows hangs on no nanosecond.)
     try:
-        print(await asyncio.wait_for(work(400), timeout=0.2005))
+        print(await asyncio.wait_for(work(200), timeout=0.2005))
     except TimeoutError:
-        print("400 chunks: timed out")
+        print("200 chunks: timed out")
 
 asyncio.run(main())
