@@ -1,0 +1,37 @@
+"""Tasks cancelled by callbacks (a timer, call_soon, a worker thread's call_soon_threadsafe), one of
+them before it ever ran, and one by a task: each says who cancelled it, in the order a plain run
+does."""
+
+import asyncio
+
+
+async def sleeper(name):
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError as cancelled:
+        print("done", name, cancelled.args)
+        raise
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    timer, soon, thread, direct, late = (
+        asyncio.create_task(sleeper(name), name=name) for name in ("timer", "soon", "thread", "direct", "late"))
+    await asyncio.sleep(0)  # the five start, and wait
+    never_ran = asyncio.create_task(sleeper("never_ran"), name="never_ran")
+    loop.call_soon(never_ran.cancel)
+    loop.call_later(0.1, timer.cancel)
+    loop.call_soon(soon.cancel, "from call_soon")
+    # the worker queues the cancel before the loop hears that the job is done
+    await loop.run_in_executor(None, loop.call_soon_threadsafe, thread.cancel)
+    direct.cancel()
+    await asyncio.sleep(0.2)
+    late.cancel()
+    for task in (timer, soon, thread, direct, late, never_ran):
+        try:
+            await task
+        except asyncio.CancelledError:
+            print("awaited", task.get_name(), task.cancelled())
+
+
+asyncio.run(main())
