@@ -58,3 +58,80 @@ def test_threadsafe_callbacks_are_marked(no_leftovers):
     events = trace(path.read_text(), path.name)
     sources = [e["source"] for e in of_kind(events, "handle.schedule") if e["label"] in ("print", "Future.set_result")]
     assert sources == ["threadsafe"] * 4
+
+
+def _source_line(path, text):
+    """The number of the one line of `path` that contains `text`."""
+    (number,) = [n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line]
+    return number
+
+
+def _task_ids(events):
+    return {name: tid for tid, name in task_names(events).items()}
+
+
+# -- 2. garbage collection --
+
+
+@pytest.mark.parametrize("clock", ["virtual", "real"])
+def test_a_pending_task_nobody_references_is_destroyed_and_the_loop_says_so(clock, no_leftovers):
+    path = PROGRAMS / "gc_unreferenced_task.py"
+    events = trace(path.read_text(), path.name, clock=clock)
+    destroyed = [e for e in of_kind(events, "loop.exception") if e["message"] == "Task was destroyed but it is pending!"]
+    assert [e["task"] for e in destroyed] == [_task_ids(events)["lost"]]
+    assert "task collected: True\n" in stdout_of(events)
+
+
+# -- 4. hostile objects --
+
+
+@pytest.mark.parametrize("clock", ["virtual", "real"])
+def test_hostile_objects_are_described_safely_and_every_task_finishes(clock, no_leftovers):
+    path = PROGRAMS / "hostile_objects.py"
+    events = trace(path.read_text(), path.name, clock=clock)
+    assert events[-1]["status"] == "ok" and of_kind(events, "error") == []
+    assert {e["task"] for e in of_kind(events, "task.new")} == {e["task"] for e in of_kind(events, "task.done")}
+    for event in events:
+        for value in event.values():
+            if isinstance(value, str) and event["kind"] != "stdout":
+                assert len(value) <= 240 and " at 0x" not in value, (event["kind"], value[:80])
+    huge = [e["detail"] for e in of_kind(events, "task.done") if e["detail"].startswith("HugeStr: ")]
+    assert huge == ["HugeStr: " + "y" * 191 + "… (5,000,009 characters)"]
+
+
+# -- 5. who cancels --
+
+
+@pytest.mark.parametrize("clock", ["virtual", "real"])
+def test_a_cancel_run_by_a_callback_is_a_plain_callback_and_nobody_s_request(clock, no_leftovers):
+    path = PROGRAMS / "cancel_by_callbacks.py"
+    for _ in range(3):  # a worker thread queues one of the cancels
+        events = trace(path.read_text(), path.name, clock=clock)
+        ids = _task_ids(events)
+        cancels = [e for e in of_kind(events, "handle.schedule") if e["label"] == "Task.cancel"]
+        assert list({e["handle"]: e["task"] for e in cancels}.values()) == [None] * 4  # fresh, timer, soon, thread
+        by = {e["task"]: e["by"] for e in of_kind(events, "task.cancel")}
+        main = ids["Task-1"]
+        assert by == {ids["fresh"]: None, ids["soon"]: None, ids["thread"]: None, ids["direct"]: main,
+                      ids["timer"]: None, ids["late"]: main}
+        running = None  # a task suspends only at the end of a callback of its own, not of a cancel's
+        for event in events:
+            if event["kind"] == "handle.begin":
+                running = event["task"]
+            elif event["kind"] == "task.suspend":
+                assert event["task"] == running, event
+
+
+# -- 6. deep await chains --
+
+
+@pytest.mark.parametrize("clock", ["virtual", "real"])
+def test_a_deep_await_chain_waits_at_its_bottom_line_on_what_is_awaited_there(clock, no_leftovers):
+    path = PROGRAMS / "deep_await_chain.py"
+    events = trace(path.read_text(), path.name, clock=clock)
+    bottom = _source_line(path, "await asyncio.sleep(1 / depth)")
+    ids = _task_ids(events)
+    for depth in (1000, 150, 3):
+        first = next(e for e in of_kind(events, "task.suspend") if e["task"] == ids[f"chain{depth}"])
+        assert (first["line"], first["awaiting"]) == (bottom, f"asyncio.sleep({1 / depth!r})")
+        assert first["via"].startswith(f"level() line {_source_line(path, 'return await level')} → ")

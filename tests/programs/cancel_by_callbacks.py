@@ -1,5 +1,5 @@
 """Tasks cancelled by callbacks (a timer, call_soon, a worker thread's call_soon_threadsafe), one of
-them before it ever ran, and one by a task: each says who cancelled it, in the order a plain run
+one queued right behind its first step, and two by a task: each says who cancelled it, in the order a plain run
 does."""
 
 import asyncio
@@ -18,16 +18,16 @@ async def main():
     timer, soon, thread, direct, late = (
         asyncio.create_task(sleeper(name), name=name) for name in ("timer", "soon", "thread", "direct", "late"))
     await asyncio.sleep(0)  # the five start, and wait
-    never_ran = asyncio.create_task(sleeper("never_ran"), name="never_ran")
-    loop.call_soon(never_ran.cancel)
-    loop.call_later(0.1, timer.cancel)
+    fresh = asyncio.create_task(sleeper("fresh"), name="fresh")
+    loop.call_soon(fresh.cancel)
     loop.call_soon(soon.cancel, "from call_soon")
     # the worker queues the cancel before the loop hears that the job is done
     await loop.run_in_executor(None, loop.call_soon_threadsafe, thread.cancel)
     direct.cancel()
+    loop.call_later(0.1, timer.cancel)
     await asyncio.sleep(0.2)
     late.cancel()
-    for task in (timer, soon, thread, direct, late, never_ran):
+    for task in (timer, soon, thread, direct, late, fresh):
         try:
             await task
         except asyncio.CancelledError:
