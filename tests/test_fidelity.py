@@ -20,8 +20,10 @@ def _compares_stderr(path):
 def plain_runs():
     """file name -> (stdout, stderr or None, exit status) of a plain run; the file's path in stderr
     is made its name, as the traced program knows it."""
-    started = {path.name: (path, start_plain_run(path, stderr=subprocess.PIPE if _compares_stderr(path) else subprocess.DEVNULL))
-               for path in PROGRAM_FILES}
+    started = {}
+    for path in PROGRAM_FILES:
+        stderr = subprocess.PIPE if _compares_stderr(path) else subprocess.DEVNULL
+        started[path.name] = (path, start_plain_run(path, stderr=stderr))
     runs = {}
     for name, (path, process) in started.items():
         out, err = process.communicate(timeout=60)
@@ -77,7 +79,8 @@ def _task_ids(events):
 def test_a_pending_task_nobody_references_is_destroyed_and_the_loop_says_so(clock, no_leftovers):
     path = PROGRAMS / "gc_unreferenced_task.py"
     events = trace(path.read_text(), path.name, clock=clock)
-    destroyed = [e for e in of_kind(events, "loop.exception") if e["message"] == "Task was destroyed but it is pending!"]
+    destroyed = [e for e in of_kind(events, "loop.exception")
+                 if e["message"] == "Task was destroyed but it is pending!"]
     assert [e["task"] for e in destroyed] == [_task_ids(events)["lost"]]
     assert "task collected: True\n" in stdout_of(events)
 
@@ -97,6 +100,23 @@ def test_hostile_objects_are_described_safely_and_every_task_finishes(clock, no_
                 assert len(value) <= 240 and " at 0x" not in value, (event["kind"], value[:80])
     huge = [e["detail"] for e in of_kind(events, "task.done") if e["detail"].startswith("HugeStr: ")]
     assert huge == ["HugeStr: " + "y" * 191 + "… (5,000,009 characters)"]
+
+
+_SELF = []
+_SELF.extend([_SELF, (_SELF,), {"again": _SELF}])
+
+
+@pytest.mark.parametrize("value", [
+    [], (), {}, set(), frozenset(), (1,), frozenset({3}), "it's", 'say "x"', "'\"", b"\x00'", list(range(1000)),
+    {n: [n, (n,)] for n in range(300)}, "x" * 5000, "'" * 3000 + '"', b"\0" * 3000, [["deep"] * 3] * 200, _SELF,
+    [1.5, None, True, 2j, ..., "é\n"] * 40,
+], ids=lambda v: type(v).__name__)
+@pytest.mark.parametrize("length", [1, 60, 800])
+def test_a_repr_made_only_as_far_as_it_is_shown_is_the_start_of_the_repr(value, length):
+    from server.engine.repr_prefix import repr_prefix
+
+    made, whole = repr_prefix(value, length), repr(value)
+    assert whole.startswith(made) and (made == whole or len(made) > length)
 
 
 # -- 5. who cancels --

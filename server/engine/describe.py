@@ -11,6 +11,7 @@ from types import AsyncGeneratorType, CoroutineType, GeneratorType, TracebackTyp
 
 from ..events.wire import enum_index, shorten
 from . import internals
+from .repr_prefix import repr_prefix
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 # Characters of a text made of one of the program's objects (a message, a repr): the runner cuts
@@ -104,7 +105,8 @@ def exception_text(exception):
 def readable(value, limit=TEXT_LIMIT):
     if type(value) in (int, float):
         return repr(value)
-    text = _ADDRESS.sub("", shown(value)[: 4 * limit])  # (a huge repr: its addresses are not read past the cut)
+    # (made only as far as is shown, for built-in containers: see repr_prefix; addresses are taken out)
+    text = _ADDRESS.sub("", shown(value, lambda v: repr_prefix(v, 4 * limit))[: 4 * limit])
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

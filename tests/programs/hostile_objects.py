@@ -1,5 +1,6 @@
 """Objects that fight being described: messages that are not strings, or raise, or run to
-megabytes; reprs that raise or are huge; callables and arguments whose attributes raise; an
+megabytes; reprs that raise or are huge (the program's own, or a built-in container's of
+megabytes); callables and arguments whose attributes raise; an
 exception handler's context that is not asyncio's. Each is the program's business, as in a
 plain run: every task still finishes, and what it prints is all that shows."""
 
@@ -71,10 +72,15 @@ async def main():
             await asyncio.create_task(fails(exception))
         except Exception as caught:
             print("done", type(caught).__name__)
-    for value in (RaisingRepr(), HugeRepr(), [HugeRepr()] * 3, {"key": RaisingRepr()}):
+    big = (list(range(2_000_000)), bytes(30_000_000), "'" * 10_000_000, {n: [n] for n in range(500_000)})
+    for value in (RaisingRepr(), HugeRepr(), [HugeRepr()] * 3, {"key": RaisingRepr()}, *big):
         task = asyncio.create_task(returns(value))
         result = await task
         print("returned", type(result).__name__, task.done())
+    queue = asyncio.Queue()
+    for value in big:
+        await queue.put(value)
+        print("through a queue", type(await queue.get()).__name__)
     future = loop.create_future()
     loop.call_soon(future.set_exception, RaisingStr())
     try:
