@@ -46,19 +46,21 @@ class FutureRecords:
         return None
 
     def of(self, future):
-        """The record of `future`, made if it has none yet."""
+        """The record of `future`, made if it has none yet (for each suspension on a future: kept short)."""
+        if type(future) is _PLAIN_FUTURE:
+            record = getattr(future, "_loopscope_record", None)
+            if record is None:
+                record = future._loopscope_record = FutureRecord(next(self._fids))
+            return record
         record = self.get(future)
         if record is None:
             record = FutureRecord(next(self._fids))
-            if type(future) is _PLAIN_FUTURE:
-                future._loopscope_record = record
-            else:
-                key = id(future)
-                try:
-                    held = weakref.ref(future, lambda _, key=key: self._others.pop(key, None))
-                except TypeError:  # it takes no weak reference: held until it is forgotten
-                    held = future
-                self._others[key] = (held, record)
+            key = id(future)
+            try:
+                held = weakref.ref(future, lambda _, key=key: self._others.pop(key, None))
+            except TypeError:  # it takes no weak reference: held until it is forgotten
+                held = future
+            self._others[key] = (held, record)
         return record
 
     def forget(self, future):

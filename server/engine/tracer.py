@@ -85,6 +85,7 @@ class Tracer(ObjectHooks):
         self._task_ids = weakref.WeakKeyDictionary()  # tasks that cannot carry an attribute
         # what is known of the futures somebody waits on, until they are done (held weakly)
         self.futures = FutureRecords()
+        self.future_record = self.futures.of  # the record of a future, made if need be (no call of its own)
         self.resolved = []  # futures to forget once the callback that resolved them ends
         self.start_objects()  # (ObjectHooks)
         self._io_thread = None
@@ -148,9 +149,6 @@ class Tracer(ObjectHooks):
         if type(task) is self.task_class:
             task._loopscope_step_label = label
         return label
-
-    def future_record(self, future):
-        return self.futures.of(future)
 
     def current_record(self):
         """The handle of the callback running on this thread (see `record`), or None."""
