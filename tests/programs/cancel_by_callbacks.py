@@ -1,6 +1,7 @@
-"""Tasks cancelled by callbacks (a timer, call_soon, a worker thread's call_soon_threadsafe), one of
-one queued right behind its first step, and two by a task: each says who cancelled it, in the order a plain run
-does."""
+# compare: stdout and stderr
+"""Tasks cancelled by callbacks (a timer, call_soon, a worker thread's call_soon_threadsafe; one
+of them queued right behind the task's first step) and by a task: each says who cancelled it,
+in the order a plain run does."""
 
 import asyncio
 

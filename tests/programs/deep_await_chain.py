@@ -1,3 +1,4 @@
+# compare: stdout and stderr
 """Await chains far deeper than any program needs: each task waits at the bottom of its chain."""
 
 import asyncio

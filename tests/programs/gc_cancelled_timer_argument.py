@@ -1,3 +1,4 @@
+# compare: stdout and stderr
 """An object handed to a timer that is cancelled goes when the program drops it, future or not."""
 
 import asyncio

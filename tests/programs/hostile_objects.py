@@ -1,3 +1,4 @@
+# compare: stdout and stderr
 """Objects that fight being described: messages that are not strings, or raise, or run to
 megabytes; reprs that raise or are huge (the program's own, or a built-in container's of
 megabytes); callables and arguments whose attributes raise; an
