@@ -169,8 +169,15 @@ def outcome(future, filename):
     return "result", readable(result), None
 
 
+def module_of(frame):
+    """The `__name__` of the module `frame` runs in, or "" (code the program `exec`s may give its
+    globals any `__name__`, or a dict subclass: only asyncio's and the program's modules are named)."""
+    name = dict.get(frame.f_globals, "__name__", "")
+    return name if type(name) is str else ""
+
+
 def _callee_text(frame, name, cache={}):  # noqa: B006 - a deliberate per-process cache
-    module = frame.f_globals.get("__name__", "")
+    module = module_of(frame)
     text = cache.get((name, module))
     if text is None:
         if name in _WAITS:
@@ -284,7 +291,7 @@ class Describer:
                     first = (frame, name)
                 if public is None and (name in _WAITS or not name.rpartition(".")[2].startswith("_")):
                     public = (frame, name)
-                    if frame.f_globals.get("__name__", "").startswith("asyncio."):
+                    if module_of(frame).startswith("asyncio."):
                         in_asyncio = True
                         break
             coro = awaited
@@ -298,7 +305,7 @@ class Describer:
             return line, None, False, self._string("the next loop iteration"), None, via
         said = _callee_text(*callee)
         # the 4th: the string id of what it awaits when it waits for no future (e.g. sleep(0))
-        site = (line, said, callee[0].f_globals.get("__name__", "") in _IO_MODULES,
+        site = (line, said, module_of(callee[0]) in _IO_MODULES,
                 self._string("asyncio.sleep(0)" if said == _SLEEP else said), top_code, via)
         name = callee[1]
         if (depth == 1 and in_asyncio and line is not None and kept and name != "to_thread"

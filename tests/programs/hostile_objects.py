@@ -1,9 +1,9 @@
 # compare: stdout and stderr
 """Objects that fight being described: messages that are not strings, or raise, or run to
 megabytes; reprs that raise or are huge (the program's own, or a built-in container's of
-megabytes); callables and arguments whose attributes raise; an
-exception handler's context that is not asyncio's. Each is the program's business, as in a
-plain run: every task still finishes, and what it prints is all that shows."""
+megabytes); callables and arguments whose attributes raise; code whose module is named by a
+number; an exception handler's context that is not asyncio's. Each is the program's business,
+as in a plain run: every task still finishes, and what it prints is all that shows."""
 
 import asyncio
 import functools
@@ -104,6 +104,10 @@ async def main():
             await task
         except asyncio.CancelledError:
             print("cancelled", task.cancelled())
+    # code run with globals of its own, named by something that is not a string
+    namespace = {"__name__": 42, "asyncio": asyncio}
+    exec("async def elsewhere():\n    await asyncio.sleep(0)\n    return 'back'\n", namespace)
+    print("exec'd", await asyncio.create_task(namespace["elsewhere"]()))
     loop.set_exception_handler(lambda loop, context: print("handled", sorted(context)))
     loop.call_exception_handler({"message": HugeStr(), "exception": HugeStr(), "task": odd, "future": odd})
     print("end")
