@@ -186,9 +186,13 @@ def task_of_callback(callback):
     if kind is not _BUILTIN_METHOD and kind is not _BOUND_METHOD:
         return None, None
     owner = callback.__self__
-    if not isinstance(owner, asyncio.Task):
+    if not issubclass(type(owner), asyncio.Task):
         return None, None
-    role = _TASK_CALLBACKS.get(callback.__name__)
+    try:  # (a bound method reads `__name__` from its function, which may be any callable)
+        name = callback.__name__
+    except BaseException:  # noqa: BLE001 - the program's attribute hooks: not asyncio's callback
+        return None, None
+    role = _TASK_CALLBACKS.get(name) if type(name) is str else None
     return (owner, role) if role is not None else (None, None)
 
 

@@ -47,7 +47,7 @@ def _write(value, writer):
     kind = type(value)
     if kind is str or kind is bytes:
         writer.write(_text_repr(value, writer.left + 1))
-    elif kind in _EMPTY:
+    elif kind is list or kind is tuple or kind is dict or kind is set or kind is frozenset:
         if not value:
             writer.write(_EMPTY[kind])
         elif id(value) in writer.inside:

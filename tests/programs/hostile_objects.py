@@ -7,6 +7,7 @@ as in a plain run: every task still finishes, and what it prints is all that sho
 
 import asyncio
 import functools
+import types
 
 
 class NotAString(Exception):
@@ -93,6 +94,7 @@ async def main():
     loop.call_soon(odd, odd, odd)
     loop.call_soon(functools.partial(odd, 1))
     loop.call_later(0.01, odd, odd)
+    loop.call_soon(types.MethodType(odd, asyncio.current_task()))  # a task's "method" that asks for names
     await asyncio.sleep(0.02)
     await loop.run_in_executor(None, odd)
     await asyncio.to_thread(odd, odd)
