@@ -100,13 +100,15 @@ class Run:
 
     def _config(self):
         program, options = self.program, self.options
-        argv, drop_to, cwd = sandbox.command(self.support, self.limits)
+        argv, drop_to, cwd = sandbox.command(self.support, self.limits, program.filename)
         config = {
             "source": program.source, "filename": program.filename, "target": program.target,
             "argv0": program.argv0,
             "blocking": options.blocking, "blocking_sleep": options.blocking_sleep, "clock": options.clock,
             "threshold": options.threshold, "drop_to": drop_to, "limits": self.limits.for_child(),
             "tmp": {"size": self.limits.tmp_size, "files": self.limits.tmp_files} if self.support.bwrap else None,
+            # In a sandbox of its own (a private root and /tmp), the program's file is on its disk too.
+            "program_on_disk": bool(self.support.bwrap),
             "seccomp": base64.b64encode(self.support.seccomp).decode() if self.support.seccomp else None,
         }
         return argv, cwd, json.dumps(config).encode()

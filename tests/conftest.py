@@ -78,12 +78,47 @@ def trace_scenario(scenario_id, blocking=False, **options):
 def start_plain_run(path, python=sys.executable, stderr=subprocess.DEVNULL):
     """Start `python path` without Loopscope; `.communicate()[0]` is its stdout (`[1]` its stderr, with
     `stderr=subprocess.PIPE`)."""
-    env = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}  # (the sandbox's locale)
     return subprocess.Popen([python, str(path)], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
 
 
 def plain_run(path, python=sys.executable):
     return start_plain_run(path, python).communicate(timeout=60)[0]
+
+
+SCENARIO_CASES = [(s.id, mode) for s in catalog.scenarios().values() for mode in s.modes]
+_plain_scenarios = {}  # (scenario id, mode) -> future of its plain run's stdout, once started
+
+
+def plain_scenario_runs():
+    """Every scenario run by plain CPython, (scenario id, mode) -> future of its stdout. Started as
+    soon as a test that needs them is collected (`pytest_collection_modifyitems`): they sleep in
+    real time, the blocking stress run for half a minute, which then passes beside other tests."""
+    if not _plain_scenarios:
+        import atexit
+        import shutil
+        import tempfile
+        from concurrent.futures import ThreadPoolExecutor
+
+        folder = Path(tempfile.mkdtemp(prefix="loopscope-plain-"))
+        atexit.register(shutil.rmtree, folder, True)
+
+        def plain(case):
+            scenario_id, mode = case
+            path = folder / f"{mode}-{catalog.get(scenario_id).filename}"
+            path.write_text(catalog.get(scenario_id).source(mode == catalog.BLOCKING))
+            return start_plain_run(path).communicate(timeout=120)[0]
+
+        # A few at a time: on a loaded machine, a real run's timers fire late and can change its output.
+        pool = ThreadPoolExecutor(max_workers=4)
+        _plain_scenarios.update({case: pool.submit(plain, case) for case in SCENARIO_CASES})
+        pool.shutdown(wait=False)
+    return _plain_scenarios
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if any("plain_runs" in getattr(item, "fixturenames", ()) for item in items):
+        plain_scenario_runs()
 
 
 def stdout_of(events, stream="stdout"):

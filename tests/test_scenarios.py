@@ -2,12 +2,11 @@
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import done_order, of_kind, start_plain_run, stdout_of, task_names, trace_scenario
+from conftest import SCENARIO_CASES, done_order, of_kind, plain_scenario_runs, stdout_of, task_names, trace_scenario
 from server import catalog
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
@@ -15,7 +14,7 @@ TIMES = {"t", "duration", "elapsed", "when", "until", "python", "seq"}
 # Thread timing is real even under the virtual clock; the stress run is too long to keep.
 NO_GOLDEN = {"to-thread", "stress"}
 
-CASES = [(s.id, mode) for s in catalog.scenarios().values() for mode in s.modes]
+CASES = SCENARIO_CASES
 
 
 @pytest.fixture(scope="module")
@@ -41,19 +40,9 @@ def line_of(scenario_id, text, blocking=False):
 
 
 @pytest.fixture(scope="module")
-def plain_runs(tmp_path_factory):
-    """Every scenario run by plain CPython; started together, since they sleep in real time."""
-    folder = tmp_path_factory.mktemp("plain")
-
-    def plain(case):
-        scenario_id, mode = case
-        path = folder / f"{mode}-{catalog.get(scenario_id).filename}"
-        path.write_text(catalog.get(scenario_id).source(mode == catalog.BLOCKING))
-        return start_plain_run(path).communicate(timeout=120)[0]
-
-    # A few at a time: on a loaded machine, a real run's timers fire late and can change its output.
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        yield dict(zip(CASES, pool.map(plain, CASES)))
+def plain_runs():
+    """Every scenario run by plain CPython (started when collected: see conftest)."""
+    return {case: future.result() for case, future in plain_scenario_runs().items()}
 
 
 @pytest.mark.parametrize("scenario_id,mode", CASES)

@@ -14,12 +14,13 @@ function recorded(name) {
   return trace;
 }
 
-// The fold, one event at a time: [state before event i, event i] for every event.
+// The fold, one event at a time: [state before event i, event i] for every event. The state is
+// advanced in place once the loop's body is done with it (a copy per event of the 1,000-task
+// stress run took minutes): read it, do not keep it.
 function* walk(trace) {
   let state = foldTo(trace, -1);
   for (let i = 0; i < trace.events.length; i += 1) {
-    const before = structuredClone(state);
-    yield [before, trace.events[i]];
+    yield [state, trace.events[i]];
     state = foldTo(trace, i, state);
   }
 }
