@@ -171,8 +171,8 @@ def has_task_factory(loop):
 
 # The names of the callbacks by which a task runs, other than the C task's step (a `STEP_WRAPPER`):
 # the C task's wake-up (a built-in method of the task), the pure-Python task's `__step` and
-# `__wakeup` (bound methods; the names as written, unmangled). Checked on 3.11 (run) and 3.12,
-# 3.13 (read). Any other bound method of a task (`task.cancel`, handed to `call_later`) is a
+# `__wakeup` (bound methods; the names as written, unmangled). Checked by running 3.11.7, 3.12.1
+# and 3.13.0. Any other bound method of a task (`task.cancel`, handed to `call_later`) is a
 # plain callback, whose task is none.
 _TASK_CALLBACKS = {"task_wakeup": "wake-up", "__wakeup": "wake-up", "__step": "step"}
 
