@@ -2,12 +2,12 @@
 
 A plain run lets a future go the moment nothing refers to it: a task nobody references, waiting
 on a future nobody will resolve, is collected ("Task was destroyed but it is pending!"). So the
-tracer never refers to a program's future itself: the record rides on asyncio's own future
-(an attribute of the C `Future`, which has an instance dict but no `__dict__` to show it: 3.11.7,
-3.12.1, 3.13.0) and
-goes with it; a future of any other class (the program's subclasses, gather's, future-likes,
-which could hook attribute access) is found through a dict of weak references instead. A record
-refers to nothing of the program's (not even its timer's handle, whose arguments hold the future).
+tracer never refers to a program's future itself: the record rides on asyncio's own future (an
+attribute of the C `Future`, which has an instance dict but no `__dict__` to show it; checked on
+3.11.7, 3.12.1, 3.13.0) and goes with it; a future of any other class (the program's subclasses,
+gather's, future-likes, which could hook attribute access) is found through a dict of weak
+references instead. A record refers to nothing of the program's (not even its timer's handle,
+whose arguments hold the future).
 """
 
 import asyncio
