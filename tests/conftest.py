@@ -93,11 +93,11 @@ def trace_scenario(scenario_id, blocking=False, **options):
                  blocking=blocking, **options)
 
 
-def start_plain_run(path, python=sys.executable):
-    """Start `python path` without Loopscope; `.communicate()[0]` is its stdout."""
+def start_plain_run(path, python=sys.executable, stderr=subprocess.DEVNULL):
+    """Start `python path` without Loopscope; `.communicate()[0]` is its stdout (`[1]` its stderr, with
+    `stderr=subprocess.PIPE`)."""
     env = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}  # (the sandbox's locale)
-    return subprocess.Popen([python, str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=env)
+    return subprocess.Popen([python, str(path)], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
 
 
 def plain_run(path, python=sys.executable):
