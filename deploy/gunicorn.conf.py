@@ -48,11 +48,11 @@ def post_worker_init(worker):
     import signal
     import threading
 
-    pool = worker.wsgi.extensions["loopscope"].pool
+    settings = worker.wsgi.extensions["loopscope"]
     waits = signal.getsignal(signal.SIGTERM)
 
     def stop_runs_then_exit(signum, frame):
-        threading.Thread(target=pool.shutdown, daemon=True).start()
+        threading.Thread(target=settings.shutdown, daemon=True).start()
         waits(signum, frame)
 
     signal.signal(signal.SIGTERM, stop_runs_then_exit)
@@ -62,4 +62,4 @@ def worker_exit(server, worker):
     """Stop every run (if any is left) and wait for its sandboxed process to end before the worker goes."""
     app = getattr(worker, "wsgi", None)
     if app is not None and hasattr(app, "extensions"):
-        app.extensions["loopscope"].pool.shutdown()
+        app.extensions["loopscope"].shutdown()

@@ -34,7 +34,9 @@ def scenario(scenario_id):
 def health():
     """Liveness: the process serves (also while busy: a balancer must not restart it for that)."""
     settings = current_app.extensions["loopscope"]
-    return jsonify(ok=True, sandbox=settings.describe(), runs=settings.pool.stats())
+    spares = settings.spares
+    return jsonify(ok=True, sandbox=settings.describe(), runs=settings.pool.stats(),
+                   spares={"size": spares.size, "ready": spares.ready(), "pids": spares.pids()})
 
 
 @bp.get("/api/ready")

@@ -75,7 +75,7 @@ class Session:
         if request.own_code and not settings.own_code_allowed:
             raise protocol.BadRequest(settings.own_code_refusal)
         self.close()  # one run at a time: the previous one ends first
-        run = Run(request.program, request.options, settings.limits, settings.support,
+        run = Run(request.program, request.options, settings.limits, settings.support, spares=settings.spares,
                   allow_reduced=settings.trust_code)
         job = RunJob(self, run, request)
         self.job = job

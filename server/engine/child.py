@@ -19,7 +19,7 @@ from . import ending, frames
 
 
 def main():
-    config = json.loads(sys.stdin.buffer.read())
+    config = _wait_for_the_run()
     event_fd = os.dup(1)
     raw_stdout, program_fd1 = os.pipe()  # the program's own file descriptor 1
     os.dup2(program_fd1, 1)
@@ -49,6 +49,18 @@ def main():
 
         install_seccomp(base64.b64decode(config["seccomp"]))
     run(config, event_fd, raw_stdout)
+
+
+def _wait_for_the_run():
+    """Load what every run needs, then read the run's configuration. The server keeps a few
+    children started ahead (server/spares.py), each waiting here for the one run it will serve:
+    the interpreter's start and these imports (most of a run's start) are then behind it."""
+    import asyncio  # noqa: F401 - (before the clocks are virtualised: its internals keep real time)
+    import signal  # noqa: F401
+
+    from . import clock, emitter, guard, loop, output, program_file, sampler, tracer, warn  # noqa: F401
+
+    return json.loads(sys.stdin.buffer.read())
 
 
 def run(config, event_fd, raw_stdout=None):
