@@ -75,7 +75,7 @@ def test_gunicorn_with_the_repos_config_serves_runs_checks_and_stops_its_runs_on
 
 
 def test_readiness_is_503_with_the_reason_when_no_run_can_be_taken():
-    app = create_app({"MAX_RUNS": 1, "MAX_QUEUED": 0})
+    app = create_app({"MAX_RUNS": 1, "MAX_QUEUED": 0, "SPARES": 0})  # (no children in this process)
     client = app.test_client()
     assert client.get("/api/ready").status_code == 200
     pool = app.extensions["loopscope"].pool
@@ -84,7 +84,7 @@ def test_readiness_is_503_with_the_reason_when_no_run_can_be_taken():
     assert busy.status_code == 503 and busy.json["ready"] is False and busy.json["reason"].startswith("busy")
     assert client.get("/api/health").status_code == 200  # alive all the same: not a reason to restart it
     pool._running.clear()
-    pool.shutdown()
+    app.extensions["loopscope"].shutdown()
     closing = client.get("/api/ready")
     assert closing.status_code == 503 and closing.json["reason"] == "shutting down"
 
