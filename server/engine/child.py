@@ -127,7 +127,8 @@ def run(config, event_fd, raw_stdout=None):
         sys.argv = [config.get("argv0") or filename]  # as `python FILE` sets it
         ending.catch_os_exit(leave, (stdout, stderr))
         status, reason, exit_code = execute(program, tracer, config.get("limits") or {})
-    ending.finish_like_python(stdout, stderr)  # (still traced: atexit handlers, a task destroyed pending)
+    # (still traced: atexit handlers, a task destroyed pending)
+    ending.finish_like_python(stdout, stderr, program.globals if tracer is not None else None)
     leave(status, reason, exit_code)
 
 

@@ -54,18 +54,36 @@ def catch_os_exit(leave, streams):
     os._exit = _exit
 
 
-def finish_like_python(stdout, stderr):
+def finish_like_python(stdout, stderr, program_globals=None):
     """What interpreter shutdown would still do, in its order: wait for threads, run the atexit
-    handlers, collect garbage, flush."""
+    handlers, collect garbage, clear the program's module as the interpreter clears `__main__`
+    (so what only its globals held goes: a pending task is destroyed, its coroutine closed and
+    its `finally` run, as at a plain exit), collect again, flush."""
     me = threading.current_thread()
     for thread in threading.enumerate():
         if thread is not me and not thread.daemon:
             thread.join()
     atexit._run_exitfuncs()  # (as Python does: an exception there is printed, the others still run)
     gc.collect()  # "Task was destroyed but it is pending!" and friends, as a plain run prints them
+    if program_globals is not None:
+        _clear_module_dict(program_globals)
+        gc.collect()
     stdout.flush()
     stderr.flush()
     try:
         sys.__stdout__.flush()
     except (AttributeError, OSError, ValueError):
         pass
+
+
+def _clear_module_dict(namespace):
+    """As CPython's `_PyModule_ClearDict` (3.11-3.13): names that begin with one underscore set to
+    None first, then the others, `__builtins__` kept; in the dict's order."""
+    for private in (True, False):
+        for name in list(namespace):
+            if name == "__builtins__" or (name.startswith("_") and not name.startswith("__")) != private:
+                continue
+            try:
+                namespace[name] = None
+            except Exception:  # noqa: BLE001 - a value's __del__ may raise: the interpreter goes on too
+                pass
