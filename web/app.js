@@ -33,9 +33,12 @@ function stateAt(index) {
   return foldTo(page.trace, index, from);
 }
 
+// While playing, a frame draws once (player.onFrame), however many events it moved over.
+let undrawn = false;
 function show(index) {
   page.state = stateAt(index);
-  render();
+  if (player.playing) undrawn = true;
+  else render();
 }
 
 // Every view is render(root, state, trace).
@@ -45,6 +48,7 @@ const VIEWS = [["loop", "#loop", renderLoop], ["source", "#source", renderSource
 
 function render() {
   const { state, trace } = page;
+  undrawn = false;
   for (const [name, root, view] of VIEWS) timed(name, () => view($(root), state, trace));
   transport.render(state);
   editorMarks.show(page.editor, trace.request, state.coach.messages);
@@ -160,7 +164,8 @@ function wire() {
   $("#run").addEventListener("click", run);
   $("#stop").addEventListener("click", stop);
   for (const choice of ["#scenario", "#blocking", "#clock"]) $(choice).addEventListener("change", clear);
-  player.onChange = player.onFrame = () => transport.render(page.state);
+  player.onChange = render;
+  player.onFrame = () => (undrawn ? render() : transport.render(page.state)); // (the narration follows the clock)
   $("#internals").addEventListener("change", (event) => { showInternals(event.target.checked); show(player.cursor); });
   $("#present").addEventListener("click", () => present(!document.documentElement.classList.contains("presenting")));
   bindKeys({

@@ -3,10 +3,11 @@
 // synchronously, so tests can drive it without waiting.
 import { createSchedule } from "./pace.js";
 
-// Events a frame may apply, adapted to how long frames take: a slow frame must not make the next one
-// slower still (the backlog is dropped, not carried). At most 1000, so that a frame stores at most one
-// or two checkpoints (see state.js).
-const FRAME_BUDGET_MS = 16;
+// Events a frame may move over, adapted to how long moving the cursor takes (the fold; the page draws
+// once per frame whatever the count): a slow frame must not make the next one slower still (the
+// backlog is dropped, not carried). Half a frame at 60 Hz, so that folding and drawing fit in one.
+const FOLD_BUDGET_MS = 8;
+const MOST_PER_FRAME = 4000;
 // A frame later than this (a background tab, a busy machine) moves the picture on by this much only:
 // the playback waits rather than skipping what it had to show.
 const LONGEST_FRAME_MS = 100;
@@ -59,7 +60,7 @@ export function createPlayer(onMove) {
       move(to);
       if (to === limit) {
         const took = performance.now() - began;
-        perFrame = took > FRAME_BUDGET_MS ? Math.max(10, perFrame >> 1) : Math.min(1000, perFrame * 2);
+        perFrame = took > FOLD_BUDGET_MS ? Math.max(10, perFrame >> 1) : Math.min(MOST_PER_FRAME, perFrame * 2);
         clock = timeOf(cursor);
       }
       if (stop >= 0) {
