@@ -31,11 +31,13 @@ def free_port():
 
 
 class LiveServer:
-    def __init__(self, *args, port=None, env=None):
+    """`root`: the checkout to serve (the benchmarks compare two side by side)."""
+
+    def __init__(self, *args, port=None, env=None, root=ROOT):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "--port", str(self.port), *args], cwd=ROOT,
+            [sys.executable, "-m", "server", "--port", str(self.port), *args], cwd=root,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
         )
         # Read the log as it comes: a pipe nobody reads holds 64 KiB, then the server blocks in its
