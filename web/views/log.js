@@ -25,9 +25,9 @@ function logOf(list) {
   list.addEventListener("scroll", () => {
     log.top = list.scrollTop;
     log.follow = list.scrollTop + list.clientHeight >= list.scrollHeight - ROW_PX;
-    drawRows(list, log);
+    scrollNow(drawRows(list, log));
   }, { passive: true });
-  new ResizeObserver(() => { log.height = list.clientHeight; drawRows(list, log); }).observe(list);
+  new ResizeObserver(() => { log.height = list.clientHeight; scrollNow(drawRows(list, log)); }).observe(list);
   return log;
 }
 
@@ -44,11 +44,13 @@ function drawRows(list, log) {
     element.textContent = describe(e);
     element.className = `kind-${e.kind.replace(".", "-")}`;
   });
-  if (log.follow) list.scrollTop = log.count * ROW_PX; // (past the end: the browser stops at the end)
+  return log.follow && (() => { list.scrollTop = log.count * ROW_PX; }); // (past the end: the browser stops there)
 }
 
+const scrollNow = (scroll) => scroll && scroll();
 const outputs = new WeakMap(); // the output element -> the lines it shows
 
+// Draws the output and the event log; returns their scrolling (to the end), for once every view has drawn.
 export function renderLog(root, state, trace) {
   const output = root.querySelector("[data-output]");
   const shown = state.output.slice(-LOG_ROWS);
@@ -57,21 +59,24 @@ export function renderLog(root, state, trace) {
     return `${task}${o.text.replace(/\n$/, "")}`;
   });
   const said = `${shown.map((o) => `${o.seq}:${o.stream}`).join(" ")}\u0000${lines.join("\u0000")}`;
-  if (outputs.get(output) !== said) { // (unchanged output is neither drawn nor scrolled again)
+  const changed = outputs.get(output) !== said; // (unchanged output is neither drawn nor scrolled again)
+  if (changed) {
     outputs.set(output, said);
     join(output, shown, (o) => o.seq, () => el("li"), (element, o, i) => {
       element.textContent = lines[i];
       element.className = o.stream;
     });
-    output.scrollTop = output.scrollHeight;
   }
-  if (!settings.internals) return; // the event log is hidden: nothing to draw
   const list = root.querySelector("[data-log]");
   const log = logOf(list);
-  if (log.events === trace.events && log.count === state.index + 1) return;
-  log.events = trace.events;
-  log.count = state.index + 1;
-  drawRows(list, log);
+  // Hidden (asyncio internals off), the event log is not drawn at all.
+  const moved = settings.internals && (log.events !== trace.events || log.count !== state.index + 1);
+  if (moved) Object.assign(log, { events: trace.events, count: state.index + 1 });
+  const scrollLog = moved && drawRows(list, log);
+  return () => {
+    if (changed) output.scrollTop = output.scrollHeight;
+    scrollNow(scrollLog);
+  };
 }
 
 const STATUS_WORDS = {
