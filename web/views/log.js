@@ -5,7 +5,7 @@ import { settings } from "../settings.js";
 
 const LOG_ROWS = 200; // lines of output kept on screen
 // The log holds every event up to the cursor (50,000 at a run's cap), but only the rows in view exist:
-// each row is ROW_PX high (style.css: .log li), the space above and below them is padding.
+// each row is ROW_PX high (style.css: .log li), and two spacers (::before, ::after) stand for the rest.
 const ROW_PX = 18;
 const SPARE_ROWS = 10; // drawn beyond each edge of the view, so a scroll shows rows at once
 
