@@ -35,6 +35,8 @@ def main(argv=None):
     parser.add_argument("--client-backlog", type=float, metavar="MIB",
                         help="cut off a client with more than this many MiB waiting to be sent to it "
                              f"(default {DEFAULTS.client_backlog / MiB:g})")
+    parser.add_argument("--spares", type=int, metavar="N",
+                        help="sandboxes started ahead, each waiting to serve one run at once (default 2; 0: none)")
     args = parser.parse_args(argv)
     if args.trust_code and not origin.is_loopback_host(args.host):
         parser.error(f"--trust-code listens on loopback only (127.0.0.1, ::1 or localhost), not {args.host}")
@@ -56,13 +58,17 @@ def main(argv=None):
         config["MAX_RUNS"] = args.max_runs
     if args.max_queued is not None:
         config["MAX_QUEUED"] = args.max_queued
+    if args.spares is not None:
+        if args.spares < 0:
+            parser.error("--spares must be 0 or more")
+        config["SPARES"] = args.spares
     app = create_app(config)
     # SIGTERM ends the server like Ctrl+C does, so every run is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         app.run(host=args.host, port=args.port, threaded=True)
     finally:
-        app.extensions["loopscope"].pool.shutdown()
+        app.extensions["loopscope"].shutdown()
 
 
 if __name__ == "__main__":

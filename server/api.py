@@ -1,4 +1,5 @@
-"""HTTP: the page, the scenario catalogue as JSON, and a health check."""
+"""HTTP: the page, the scenario catalogue as JSON, and the checks a load balancer makes: health
+(the process answers) and readiness (it takes runs now)."""
 
 from pathlib import Path
 
@@ -31,8 +32,29 @@ def scenario(scenario_id):
 
 @bp.get("/api/health")
 def health():
+    """Liveness: the process serves (also while busy: a balancer must not restart it for that)."""
     settings = current_app.extensions["loopscope"]
-    return jsonify(ok=True, sandbox=settings.describe(), runs=settings.pool.stats())
+    spares = settings.spares
+    return jsonify(ok=True, sandbox=settings.describe(), runs=settings.pool.stats(),
+                   spares={"size": spares.size, "ready": spares.ready(), "pids": spares.pids()})
+
+
+@bp.get("/api/ready")
+def ready():
+    """Readiness: 200 while a new run would be taken (started or queued), else 503 with why, so
+    that a balancer sends new pages elsewhere: shutting down, or every slot and the queue full."""
+    settings = current_app.extensions["loopscope"]
+    runs = settings.pool.stats()
+    if settings.pool.closed:
+        reason = "shutting down"
+    elif runs["running"] >= runs["max_running"] and runs["queued"] >= runs["max_queued"]:
+        reason = "busy: every run slot and the whole queue are taken"
+    else:  # (without the full sandbox scenarios still run: only own code is refused, and says so)
+        reason = None
+    body = {"ready": reason is None, "runs": runs, "own_code": settings.own_code_allowed}
+    if reason:
+        body["reason"] = reason
+    return jsonify(body), 200 if reason is None else 503
 
 
 @bp.app_errorhandler(404)

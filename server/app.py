@@ -14,6 +14,8 @@ from flask import Flask
 from . import api, origin, sandbox, session
 from .keepalive import Keepalive
 from .pool import RunPool
+from .protocol import CODE_FILENAME
+from .spares import SparePool
 
 
 @dataclass
@@ -25,6 +27,14 @@ class Settings:
     support: sandbox.Support
     trust_code: bool  # the operator trusts local code (a learner's own laptop without bubblewrap)
     keepalive: Keepalive  # pings every socket, drops the clients that are gone
+    spares: SparePool  # children started ahead, each for one run (instant runs)
+
+    def shutdown(self):
+        """Stop every run and wait for their processes, then end the spares."""
+        try:
+            self.pool.shutdown()
+        finally:
+            self.spares.close()
 
     @property
     def own_code_allowed(self):
@@ -52,6 +62,7 @@ def create_app(test_config=None):
         # socket. (Pings are keepalive.py's: simple-websocket's dropped every slow client.)
         SOCK_SERVER_OPTIONS={"max_message_size": 1024 * 1024},
         PING_INTERVAL=1.0,  # a client that answers no ping and takes no data for two of these is dropped
+        SPARES=2,  # children started ahead, waiting for a run each (0: every run starts its own)
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -59,16 +70,19 @@ def create_app(test_config=None):
     support = sandbox.detect()
     if not support.full:
         app.logger.warning("Loopscope sandbox: %s", support.describe())
+    limits = sandbox.Limits(**app.config["LIMITS"])
     settings = Settings(
         pool=RunPool(app.config["MAX_RUNS"], app.config["MAX_QUEUED"]),
-        limits=sandbox.Limits(**app.config["LIMITS"]),
+        limits=limits,
         support=support,
         trust_code=app.config["TRUST_CODE"],
         keepalive=Keepalive(app.config["PING_INTERVAL"], 2 * app.config["PING_INTERVAL"]),
+        # (for the web's runs: own code's file and a scenario's are both put in the sandbox's /tmp)
+        spares=SparePool(app.config["SPARES"], support, limits, CODE_FILENAME),
     )
     app.extensions["loopscope"] = settings
     origin.init_app(app, app.config["ALLOWED_ORIGINS"], loopback_only=settings.trust_code)
-    atexit.register(settings.pool.shutdown)
+    atexit.register(settings.shutdown)
     app.register_blueprint(api.bp)
     app.register_blueprint(session.bp)
     return app

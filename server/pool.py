@@ -67,6 +67,10 @@ class RunPool:
         for position, job in enumerate(self._queue, 1):
             job.queued(position)
 
+    @property
+    def closed(self):
+        return self._closed
+
     def stats(self):
         with self._lock:
             return {"running": len(self._running), "queued": len(self._queue), "max_running": self.max_running,

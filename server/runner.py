@@ -6,14 +6,13 @@ WebSocket use, so where runs execute can change without touching them.
 
 import base64
 import json
-import os
-import signal
 import subprocess
 import threading
-import time
 from dataclasses import dataclass
 
 from . import catalog, sandbox
+from .processes import kill_tree
+from .spares import NoCgroup, start_child
 from .stream import Ending, EventStream
 
 _STDERR_KEEP = 64 * 1024
@@ -47,8 +46,9 @@ class SandboxUnavailable(Exception):
 
 
 class Run:
-    def __init__(self, program, options=None, limits=None, support=None, allow_reduced=False):
+    def __init__(self, program, options=None, limits=None, support=None, allow_reduced=False, spares=None):
         self.program = program
+        self.spares = spares  # a spares.SparePool whose children may serve this run (started ahead)
         self.options = options or Options()
         self.limits = limits or sandbox.Limits()
         self.support = support or sandbox.detect()
@@ -100,29 +100,29 @@ class Run:
 
     def _config(self):
         program, options = self.program, self.options
-        argv, drop_to, cwd = sandbox.command(self.support, self.limits)
+        argv, drop_to, cwd = sandbox.command(self.support, self.limits, program.filename)
         config = {
             "source": program.source, "filename": program.filename, "target": program.target,
             "argv0": program.argv0,
             "blocking": options.blocking, "blocking_sleep": options.blocking_sleep, "clock": options.clock,
             "threshold": options.threshold, "drop_to": drop_to, "limits": self.limits.for_child(),
             "tmp": {"size": self.limits.tmp_size, "files": self.limits.tmp_files} if self.support.bwrap else None,
+            # In a sandbox of its own (a private root and /tmp), the program's file is on its disk too.
+            "program_on_disk": bool(self.support.bwrap),
             "seccomp": base64.b64encode(self.support.seccomp).decode() if self.support.seccomp else None,
         }
         return argv, cwd, json.dumps(config).encode()
 
     def _start(self):
         argv, cwd, config = self._config()
-        if self.support.cgroups is not None:
+        spare = self.spares.take(argv, cwd) if self.spares is not None else None
+        if spare is not None:  # started ahead, with exactly this command: it waits for `config`
+            self._process, self._cgroup = spare.process, spare.cgroup
+        else:
             try:
-                self._cgroup = self.support.cgroups.create(self.limits.memory, self.limits.tcp_buffers)
-            except OSError as exc:  # fail closed: no run without the limit the host promised
-                raise SandboxUnavailable(f"The run's memory cgroup could not be made: {exc.strerror}.") from None
-            argv = self._cgroup.command_prefix() + argv
-        self._process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-            env=sandbox.environment(), start_new_session=True, close_fds=True,
-        )
+                self._process, self._cgroup = start_child(self.support, self.limits, argv, cwd)
+            except NoCgroup as exc:
+                raise SandboxUnavailable(str(exc)) from None
         threading.Thread(target=self._drain_stderr, daemon=True).start()
         try:
             self._process.stdin.write(config)
@@ -155,22 +155,8 @@ class Run:
             if self._cgroup is not None:
                 self._cgroup.remove()
             return
-        inner = _descendants(process.pid) if process.poll() is None else []
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        for pid in inner:  # the sandbox's own session and pid namespace: killpg does not reach them
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        process.wait()
+        kill_tree(process)
         process.stdout.close()
-        deadline = time.monotonic() + 5
-        while any(_alive(pid) for pid in inner) and time.monotonic() < deadline:
-            time.sleep(0.005)
         if self._cgroup is not None:
             self._cgroup.remove()
 
@@ -180,32 +166,3 @@ class Run:
 
     def stderr_text(self):
         return self._stderr.decode("utf-8", "replace")
-
-
-def _descendants(pid):
-    """Every process below `pid` (from /proc's children lists)."""
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for tid in tasks:
-            try:
-                with open(f"/proc/{parent}/task/{tid}/children") as handle:
-                    children = [int(p) for p in handle.read().split()]
-            except OSError:
-                continue
-            found += children
-            todo += children
-    return found
-
-
-def _alive(pid):
-    """Running (a zombie waiting for its reaper no longer runs anything)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rpartition(")")[2].split()[0] not in ("Z", "X")
-    except OSError:
-        return False

@@ -190,8 +190,24 @@ def _compile_engine():
         pass  # e.g. a read-only checkout: each child compiles in memory, a little later
 
 
-def command(support, limits):
-    """(argv, drop_to, cwd) that start the child for one run."""
+# Where the program's own file cannot be put: what the sandbox binds read-only, or makes itself.
+_NOT_FOR_THE_PROGRAM = ("/usr", "/proc", "/dev", "/tmp", "/etc", INSIDE_ROOT, "/lib", "/lib64", "/bin", "/sbin")
+
+
+def program_folder(filename):
+    """The folder outside /tmp the sandbox makes for the program's file (the child writes it there, so
+    that `open(__file__)` works), or None: a relative name, or one under /tmp, goes in the child's /tmp."""
+    if not os.path.isabs(filename) or os.path.normpath(filename) != filename:
+        return None
+    folder = os.path.dirname(filename)
+    if folder == "/" or any(folder == top or folder.startswith(top + "/") for top in _NOT_FOR_THE_PROGRAM):
+        return None
+    return folder
+
+
+def command(support, limits, program_file=None):
+    """(argv, drop_to, cwd) that start the child for one run (`program_file`: the program's file name,
+    whose folder the sandbox makes if it is outside /tmp)."""
     _compile_engine()
     as_root = os.geteuid() == 0
     python = _interpreter()
@@ -213,6 +229,11 @@ def command(support, limits):
         if os.path.islink("/" + name):
             argv += ["--symlink", os.readlink("/" + name), "/" + name]
     made = set()
+    folder = program_folder(program_file) if program_file else None
+    if folder is not None:
+        for parent in _parents(folder + "/file"):
+            made.add(parent)
+            argv += ["--perms", "0755", "--dir", parent]
     for source, target in _binds():
         for parent in _parents(target):
             if parent not in made and not parent.startswith("/usr"):

@@ -13,6 +13,7 @@ import threading
 import time
 
 from flask import Blueprint, current_app
+from flask import request as http_request
 from flask_sock import ConnectionClosed, Sock
 
 from . import protocol
@@ -30,9 +31,10 @@ _run_ids = itertools.count(1)
 
 
 class Session:
-    def __init__(self, ws, settings):
+    def __init__(self, ws, settings, client=None):
         self.ws = ws
         self.settings = settings
+        self.client = client  # the peer's address (for the run log)
         self.job = None
         limits = settings.limits
         self.outbox = Outbox(ws, limits.client_backlog, limits.client_stall, on_cut=self._cut_off)
@@ -73,7 +75,7 @@ class Session:
         if request.own_code and not settings.own_code_allowed:
             raise protocol.BadRequest(settings.own_code_refusal)
         self.close()  # one run at a time: the previous one ends first
-        run = Run(request.program, request.options, settings.limits, settings.support,
+        run = Run(request.program, request.options, settings.limits, settings.support, spares=settings.spares,
                   allow_reduced=settings.trust_code)
         job = RunJob(self, run, request)
         self.job = job
@@ -180,17 +182,19 @@ class RunJob:
                 self._pool.finished(self)
 
     def _log(self, status, seconds):
+        """One line per run, its fields as a JSON object (for log collectors: `loopscope run {...}`)."""
         program, options = self.run.program, self.run.options
-        mode = "blocking" if options.blocking else "non-blocking"
-        target = "own code" if self.request.own_code else program.target
-        log.info("run %s target=%s mode=%s clock=%s status=%s duration=%.3fs events=%d",
-                 self.id, target, mode, options.clock, status, seconds, self.run.count)
+        record = {"run": self.id, "target": "own code" if self.request.own_code else program.target,
+                  "mode": "blocking" if options.blocking else "non-blocking", "clock": options.clock,
+                  "status": status, "duration": round(seconds, 3), "events": self.run.count,
+                  "client": self.session.client}
+        log.info("run %s", protocol.encode(record))
 
 
 @sock.route("/ws", bp=bp)
 def websocket(ws):
     settings = current_app.extensions["loopscope"]
-    session = Session(ws, settings)
+    session = Session(ws, settings, http_request.remote_addr)
     try:
         while True:
             session.handle(ws.receive())

@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from .events import schema, wire
 
 _TICK = 0.1  # seconds between checks of stop requests and deadlines
+_UNKNOWN = "(an event the schema does not know)\n"
 _TOO_MANY = "The program produced more than {:,} events (the run's limit), so it was stopped."
 
 
 @dataclass(frozen=True)
 class Ending:
-    """How a run ends: its `run.end` status and reason."""
+    """How a run ends: its `run.end` status, reason and the program's exit status (None: it never exited)."""
 
     status: str
     reason: str
+    exit: int = None
 
 
 STOPPED = Ending("stopped", "The run was stopped.")
@@ -74,45 +76,65 @@ class EventStream:
             out.append(self._number(self._start_event()))
             self.started = True
         reason = schema.clean(schema.shorten(ending.reason, self.limits.text * 2))
-        out.append(self._number(self._new("run.end", status=ending.status, reason=reason, elapsed=self.t)))
+        out.append(self._number(self._new("run.end", status=ending.status, reason=reason, elapsed=self.t,
+                                          exit=ending.exit)))
         return out
 
     def _accept(self, data):
         """Checked events for the next bytes from the child; what does not fit the schema becomes
         raw output; no more than the run's event limit lets through (one more, which ends it).
-        Raises wire.FrameTooLarge, wire.TooManyEvents and wire.TooDeep."""
-        out, checker, limits = [], self._checker, self.limits
-        self._decoder.string_limit = limits.output - checker.text_size
-        for event in self._decoder.feed(data, limits.events - self.seq):
-            if type(event) is bytes:  # not even a frame: show the bytes themselves
+        Raises wire.FrameTooLarge, wire.TooManyEvents and wire.TooDeep.
+
+        Packed events (most of them) come out of the decoder checked and rounded already; those
+        of JSON frames (`wire.Unchecked`) are checked here, one by one, as the limits count."""
+        out, checker, decoder, limits = [], self._checker, self._decoder, self.limits
+        decoder.string_limit = limits.output - checker.text_size
+        number, t = self.seq, self.t
+        for event in decoder.feed(data, limits.events - number):
+            if type(event) is wire.Unchecked:
+                event = checker.check(dict(event))
+                if event is not None:
+                    event["t"] = float(event["t"])
+                    wire.round_times(event)
+                else:
+                    event = checker.check(self._new("stdout", text=_UNKNOWN, task=None, stream="raw"))
+            if type(event) is dict:
+                if event["t"] > t:
+                    t = event["t"]
+                else:  # (the loop's time never goes back: the child's clock reads are its own)
+                    event["t"] = t
+            elif type(event) is bytes:  # not even a frame: show the bytes themselves
+                self.t = t
                 event = checker.check(self._new("stdout", text=event.decode("utf-8", "replace"), task=None,
                                                 stream="raw"))
-            elif event is None or checker.check(event) is None:
-                event = checker.check(self._new("stdout", text="(an event the schema does not know)\n", task=None,
-                                                stream="raw"))
-            else:
-                self.t = max(self.t, round(float(event["t"]), 6))
-                event["t"] = self.t
-                _round_times(event)
-            if checker.text_size + self._decoder.string_size > limits.output or checker.sent_size > limits.sent:
+            elif event is None:
+                self.t = t
+                event = checker.check(self._new("stdout", text=_UNKNOWN, task=None, stream="raw"))
+            if (checker.text_size + decoder.string_size > limits.output
+                    or checker.sent_size + decoder.sent_size > limits.sent):
                 self._over_output = True
-                return out
+                break
             kind = event["kind"]
             if kind == "run.start":
                 if self.started:
                     continue
                 self.started = True
             elif not self.started:
+                self.t = t
                 out.append(self._number(self._start_event()))
+                number = self.seq
                 self.started = True
             if kind == "run.end":
                 self.child_end = event
-                return out
+                break
             if kind == "loop.stalled":
                 self.stalled = (event, time.monotonic())
             elif self.stalled is not None and kind in _ENDED and event["handle"] == self.stalled[0]["handle"]:
                 self.stalled = None
-            out.append(self._number(event))
+            event["seq"] = number  # (the one place an event is numbered, with `_number`)
+            number += 1
+            out.append(event)
+        self.seq, self.t = number, t
         return out
 
     def read(self, fd, stopped):
@@ -178,7 +200,7 @@ class EventStream:
 
     def _too_much_output(self):
         limits = self.limits
-        if self._checker.sent_size > limits.sent:
+        if self._checker.sent_size + self._decoder.sent_size > limits.sent:
             return Ending("limit", f"The program's trace carried more than {limits.sent / 2**20:g} MiB of names and "
                           "output to send (the run's limit), so it was stopped; what came before is kept.")
         return Ending("limit", f"The program printed more than {limits.output / 2**20:g} MiB of output (the run's "
@@ -188,33 +210,24 @@ class EventStream:
     def ending_of_child(self, code, stderr, out_of_memory):
         """How a run ended whose child closed its end of the pipe and exited with `code`."""
         if self.child_end is not None:
-            return Ending(self.child_end["status"], self.child_end["reason"])
+            return Ending(self.child_end["status"], self.child_end["reason"], self.child_end["exit"])
         status, reason = _crash_reason(code, stderr, out_of_memory, self.limits, self.started)
+        # It ended itself without a word (e.g. C code's exit()): its status, unless a signal or a limit ended it
+        # (bubblewrap reports a signal as 128 + its number).
+        exit_code = code if code is not None and 0 <= code < 128 and not out_of_memory else None
         if self._decoder.lost:  # its run.end, if it sent one, is somewhere in the raw output
             status = "error" if status == "ok" else status
             reason = ("The program wrote into Loopscope's event pipe, so the trace could not be read from there "
                       "on (what came is shown as raw output)." + ("" if code == 0 else " " + reason))
-        return Ending(status, reason)
+        return Ending(status, reason, exit_code)
 
 
-_TIMES = ("duration", "when", "until", "elapsed")
 _ENDED = ("handle.end", "loop.blocked")  # a stalled callback that ended (loop.blocked comes just before its end)
 _HELD_BY = {  # what held the loop, by `loop.stalled`'s cause
     "cpu": "code that kept running, like an endless loop that never awaits",
     "wait": "a call that kept waiting outside asyncio{call}",
     "sleep": "a time.sleep() call",
 }
-
-
-def _round_times(event):
-    """Microseconds are plenty for people, and keep virtual-clock ticks out of sight."""
-    for key in _TIMES:
-        value = event.get(key)
-        if type(value) is float:
-            event[key] = round(value, 6)
-    waiter = event.get("waiter")
-    if isinstance(waiter, dict) and type(waiter.get("when")) is float:
-        waiter["when"] = round(waiter["when"], 6)
 
 
 def _crash_reason(code, stderr, out_of_memory, limits, started):

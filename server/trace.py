@@ -12,15 +12,17 @@ A file is untrusted code: without the full sandbox it is refused unless
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 from pathlib import Path
+
+import orjson
 
 from . import catalog, sandbox
 from .runner import Options, Program, Run, SandboxUnavailable
 
 LIMITS = sandbox.Limits()
+_LINES_PER_WRITE = 1000  # at most, between two reads from the child
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,13 +88,23 @@ def main(argv=None):
                   allow_reduced=args.trust)
     except SandboxUnavailable as exc:
         _parser().exit(2, f"trace: {exc} Pass --trust to run it anyway.\n")
-    out = sys.stdout
-    events = run.events()
+    out = sys.stdout.buffer
+    events = run.events(pauses=True)
+    lines = []
     try:
+        # Written as they come, in one write per read from the child (None: it is silent for now),
+        # not one per event; the JSON is the WebSocket's (protocol.encode).
         for event in events:
-            out.write(json.dumps(event, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n")
-            if options.clock == "real":
+            if event is not None:
+                lines.append(orjson.dumps(event))
+            if lines and (event is None or len(lines) >= _LINES_PER_WRITE):
+                lines.append(b"")
+                out.write(b"\n".join(lines))
                 out.flush()
+                lines = []
+        if lines:
+            lines.append(b"")
+            out.write(b"\n".join(lines))
         out.flush()
     except BrokenPipeError:  # e.g. piped into `head`: the reader has all it wanted
         events.close()

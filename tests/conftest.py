@@ -42,8 +42,14 @@ EVENT_PIPE = (
 )
 
 
-def child_processes():
-    """Pids of sandboxed children of this checkout still alive (any run, any test)."""
+def _parent(pid):
+    with open(f"/proc/{pid}/stat") as handle:
+        return int(handle.read().rpartition(")")[2].split()[1])
+
+
+def child_processes(spares=()):
+    """Pids of sandboxed children of this checkout still alive (any run, any test); not those
+    at or below the pids in `spares` (a server's children waiting for runs: no run's)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -57,7 +63,19 @@ def child_processes():
             continue
         if b"server.engine.child" in cmdline and state not in ("Z", "X") and _of_this_checkout(int(entry)):
             found.append(int(entry))
-    return found
+    spares = set(spares)
+
+    def waiting(pid):
+        try:
+            while pid > 1:
+                if pid in spares:
+                    return True
+                pid = _parent(pid)
+        except OSError:
+            pass
+        return False
+
+    return [pid for pid in found if not waiting(pid)]
 
 
 def trace(source, filename="main.py", *, target=None, trusted=False, timeout=10.0, **options):
@@ -75,11 +93,11 @@ def trace_scenario(scenario_id, blocking=False, **options):
                  blocking=blocking, **options)
 
 
-def start_plain_run(path, python=sys.executable):
-    """Start `python path` without Loopscope; `.communicate()[0]` is its stdout."""
-    env = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin"}
-    return subprocess.Popen([python, str(path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env=env)
+def start_plain_run(path, python=sys.executable, stderr=subprocess.DEVNULL):
+    """Start `python path` without Loopscope; `.communicate()[0]` is its stdout (`[1]` its stderr, with
+    `stderr=subprocess.PIPE`)."""
+    env = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}  # (the sandbox's locale)
+    return subprocess.Popen([python, str(path)], stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
 
 
 def plain_run(path, python=sys.executable):

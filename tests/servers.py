@@ -31,9 +31,12 @@ def free_port():
 
 
 class LiveServer:
-    """`root`: the checkout to serve (the benchmarks compare two side by side)."""
-
     def __init__(self, *args, port=None, env=None, root=ROOT):
+        """`args` for `python -m server`; without `--spares`, none (each run starts its own child, so
+        that any sandboxed process a test sees belongs to a run). `root`: the checkout to serve (the
+        benchmarks compare two side by side)."""
+        if "--spares" not in args:
+            args = (*args, "--spares", "0")
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
@@ -73,8 +76,9 @@ class LiveServer:
 
     def idle(self):
         """Nothing running or queued, by its own account (/api/health), and no sandboxed child alive."""
-        runs = self.get("/api/health")[1]["runs"]
-        return runs["running"] == 0 and runs["queued"] == 0 and not child_processes()
+        health = self.get("/api/health")[1]
+        runs = health["runs"]
+        return runs["running"] == 0 and runs["queued"] == 0 and not child_processes(health["spares"]["pids"])
 
     def stop(self):
         """Stop like an operator would (SIGTERM); the server's log lines."""

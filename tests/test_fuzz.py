@@ -30,7 +30,7 @@ FUZZ = dict(deadline=None, print_blob=True,
 
 @pytest.fixture(scope="module")
 def server():
-    live = LiveServer("--max-runs", "2", "--run-timeout", "3")
+    live = LiveServer("--max-runs", "2", "--run-timeout", "3", "--spares", "2")
     yield live
     alive = live.process.poll() is None
     log = live.stop()

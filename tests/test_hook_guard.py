@@ -124,7 +124,7 @@ _WRITERS = {"emit", "line", "hot", "string"}
 # Not program-facing: the tracer itself, the guard, the emitter, and the child (it sets up the run
 # before the program starts, and reports its end after).
 _NOT_SCANNED = {"tracer.py", "object_hooks.py", "describe.py", "instrument.py", "emitter.py", "child.py"}
-_DELIVERY = {("output.py", "send")}  # the program's own output: not a hook (see instrument.py)
+_DELIVERY = {("output.py", "emit_lines")}  # the program's own output: not a hook (see instrument.py)
 
 
 def _callee(func):

@@ -1,5 +1,6 @@
 """The server, tested as clients see it: a real process, real HTTP and real WebSockets."""
 
+import json
 import os
 import signal
 import subprocess
@@ -234,7 +235,8 @@ def test_stopping_the_server_ends_every_run_and_logs_each_run():
     assert child_processes()
     log = live.stop()
     assert not child_processes()
-    lines = [line for line in log.splitlines() if " loopscope run " in line]
-    assert "target=tasks mode=blocking clock=virtual status=ok" in lines[0]
-    assert "events=" in lines[0] and "duration=" in lines[0]
-    assert "target=own code" in lines[1]
+    runs = [json.loads(line.split(" loopscope run ", 1)[1]) for line in log.splitlines() if " loopscope run " in line]
+    assert {k: runs[0][k] for k in ("target", "mode", "clock", "status", "client")} == {
+        "target": "tasks", "mode": "blocking", "clock": "virtual", "status": "ok", "client": "127.0.0.1"}
+    assert runs[0]["events"] > 50 and runs[0]["duration"] > 0
+    assert runs[1]["target"] == "own code" and runs[1]["status"] == "stopped"

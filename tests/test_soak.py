@@ -97,7 +97,7 @@ def soak(server, rng, runs):
 def test_hundreds_of_runs_leave_nothing_behind():
     seed = int(os.environ.get("LOOPSCOPE_SOAK_SEED", random.randrange(10**6)))
     rng = random.Random(seed)
-    server = LiveServer()
+    server = LiveServer("--spares", "2")  # (runs served by children started ahead, as by default)
     try:
         started = time.monotonic()
         first = soak(server, rng, WARM_UP)

@@ -31,7 +31,7 @@ export const KINDS = {
   "queue.change": ["queue", "action", "task", "item", "size"],
   "stdout": ["text", "task", "stream"],
   "error": ["message", "line", "traceback"],
-  "run.end": ["status", "reason", "elapsed"],
+  "run.end": ["status", "reason", "elapsed", "exit"],
 };
 
 // `task.suspend.via` read: the program's own coroutines an await passes through, outermost

@@ -41,7 +41,7 @@ const SENTENCES = {
     ? `asyncio.run() starts its own shutdown work: ${said(e.coro)}.`
     : `${e.parent ? `${who(s, e.parent)} creates` : "The program creates"} task \`${e.name}\` for \`${e.coro}()\`${e.internal ? " (asyncio's own shutdown work)" : ""}.`),
   "task.rename": (e) => `The task is renamed \`${e.name}\`.`,
-  "task.cancel": (e, s) => `${e.by ? who(s, e.by) : "The program"} asks ${who(s, e.task).toLowerCase()} to cancel${e.msg ? ` ("${e.msg}")` : ""}: it will get a CancelledError at its next await.`,
+  "task.cancel": (e, s) => `${e.by ? who(s, e.by) : "The program"} asks ${lower(who(s, e.task))} to cancel${e.msg ? ` ("${e.msg}")` : ""}: it will get a CancelledError at its next await.`,
   "handle.schedule": (e, s) => {
     const what = callback(s, e.handle);
     if (e.queue === "timers") return `${what} waits in the timer heap until t=${fmt(e.when)}.`;

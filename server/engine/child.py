@@ -10,16 +10,16 @@ crashes.
 
 import base64
 import errno
-import gc
 import json
 import os
 import sys
-import threading
 import traceback
+
+from . import ending, frames
 
 
 def main():
-    config = json.loads(sys.stdin.buffer.read())
+    config = _wait_for_the_run()
     event_fd = os.dup(1)
     raw_stdout, program_fd1 = os.pipe()  # the program's own file descriptor 1
     os.dup2(program_fd1, 1)
@@ -32,6 +32,10 @@ def main():
         from .guard import mount_tmp
 
         mount_tmp(config["tmp"]["size"], config["tmp"]["files"])
+    if config.get("program_on_disk"):  # (before dropping to the run's uid: its folder may be the sandbox's)
+        from .program_file import put_on_disk
+
+        config["path"] = put_on_disk(config["source"], config["filename"])
     if config.get("drop_to"):
         from .guard import drop_privileges
 
@@ -47,14 +51,28 @@ def main():
     run(config, event_fd, raw_stdout)
 
 
+def _wait_for_the_run():
+    """Load what every run needs, then read the run's configuration. The server keeps a few
+    children started ahead (server/spares.py), each waiting here for the one run it will serve:
+    the interpreter's start and these imports (most of a run's start) are then behind it."""
+    import asyncio  # noqa: F401 - (before the clocks are virtualised: its internals keep real time)
+    import signal  # noqa: F401
+
+    from . import clock, emitter, guard, loop, output, program_file, sampler, tracer, warn  # noqa: F401
+
+    return json.loads(sys.stdin.buffer.read())
+
+
 def run(config, event_fd, raw_stdout=None):
     import asyncio  # noqa: F401 - imported before the clocks are virtualised, so its internals keep real time
+
+    import signal
 
     from . import clock as clocks
     from . import loop, sampler, warn
     from .emitter import Emitter
     from .guard import install_audit_hook
-    from .output import ProgramOutput, RawOutput
+    from .output import ProgramOutput, RawOutput, watch_signal_handlers
     from .program_file import ProgramFile
     from .tracer import Tracer
 
@@ -67,14 +85,33 @@ def run(config, event_fd, raw_stdout=None):
         python=".".join(map(str, sys.version_info[:3])), file=filename, threshold=threshold,
     )
     emitter.flush()  # at once: the runner then knows the sandbox started, whatever the program does next
-    stdout, stderr = ProgramOutput(emitter, "stdout", 1), ProgramOutput(emitter, "stderr", 2)
+    stdout, stderr = (ProgramOutput(emitter, name, fd, getattr(stream, "errors", "strict"))
+                      for name, fd, stream in (("stdout", 1, sys.__stdout__), ("stderr", 2, sys.__stderr__)))
     sys.stdout, sys.stderr = stdout, stderr  # (before compiling: its SyntaxWarnings are the program's output)
+    # In a plain run `sys.__stdout__ is sys.stdout`: what the program writes there is in its place among its
+    # prints (the interpreter's own stream would hold it in a buffer of its own until flushed). Kept alive:
+    # the interpreter's streams stay open on their descriptors.
+    interpreter_streams = sys.__stdout__, sys.__stderr__  # noqa: F841
+    sys.__stdout__, sys.__stderr__ = stdout, stderr
     raw = None if raw_stdout is None else RawOutput(raw_stdout, stdout)
+    watch_signal_handlers(signal)
+    tracer = None
+
+    def leave(status, reason, exit_code):
+        """Send what is left and `run.end`, then end the process (a plain `os._exit`: nothing else runs)."""
+        if raw is not None:
+            raw.finish()
+        if tracer is not None:
+            tracer.enabled = False
+        emitter.emit("run.end", status=status, reason=reason, elapsed=clock.elapsed(), exit=exit_code)
+        emitter.flush()
+        ending.plain_exit(0)
+
     try:
-        program = ProgramFile(config["source"], filename)
+        program = ProgramFile(config["source"], filename, config.get("path"))
     except (SyntaxError, ValueError) as exc:
-        tracer = None
         status, reason = report_compile_error(exc, emitter)
+        exit_code = 1
     else:
         tracer = Tracer(emitter, clock, program, (stdout, stderr), raw, loop.Task, threshold)
         report_hints(config["source"], emitter)
@@ -88,15 +125,10 @@ def run(config, event_fd, raw_stdout=None):
         if config.get("audit", True):
             install_audit_hook()
         sys.argv = [config.get("argv0") or filename]  # as `python FILE` sets it
-        status, reason = execute(program, tracer, config.get("limits") or {})
-    _finish_like_python(stdout, stderr)  # (still traced: a task destroyed pending is reported)
-    if raw is not None:
-        raw.finish()
-    if tracer is not None:
-        tracer.enabled = False
-    emitter.emit("run.end", status=status, reason=reason, elapsed=clock.elapsed())
-    emitter.flush()
-    os._exit(0)
+        ending.catch_os_exit(leave, (stdout, stderr))
+        status, reason, exit_code = execute(program, tracer, config.get("limits") or {})
+    ending.finish_like_python(stdout, stderr)  # (still traced: atexit handlers, a task destroyed pending)
+    leave(status, reason, exit_code)
 
 
 def report_compile_error(exc, emitter):
@@ -122,20 +154,26 @@ def report_hints(source, emitter):
 
 
 def execute(program, tracer, limits):
-    """Run the compiled program as `__main__`; (status, reason) for `run.end`."""
+    """Run the compiled program as `__main__`; (status, reason, exit status) for `run.end`."""
     sys.modules["__main__"] = program.module
+    frames.install(sys._getframe())  # (from here on: the program runs below this frame)
     try:
         exec(program.code, program.globals)
     except SystemExit as exc:
         from .describe import shown
 
         code = shown(exc, lambda e: e.code, None)  # (read safely: it is the program's object)
-        if code is None or (type(code) is int and code == 0):
-            return "ok", "The program exited with sys.exit()."
-        return "error", f"The program exited with status {shown(code)}."
+        status = ending.exit_status(code)
+        if code is not None and not isinstance(code, int):  # as Python does: the object is printed
+            print(shown(code, str), file=sys.stderr)
+        if status == 0:
+            return "ok", "The program exited with sys.exit().", 0
+        return "error", f"The program exited with status {shown(code)}.", status
     except BaseException as exc:  # noqa: BLE001 - whatever the program raised is reported, not re-raised
-        return report_exception(exc, program.filename, tracer, limits)
-    return "ok", "The program finished."
+        # (an uncaught KeyboardInterrupt: Python ends itself with SIGINT, which a parent sees as -2)
+        status = -2 if isinstance(exc, KeyboardInterrupt) else 1
+        return (*report_exception(exc, program.filename, tracer, limits), status)
+    return "ok", "The program finished.", 0
 
 
 def report_exception(exc, filename, tracer, limits):
@@ -192,21 +230,6 @@ def broken_limit(exc, limits):
     if number == errno.EMFILE:
         return "opened too many files or sockets", f"at most {limits.get('open_files', 0)} may be open at once"
     return None
-
-
-def _finish_like_python(stdout, stderr):
-    """What interpreter shutdown would still do: wait for threads, collect garbage, flush."""
-    me = threading.current_thread()
-    for thread in threading.enumerate():
-        if thread is not me and not thread.daemon:
-            thread.join()
-    gc.collect()  # "Task was destroyed but it is pending!" and friends, as a plain run prints them
-    stdout.flush()
-    stderr.flush()
-    try:
-        sys.__stdout__.flush()  # the interpreter's own stream on descriptor 1, if the program used it
-    except (OSError, ValueError):
-        pass
 
 
 def _make_sleep_block(asyncio):

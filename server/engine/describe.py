@@ -7,12 +7,17 @@ to run, so reprs are cleaned of ` at 0x...`.
 import asyncio
 import functools
 import re
-from types import AsyncGeneratorType, CoroutineType, GeneratorType
+from types import AsyncGeneratorType, CoroutineType, GeneratorType, TracebackType
 
-from ..events.wire import enum_index
+from ..events.wire import enum_index, shorten
 from . import internals
+from .repr_prefix import repr_prefix
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+# Characters of a text made of one of the program's objects (a message, a repr): the runner cuts
+# each string to as many (`sandbox.Limits.text`), but counts what came against the output limit.
+# Cut here, the same way, so a megabyte message costs a plain run nothing and the trace no more.
+TEXT_LIMIT = 200
 
 # asyncio's internal callbacks, in words a learner can follow.
 _LABELS = {
@@ -80,34 +85,72 @@ def shown(value, convert=repr, default=_STAND_IN):
     return f"<{type(value).__name__} object>"
 
 
+def _cut(text):
+    """`text` without addresses, cut to `TEXT_LIMIT` as the runner cuts names (saying how long it was)."""
+    if len(text) > 4 * TEXT_LIMIT:  # (the addresses past the cut are not looked for)
+        return shorten(_ADDRESS.sub("", text[: 4 * TEXT_LIMIT]) + text[4 * TEXT_LIMIT:], TEXT_LIMIT)
+    return shorten(_ADDRESS.sub("", text), TEXT_LIMIT)
+
+
+def said(value):
+    """`str(value)` of one of the program's objects (see `shown`), cut (`_cut`)."""
+    return _cut(shown(value, str))
+
+
 def exception_text(exception):
-    """"Name: message" of one of the program's exceptions."""
-    return f"{type(exception).__name__}: {shown(exception, str)}"
+    """"Name: message" of one of the program's exceptions, cut (`_cut`)."""
+    return _cut(f"{type(exception).__name__}: {shown(exception, str)}")
 
 
-def readable(value, limit=200):
+def readable(value, limit=TEXT_LIMIT):
     if type(value) in (int, float):
         return repr(value)
-    text = _ADDRESS.sub("", shown(value))
+    # (made only as far as is shown, for built-in containers: see repr_prefix; addresses are taken out)
+    text = _ADDRESS.sub("", shown(value, lambda v: repr_prefix(v, 4 * limit))[: 4 * limit])
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _name_of_callable(func, default=None):
+    """`__qualname__` (or `__name__`) of the program's callable `func`, or `default` (None: its
+    type's name) when it has no such string, whatever its attribute hooks do (see `shown`)."""
+    try:
+        name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    except BaseException:  # noqa: BLE001 - see `shown`
+        name = None
+    if type(name) is str:
+        return name
+    return type(func).__name__ if default is None else default
+
+
 def label_of(callback):
-    func = callback.func if isinstance(callback, functools.partial) else callback
-    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__
+    func = callback.func if type(callback) is functools.partial else callback  # (a subclass: its own name)
+    name = _name_of_callable(func)
     return _LABELS.get(name, name)
 
 
 def job_label(fn):
     """What a thread-pool job runs, named: `asyncio.to_thread(f, ...)` hands the pool
     `functools.partial(context.run, f, ...)`, which is `f`'s job."""
-    if isinstance(fn, functools.partial) and fn.args and getattr(fn.func, "__qualname__", None) == "Context.run":
+    if type(fn) is functools.partial and fn.args and _name_of_callable(fn.func) == "Context.run":
         fn = fn.args[0]
     return label_of(fn)
 
 
+def task_name(task):
+    """The name of a task of the program's own class (whose `get_name` may be anything)."""
+    name = shown(task, lambda t: t.get_name(), None)
+    return name if type(name) is str else f"<{type(task).__name__} object>"
+
+
+def coroutine_name(coro):
+    """`__qualname__` of a task's coroutine, which may be any object asyncio takes for one."""
+    return _name_of_callable(coro)
+
+
 def user_line_of_traceback(tb, filename):
     line = None
+    if type(tb) is not TracebackType:  # (an exception class's own `__traceback__` property)
+        return None
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == filename:
             line = tb.tb_lineno
@@ -119,15 +162,22 @@ def outcome(future, filename):
     """(state, detail, line) of a finished future or task, without marking its exception retrieved."""
     state, result, exception, message = internals.settled(future)
     if state == "CANCELLED":
-        return "cancelled", shown(message, str) if message is not None else "cancelled", None
+        return "cancelled", said(message) if message is not None else "cancelled", None
     if exception is not None:
         line = user_line_of_traceback(shown(exception, lambda e: e.__traceback__, None), filename)
         return "exception", exception_text(exception), line
     return "result", readable(result), None
 
 
+def module_of(frame):
+    """The `__name__` of the module `frame` runs in, or "" (code the program `exec`s may give its
+    globals any `__name__`, or a dict subclass: only asyncio's and the program's modules are named)."""
+    name = dict.get(frame.f_globals, "__name__", "")
+    return name if type(name) is str else ""
+
+
 def _callee_text(frame, name, cache={}):  # noqa: B006 - a deliberate per-process cache
-    module = frame.f_globals.get("__name__", "")
+    module = module_of(frame)
     text = cache.get((name, module))
     if text is None:
         if name in _WAITS:
@@ -138,7 +188,7 @@ def _callee_text(frame, name, cache={}):  # noqa: B006 - a deliberate per-proces
             text = f"{name}()"
         cache[name, module] = text
     if text == "asyncio.to_thread()":
-        return f"asyncio.to_thread({getattr(frame.f_locals.get('func'), '__qualname__', '…')})"
+        return f"asyncio.to_thread({_name_of_callable(frame.f_locals.get('func'), '…')})"
     return text
 
 
@@ -229,9 +279,9 @@ class Describer:
         line = first = public = None
         depth, in_asyncio = 0, False
         nested = []  # the program's own frames the wait passes through: (name, line)
-        for depth in range(100):  # the chain of awaits, from the task's coroutine down
-            if frame is None:
-                break
+        # The chain of awaits, from the task's coroutine down, all of it (however deep: a cutoff would
+        # name the wrong line); `depth` counts the frames above the one looked at.
+        while frame is not None:
             if frame.f_globals is program:
                 line, first, public = frame.f_lineno, None, None
                 nested.append((coro.__qualname__, line))
@@ -241,11 +291,12 @@ class Describer:
                     first = (frame, name)
                 if public is None and (name in _WAITS or not name.rpartition(".")[2].startswith("_")):
                     public = (frame, name)
-                    if frame.f_globals.get("__name__", "").startswith("asyncio."):
+                    if module_of(frame).startswith("asyncio."):
                         in_asyncio = True
                         break
             coro = awaited
             frame, awaited = _frame_of(coro)
+            depth += 1
         # the 6th: the string id of the nesting (0: the task's own coroutine waits itself)
         via = (self._string(" → ".join(f"{name.rpartition('<locals>.')[2]}() line {at}" for name, at in nested))
                if len(nested) > 1 else 0)
@@ -254,7 +305,7 @@ class Describer:
             return line, None, False, self._string("the next loop iteration"), None, via
         said = _callee_text(*callee)
         # the 4th: the string id of what it awaits when it waits for no future (e.g. sleep(0))
-        site = (line, said, callee[0].f_globals.get("__name__", "") in _IO_MODULES,
+        site = (line, said, module_of(callee[0]) in _IO_MODULES,
                 self._string("asyncio.sleep(0)" if said == _SLEEP else said), top_code, via)
         name = callee[1]
         if (depth == 1 and in_asyncio and line is not None and kept and name != "to_thread"
@@ -281,20 +332,20 @@ class Describer:
         """`wait` for a task whose `_fut_waiter` is `waiter` (not None); `site` from `where`."""
         line, said, in_io, _, _, via = site
         tracer = self._tracer
-        if isinstance(waiter, asyncio.Task):
-            other = f"task {waiter.get_name()}"
+        if isinstance(waiter, asyncio.Task):  # (a task: the C class or a subclass, `_fut_waiter` is one)
+            name = waiter.get_name() if type(waiter) is tracer.task_class else task_name(waiter)
+            other = f"task {name}"
             return (line or 0, self._string(f"{said} → {other}" if said else other), _TASK,
                     tracer.task_id(waiter), 0, 0, _NAN, via)
         record = tracer.future_record(waiter)
         record.waiting.append(tid)
         fid = record.fid
-        timer = record.timer
         if said == _SLEEP:  # its delay as the program gave it (reading the frame's locals costs more)
             said = f"asyncio.sleep({readable(record.delay)})"
-        if timer is not None:
-            when = timer._loopscope_when  # (the timer's handle: see engine/record.py)
+        if record.timer_hid is not None:
+            when = record.timer_when
             return (line or 0, self._string(said or f"a timer due at t={when:g}"), _TIMER, 0, fid,
-                    timer._loopscope_hid, when, via)
+                    record.timer_hid, when, via)
         if record.thread:
             kind = _THREAD
         elif in_io:

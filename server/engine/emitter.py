@@ -11,6 +11,7 @@ joining them at the batch's end cost a third of the tracer's cache misses with
 a thousand tasks: by then they were scattered and cold. One buffer stays hot.)
 """
 
+import itertools
 import json
 import os
 import threading
@@ -52,6 +53,9 @@ class Emitter:
         # makes a callback look blocking.
         self.spent = 0.0
         self._strings = {}
+        # String ids, each taken in one step: a signal handler that prints while one is being defined
+        # (same thread: the lock lets it in) must not take the same id.
+        self._string_ids = itertools.count(1)
         self._lock = threading.RLock()
         self.live = live  # real clock: events go out promptly, the page streams them
         self._packers = {wire.WIRE_CODES[name]: wire.packer(name).pack for name in wire.PACKED}
@@ -68,7 +72,7 @@ class Emitter:
             with self._lock:
                 sid = self._strings.get(text)
                 if sid is None:
-                    sid = len(self._strings) + 1
+                    sid = next(self._string_ids)
                     encoded = text.encode("utf-8", "surrogatepass")
                     self.hot(_STRING_HEAD(wire.STRING_CODE, sid, len(encoded)) + encoded)
                     self._strings[text] = sid

@@ -136,6 +136,34 @@ def _no_memfd(*args, **kwargs):
     raise PermissionError(PREFIX + _NO_SHARED_MEMORY)
 
 
+_NO_MULTIPROCESSING = ("starting processes is not allowed here, so multiprocessing (and a ProcessPoolExecutor) "
+                       "cannot work: run the work in threads instead, with asyncio.to_thread() or a "
+                       "ThreadPoolExecutor")
+
+
+def _word_multiprocessing():
+    """multiprocessing's locks, queues, pools and ProcessPoolExecutor all start from a `SemLock`, which the
+    sandbox refuses with a bare `PermissionError` (there is no shared memory to make it in): the same
+    exception, with a sentence. Checked on Python 3.11: `multiprocessing.synchronize` makes each one
+    as `_multiprocessing.SemLock(...)`, read from the module when it is made."""
+    try:
+        import _multiprocessing
+    except ImportError:
+        return
+    plain = _multiprocessing.SemLock
+
+    class SemLock(plain):
+        def __new__(cls, *args, **kwargs):
+            try:
+                return super().__new__(cls, *args, **kwargs)
+            except PermissionError:
+                raise PermissionError(PREFIX + _NO_MULTIPROCESSING) from None
+
+    SemLock.__module__, SemLock.__qualname__ = plain.__module__, plain.__qualname__
+    _multiprocessing.SemLock = SemLock
+
+
 def install_audit_hook():
     sys.addaudithook(_audit)
     os.memfd_create = _no_memfd  # it raises no audit event of its own
+    _word_multiprocessing()

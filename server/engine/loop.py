@@ -12,9 +12,12 @@ import collections
 import selectors
 import time
 
-from . import hooks, internals, objects
+from . import frames, hooks, internals, objects
 from .record import SLOTS
 
+# Loopscope's frames a callback runs below, besides asyncio's own: this run_forever, the hooked
+# `_run_once` (internals.HookedLoop) and the handle's traced `_run` (hooks.handle_run).
+LOOP_FRAMES = 3
 _TRACER = None  # set by install(); loops made later report to it
 _HOOKS = None  # ... through its guarded hooks (instrument.Hooks)
 VIRTUAL_DUE_WINDOW = 0.001
@@ -108,6 +111,12 @@ class Task(asyncio.Task):
         super().set_name(value)
         _HOOKS.task_renamed(self)
 
+    def get_stack(self, *, limit=None):
+        """asyncio's, without Loopscope's frames (`print_stack()` asks it too)."""
+        coro = self.get_coro()
+        running = any(getattr(coro, name, None) is not None for name in ("cr_frame", "gi_frame", "ag_frame"))
+        return frames.visible_stack(super().get_stack(), limit, innermost=running)
+
     def cancel(self, msg=None):
         _HOOKS.task_cancel_requested(self, msg)
         return super().cancel(msg)
@@ -162,9 +171,11 @@ class TracingEventLoop(internals.HookedLoop):
 
     def run_forever(self):
         outer = _HOOKS.loop_started(self._loopscope_queue)
+        frames.add_depth(LOOP_FRAMES)
         try:
             super().run_forever()
         finally:
+            frames.add_depth(-LOOP_FRAMES)
             _HOOKS.loop_stopped(outer)
 
     def io_begins(self):

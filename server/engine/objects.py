@@ -15,6 +15,8 @@ import asyncio
 import functools
 import sys
 
+from .describe import module_of
+
 _HOOKS = None  # the tracer's guarded hooks (instrument.Hooks), set by install()
 
 
@@ -24,7 +26,7 @@ def _made_by_asyncio():
     frame = sys._getframe(2)
     while frame is not None and frame.f_code.co_name == "__init__":
         frame = frame.f_back
-    return frame is not None and frame.f_globals.get("__name__", "").startswith("asyncio.")
+    return frame is not None and module_of(frame).startswith("asyncio.")
 
 
 def _semaphore_init(plain):

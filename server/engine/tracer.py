@@ -17,7 +17,8 @@ import weakref
 
 from ..events.wire import CODES, enum_index, packer
 from . import internals
-from .describe import Describer, exception_text, label_of, outcome, shown
+from .describe import Describer, coroutine_name, exception_text, label_of, outcome, said, shown, task_name
+from .future_records import FutureRecords
 from .idle import Idle
 from .instrument import Hooks
 from .object_hooks import ObjectHooks
@@ -25,6 +26,9 @@ from .object_hooks import ObjectHooks
 _thread_id = threading.get_ident
 _callback_of, _args_of, _loop_thread = internals.callback_of, internals.args_of, internals.loop_thread
 _NAN = float("nan")
+_FUTURE = asyncio.Future  # (the C class, which every asyncio future and task is)
+_future_done = asyncio.Future.done  # (not the method a program's subclass may put in its place)
+_coro_of = asyncio.Task.get_coro
 
 _SCHEDULE, _CANCEL, _ITERATION = CODES["handle.schedule"], CODES["handle.cancel"], CODES["loop.iteration"]
 _TASK_NEW, _TASK_DONE, _IDLE = CODES["task.new"], CODES["task.done"], CODES["loop.idle"]
@@ -46,17 +50,6 @@ class _Unlisted:
 
     def __init__(self):
         self.running = None
-
-
-class FutureRecord:
-    __slots__ = ("fid", "future", "waiting", "timer", "delay", "thread")
-
-    def __init__(self, fid, future):
-        self.fid, self.future = fid, future
-        self.waiting = []  # ids of the tasks awaiting it
-        self.timer = None  # the handle of the timer that will resolve it (asyncio.sleep)
-        self.delay = None  # that timer's call_later delay
-        self.thread = False  # resolved by a worker thread (run_in_executor)
 
 
 class Tracer(ObjectHooks):
@@ -89,12 +82,11 @@ class Tracer(ObjectHooks):
         self.hot, self._string = emitter.hot, emitter.string  # (hot: see Emitter; used by the hooks too)
         self.hids = itertools.count(1)  # handle ids
         self._tids = itertools.count(1)
-        self._fids = itertools.count(1)
         self._task_ids = weakref.WeakKeyDictionary()  # tasks that cannot carry an attribute
-        # id(future) -> FutureRecord, for futures somebody waits on, until they are done.
-        # (Plain dicts: weak ones cost more than all the rest of a suspension.)
-        self.futures = {}
-        self.resolved = []  # keys to forget once the callback that resolved them ends
+        # what is known of the futures somebody waits on, until they are done (held weakly)
+        self.futures = FutureRecords()
+        self.future_record = self.futures.of  # the record of a future, made if need be (no call of its own)
+        self.resolved = []  # futures to forget once the callback that resolved them ends
         self.start_objects()  # (ObjectHooks)
         self._io_thread = None
         self._iteration = 0
@@ -115,11 +107,11 @@ class Tracer(ObjectHooks):
             task._loopscope_tid = tid
         except AttributeError:
             self._task_ids[task] = tid
-        coro = task.get_coro()
-        coro_name = getattr(coro, "__qualname__", None) or type(coro).__name__
-        name = task.get_name()
-        if type(task) is not self.task_class:
-            self._names[tid] = name
+        coro_name = coroutine_name(task.get_coro() if type(task) is self.task_class else shown(task, _coro_of, None))
+        if type(task) is self.task_class:
+            name = task.get_name()
+        else:  # (the program's own class, from its task factory: its methods may do anything)
+            name = self._names[tid] = task_name(task)
         string = self._string
         self.emitter.line(_TASK_NEW, tid, string(name), string(coro_name), self.current_task_id() or 0,
                           self.user_line_here() or 0, coro_name in INTERNAL_COROS)
@@ -135,13 +127,15 @@ class Tracer(ObjectHooks):
         """Something asks `task` (a `task_class` one) to cancel: reported unless it is done."""
         if not task.done():
             self.emitter.emit("task.cancel", task=self.task_id(task), by=self.current_task_id(),
-                              msg=None if msg is None else shown(msg, str))
+                              msg=None if msg is None else said(msg))
 
     def task_label(self, task, role):
         """String id of the label of `task`'s "step" or "wake-up" callback. For a task that does
         not report its renames (not a `task_class` one), this is where a new name is noticed."""
-        name = task.get_name()
-        if type(task) is not self.task_class:  # e.g. from the program's own task factory
+        if type(task) is self.task_class:
+            name = task.get_name()
+        else:  # e.g. from the program's own task factory
+            name = task_name(task)
             tid = self.task_id(task)
             if self._names.get(tid, name) != name:  # renamed: nothing else tells
                 self.emitter.emit("task.rename", task=tid, name=name)
@@ -155,12 +149,6 @@ class Tracer(ObjectHooks):
         if type(task) is self.task_class:
             task._loopscope_step_label = label
         return label
-
-    def future_record(self, future):
-        record = self.futures.get(id(future))
-        if record is None or record.future is not future:
-            record = self.futures[id(future)] = FutureRecord(next(self._fids), future)
-        return record
 
     def current_record(self):
         """The handle of the callback running on this thread (see `record`), or None."""
@@ -188,8 +176,9 @@ class Tracer(ObjectHooks):
         heap) in `queue`'s loop; the id of the task that the callback will resolve, or 0."""
         callback = _callback_of(handle)
         args = _args_of(handle)
-        future = args[0] if args and asyncio.isfuture(args[0]) else None
-        if future is not None and future.done() and not isinstance(future, asyncio.Task):
+        # (asyncio's futures only, told by their type: a plain run reads no attribute of an argument)
+        future = args[0] if args and issubclass(type(args[0]), _FUTURE) else None
+        if future is not None and _future_done(future) and not issubclass(type(future), asyncio.Task):
             self.future_resolved(future)  # its done-callbacks are being scheduled
         task, role = internals.task_of_callback(callback)
         if task is not None:
@@ -207,10 +196,8 @@ class Tracer(ObjectHooks):
 
     def _owner(self, future):
         """Id of the first task waiting on `future`, which a callback with it will resolve, or 0."""
-        record = self.futures.get(id(future))
-        if record is not None and record.future is future and record.waiting:
-            return record.waiting[0]
-        return 0
+        record = self.futures.get(future)
+        return record.waiting[0] if record is not None and record.waiting else 0
 
     def source(self, queue, ident):
         """How a handle entered `queue` from thread `ident`, when that is not the usual way."""
@@ -235,9 +222,9 @@ class Tracer(ObjectHooks):
         self._record(timer, when, queue)
         timer._loopscope_in_heap = True
         args = _args_of(timer)
-        if args and asyncio.isfuture(args[0]):
+        if args and issubclass(type(args[0]), _FUTURE):
             future = self.future_record(args[0])
-            future.timer, future.delay = timer, delay
+            future.timer_hid, future.timer_when, future.delay = timer._loopscope_hid, when, delay
         self.hot(_pack_schedule(_SCHEDULE, self.clock.peek(), timer._loopscope_hid, _TIMERS, when,
                                 timer._loopscope_tid, timer._loopscope_label, _CALL_AT, 0))
         self.emitter.flush_if_full()
@@ -319,8 +306,9 @@ class Tracer(ObjectHooks):
         for stream in self.streams:
             stream.flush_partial()
         if self.resolved:
-            for key in self.resolved:
-                self.futures.pop(key, None)
+            forget = self.futures.forget
+            for future in self.resolved:
+                forget(future)
             self.resolved.clear()
 
     def callback_ended(self, handle, duration):
@@ -389,15 +377,19 @@ class Tracer(ObjectHooks):
         state, detail, _ = outcome(future, self.program.filename)
         self.emitter.emit("future.done", future=record.fid, state=state, detail=detail, waiters=record.waiting)
         record.fid = -record.fid  # reported; the record goes when this callback ends
-        self.resolved.append(id(future))
+        self.resolved.append(future)
         self.untidy = True
 
     def loop_exception(self, context):
+        if type(context) is not dict:  # (the program's own call: what its handler makes of it is its business)
+            return
         exception = context.get("exception")
-        task = context.get("task") or context.get("future")
-        tid = self.task_id(task) if isinstance(task, asyncio.Task) else None
+        task = context.get("task")
+        if task is None:
+            task = context.get("future")
+        tid = self.task_id(task) if issubclass(type(task), asyncio.Task) else None
         self.emitter.emit(
-            "loop.exception", message=shown(context.get("message"), str), task=tid,
+            "loop.exception", message=said(context.get("message")), task=tid,
             exception=None if exception is None else exception_text(exception),
         )
 

@@ -264,6 +264,11 @@ KINDS = {
             "status": "`ok`, `error`, `timeout`, `limit` or `stopped`",
             "reason": "a plain sentence saying why it ended",
             "elapsed": "loop seconds from start to end",
+            "exit": "the program's exit status, as a plain `python` run would end: 0 for a normal end (or "
+                    "`sys.exit()`), the status it gave `sys.exit(n)` or `os._exit(n)` (0 to 255), 1 for an "
+                    "exception nobody caught, -2 for a `KeyboardInterrupt` nobody caught (Python then ends "
+                    "itself with SIGINT); null when it never got to exit (time limit, stopped, killed by a limit "
+                    "or a signal)",
         },
     ),
 }
@@ -316,7 +321,7 @@ TYPES = {
     "queue.change": {"queue": "int", "action": QUEUE_ACTIONS, "task": "int?", "item": "name?", "size": "int"},
     "stdout": {"text": "text", "task": "int?", "stream": ("stdout", "stderr", "raw")},
     "error": {"message": "name", "line": "int?", "traceback": "text?"},
-    "run.end": {"status": STATUSES, "reason": "name", "elapsed": "number"},
+    "run.end": {"status": STATUSES, "reason": "name", "elapsed": "number", "exit": "int?"},
 }
 assert {kind: set(fields) for kind, (_, fields) in KINDS.items()} == {k: set(f) for k, f in TYPES.items()}
 _MAX_INT = 2**53  # what a page's JavaScript still reads exactly

@@ -28,7 +28,7 @@ import math
 import re
 import struct
 
-from .schema import KINDS, QUEUES, SOURCES, STATES, TYPES, VERSION, WAITER_KINDS, shorten
+from .schema import KINDS, QUEUES, SOURCES, STATES, TYPES, VERSION, WAITER_KINDS, clean, shorten
 
 _STRING_COST = 64  # bytes the runner spends keeping one string, besides its text
 
@@ -61,37 +61,44 @@ WIRE_DEFAULTS = {
     "task.suspend+handle.end:no-waiter": {"waiter": {"kind": "none"}},
     "handle.schedule:step": {"queue": "ready", "when": None, "owner": None},
 }
-# How a schema type travels: "i" an int (0 = null), "f" a float (NaN = null), "s" a string id
-# ("s?" where it may be null: 0, never an id), or an `ENUMS` name (its index). A `waiter` is its fields "waiter.x" (`waiter.kind` always;
-# the others where not null).
+# How a schema type travels: "i" an int, "f" a float, "s" a string id, with "?" where the field
+# may be null ("i?", "s?": 0, never an id; "f?": NaN), or an `ENUMS` name (its index). A
+# `waiter` is its fields "waiter.x" (`waiter.kind` always; the others where not null).
 _WIRE_TYPES = {"int": "i", "number": "f", "name": "s", "bool": "bool", QUEUES: "queue", SOURCES: "source",
                STATES: "state"}
-_WAITER_FIELDS = (("waiter.kind", "waiter"), ("waiter.task", "i"), ("waiter.future", "i"), ("waiter.handle", "i"),
-                  ("waiter.when", "f"))
+_WAITER_FIELDS = (("waiter.kind", "waiter"), ("waiter.task", "i?"), ("waiter.future", "i?"), ("waiter.handle", "i?"),
+                  ("waiter.when", "f?"))
 
 
 def _layout(name):
     """(field, wire type) of one packed record, in the order it is packed: a fused record's
-    events' fields, the last event's first, each field once; without a variant's defaults."""
+    events' fields, the last event's first, each field once (null only where every one of its
+    events allows null: `handle.end`'s task may be, `task.suspend`'s not); without a variant's
+    defaults."""
     kinds, _, _ = name.partition(":")
     skip = set(WIRE_DEFAULTS.get(name, {}))
-    fields, seen = [], set()
+    fields = {}
     for kind in reversed(kinds.split("+")):
         for field, type_ in TYPES[kind].items():
-            if field in seen or field in skip:
+            if field in skip:
                 continue
-            seen.add(field)
             if type_ == "waiter":
-                fields += _WAITER_FIELDS
+                fields.update(_WAITER_FIELDS)
+                continue
+            if isinstance(type_, str):
+                wire_type = _WIRE_TYPES[type_.rstrip("?")]
+                if type_.endswith("?") and wire_type in ("i", "f", "s"):
+                    wire_type += "?"
             else:
-                wire_type = _WIRE_TYPES[type_.rstrip("?") if isinstance(type_, str) else type_]
-                fields.append((field, "s?" if wire_type == "s" and type_.endswith("?") else wire_type))
-    return tuple(fields)
+                wire_type = _WIRE_TYPES[type_]
+            if field not in fields or not wire_type.endswith("?"):
+                fields[field] = wire_type
+    return tuple(fields.items())
 
 
 PACKED = {name: _layout(name) for name in PACKED_KINDS + tuple(WIRE_DEFAULTS)}
 WIRE_CODES = {**CODES, **{name: len(KINDS) + i for i, name in enumerate(WIRE_DEFAULTS)}}
-_STRUCT_TYPES = {"i": "I", "f": "d", "s": "I", "s?": "I"}  # ids, lines and counters fit 32 bits
+_STRUCT_TYPES = {"i": "I", "i?": "I", "f": "d", "f?": "d", "s": "I", "s?": "I"}  # ids, lines and counters fit 32 bits
 
 
 def packer(name):
@@ -144,15 +151,23 @@ def _values(payload):
     return skeleton.count(b",") + skeleton.count(b"[") + skeleton.count(b"{") + 1
 
 
+class Unchecked(dict):
+    """An event as a JSON frame carried it: not checked against the schema yet (a packed
+    record's event is a plain dict, checked as it was decoded)."""
+
+
 class Decoder:
     """Turns the child's frames back into events; keeps the string ids of one run.
 
     The child is untrusted: what is not a frame at all, from the first bad byte on, comes
-    back as bytes (to show as raw output); a frame's item that is not a valid event, as None.
+    back as bytes (to show as raw output); a frame's item that is not a valid event, as None;
+    an item of a JSON frame, as `Unchecked` (for `schema.Checker`).
     """
 
     def __init__(self):
         self._strings = {}
+        self._sizes = {}  # string id -> bytes of its text in UTF-8
+        self.sent_size = 0  # bytes of the strings packed events carried (see schema.Checker.sent_size)
         self._origin = 0.0
         self._buffer = bytearray()
         self._lost = False  # bytes came that are not a frame: the rest cannot be told apart
@@ -242,7 +257,7 @@ class Decoder:
                 else:
                     out.append(None)
             else:
-                out.append({"v": VERSION, "seq": 0, **item})
+                out.append(Unchecked(v=VERSION, seq=0, **item))
         return out
 
     def _define(self, sid, text, size):
@@ -251,7 +266,9 @@ class Decoder:
         self.string_size += size + _STRING_COST
         if self.string_size > self.string_limit:
             raise TooManyStrings(f"more than {self.string_limit:,} bytes of strings")
-        self._strings[sid] = text if self.name_limit is None else shorten(text, self.name_limit)
+        text = clean(text if self.name_limit is None else shorten(text, self.name_limit))
+        self._strings[sid] = text
+        self._sizes[sid] = len(text) if text.isascii() else len(text.encode("utf-8"))
 
     def _unpack(self, data, limit):
         out, pos, end = [], 0, len(data)
@@ -288,34 +305,55 @@ class Decoder:
         return out
 
     def _event(self, kind, values, plan):
-        names, ints, floats, texts, maybe_texts, enums, waiter_keys = plan
-        t = values[1]
+        """One packed record's event, or None. It fits the schema by construction (the layout
+        is the schema's), so it needs no `schema.Checker` pass: what the types cannot rule
+        out is checked here — a null where the field takes none, a float that is not finite,
+        an undefined string id, an enum index past its choices. Times are rounded as
+        `round_times` does; strings were cut and cleaned when defined, and count towards
+        `sent_size` each time an event carries one."""
+        names, ints, maybe_ints, floats, maybe_floats, texts, maybe_texts, enums, waiter_keys = plan
+        t = values[1] - self._origin
         if t - t != 0:  # infinite or NaN
             return None
-        event = {"v": VERSION, "seq": 0, "t": t - self._origin, "kind": kind}
+        event = {"v": VERSION, "seq": 0, "t": round(t, 6), "kind": kind}
         event.update(zip(names, values[2:]))
         for name in ints:
             if event[name] == NULL_INT:
+                return None
+        for name in maybe_ints:
+            if event[name] == NULL_INT:
                 event[name] = None
         for name in floats:
+            value = event[name]
+            if value - value != 0:  # NaN or infinite
+                return None
+            event[name] = round(value, 6)
+        for name in maybe_floats:
             value = event[name]
             if value != value:  # NaN: null
                 event[name] = None
             elif value - value != 0:
                 return None
-        strings = self._strings
+            else:
+                event[name] = round(value, 6)
+        strings, sizes = self._strings, self._sizes
         for name in texts:
-            value = strings.get(event[name])
+            sid = event[name]
+            value = strings.get(sid)
             if value is None:
                 return None
             event[name] = value
+            self.sent_size += sizes[sid]
         for name in maybe_texts:
-            if event[name] == NULL_INT:
+            sid = event[name]
+            if sid == NULL_INT:
                 event[name] = None
-            else:
-                value = event[name] = strings.get(event[name])
-                if value is None:
-                    return None
+                continue
+            value = strings.get(sid)
+            if value is None:
+                return None
+            event[name] = value
+            self.sent_size += sizes[sid]
         for name, choices in enums:
             if event[name] >= len(choices):
                 return None
@@ -330,13 +368,29 @@ class Decoder:
 
 
 def _plan(fields):
-    """How `Decoder._event` turns one layout's values into fields: (names, int fields, float
-    fields, string fields, nullable string fields, (enum field, its choices), (waiter key, field))."""
+    """How `Decoder._event` turns one layout's values into fields: (names, then the fields of
+    each wire type: ints, nullable ints, floats, nullable floats, strings, nullable strings;
+    (enum field, its choices), (waiter key, field))."""
     names = tuple(name for name, _ in fields)
     of_type = lambda wanted: tuple(name for name, type_ in fields if type_ == wanted)  # noqa: E731
     enums = tuple((name, ENUMS[type_]) for name, type_ in fields if type_ in ENUMS)
     waiter = tuple((name.partition(".")[2], name) for name in names if name.startswith("waiter."))
-    return names, of_type("i"), of_type("f"), of_type("s"), of_type("s?"), enums, waiter
+    return (names, *(of_type(wire_type) for wire_type in ("i", "i?", "f", "f?", "s", "s?")), enums, waiter)
+
+
+def round_times(event):
+    """An event's times rounded to microseconds: plenty for people, and it keeps the virtual
+    clock's nanosecond ticks out of sight (packed events are rounded as they are decoded)."""
+    for key in _TIMES:
+        value = event.get(key)
+        if type(value) is float:
+            event[key] = round(value, 6)
+    waiter = event.get("waiter")
+    if type(waiter) is dict and type(waiter.get("when")) is float:
+        waiter["when"] = round(waiter["when"], 6)
+
+
+_TIMES = ("t", "duration", "when", "until", "elapsed")
 
 
 def _split(fused, name):

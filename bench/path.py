@@ -1,0 +1,108 @@
+"""The parent's event path, measured against the raw pipe in one run: what the runner, a WebSocket
+client and the CLI get of the events the sandboxed child writes.
+
+    python bench/path.py
+
+Prints numbers and ratios (issue #16's targets: >= 150,000 events/s to a WebSocket client; a CLI
+trace of a 20,000-event program <= 2x a plain run of it); asserts nothing (the machine is shared
+and noisy: each figure is the median of a few interleaved repeats).
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from server.events import wire  # noqa: E402
+from server.runner import Options, Program, Run  # noqa: E402
+from servers import LiveServer  # noqa: E402
+
+WS_TARGET = 150_000  # events/s to a WebSocket client
+CLI_TARGET = 2.0  # a CLI trace's wall time, as a multiple of a plain run's
+
+
+def steps_program(tasks, steps=3):
+    """A program of `tasks` tasks of `steps` steps each (about 20 events per task of 3 steps)."""
+    return (f"import asyncio\n\nasync def job():\n    for _ in range({steps}):\n        await asyncio.sleep(0)\n\n"
+            f"async def main():\n    await asyncio.gather(*(job() for _ in range({tasks})))\n    print('done')\n\n"
+            "asyncio.run(main())\n")
+
+
+def raw_pipe(program):
+    """(events, seconds) from the child's start until its pipe closes, nothing decoded meanwhile."""
+    run = Run(program, Options())
+    start = time.perf_counter()
+    run._start()  # (the bench looks inside: the runner has no public "bytes only" mode)
+    chunks, fd = [], run._process.stdout.fileno()
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    seconds = time.perf_counter() - start
+    run._kill()
+    return len(wire.Decoder().feed(b"".join(chunks))), seconds
+
+
+def runner(program):
+    start = time.perf_counter()
+    count = sum(1 for _ in Run(program, Options()).events())
+    return count, time.perf_counter() - start
+
+
+def websocket(live, source):
+    connection = live.client()
+    start = time.perf_counter()
+    events, _ = connection.run(code=source)
+    seconds = time.perf_counter() - start
+    connection.close()
+    assert events[-1]["status"] == "ok", events[-1]
+    return len(events), seconds
+
+
+def wall(argv):
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def rate(samples):
+    return statistics.median(count / seconds for count, seconds in samples)
+
+
+def main(repeats=5):
+    big = steps_program(2200)  # ~44,000 events: near the run's cap of 50,000
+    program = Program(big, "main.py", "main.py", trusted=True)
+    live = LiveServer()
+    try:
+        raw, parent, ws = [], [], []
+        for _ in range(repeats):  # interleaved, so that a busy spell of this shared machine hits each
+            raw.append(raw_pipe(program))
+            parent.append(runner(program))
+            ws.append(websocket(live, big))
+    finally:
+        live.stop()
+    events = raw[0][0]
+    pipe_rate, runner_rate, ws_rate = rate(raw), rate(parent), rate(ws)
+    print(f"raw pipe (child start to pipe closed, nothing decoded): {events:,} events, {pipe_rate:,.0f} events/s")
+    print(f"runner (decoded, checked, numbered): {runner_rate:,.0f} events/s, {runner_rate / pipe_rate:.2f}x the pipe")
+    print(f"to a WebSocket client (run request to finished status): {ws_rate:,.0f} events/s, "
+          f"{ws_rate / pipe_rate:.2f}x the pipe, {ws_rate / WS_TARGET:.2f}x the target of {WS_TARGET:,}/s")
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "twenty_thousand.py"
+        path.write_text(steps_program(1000))
+        plain, traced = [], []
+        for _ in range(repeats):
+            plain.append(wall([sys.executable, str(path)]))
+            traced.append(wall([sys.executable, "-m", "server.trace", str(path)]))
+    p, t = statistics.median(plain), statistics.median(traced)
+    print(f"CLI trace of a 20,000-event program: plain {p * 1000:.0f} ms, traced {t * 1000:.0f} ms: {t / p:.2f}x "
+          f"(target <= {CLI_TARGET:g}x: {t / p / CLI_TARGET:.2f} of it)")
+
+
+if __name__ == "__main__":
+    main()
