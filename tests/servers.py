@@ -31,15 +31,16 @@ def free_port():
 
 
 class LiveServer:
-    def __init__(self, *args, port=None, env=None):
+    def __init__(self, *args, port=None, env=None, root=ROOT):
         """`args` for `python -m server`; without `--spares`, none (each run starts its own child, so
-        that any sandboxed process a test sees belongs to a run)."""
+        that any sandboxed process a test sees belongs to a run). `root`: the checkout to serve (the
+        benchmarks compare two side by side)."""
         if "--spares" not in args:
             args = (*args, "--spares", "0")
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "--port", str(self.port), *args], cwd=ROOT,
+            [sys.executable, "-m", "server", "--port", str(self.port), *args], cwd=root,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
         )
         # Read the log as it comes: a pipe nobody reads holds 64 KiB, then the server blocks in its

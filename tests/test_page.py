@@ -238,3 +238,33 @@ def test_running_again_during_a_run_shows_the_new_run(page, server):
     events = page.evaluate("() => window.loopscope.page.trace.events")
     assert events[0]["target"] == "tasks" and events[-1]["status"] == "ok"
     assert chips(page, "done")[0] == "world: returned 'world is done'"
+
+
+def log_rows(page):
+    """The sequence numbers of the event log's rows that exist in the page."""
+    return page.evaluate("() => [...document.querySelectorAll('[data-log] li')].map(li => Number(li.textContent.trim().split(' ')[0]))")
+
+
+def test_the_event_log_holds_every_event_but_only_the_rows_in_view_exist(page, server):
+    open_page(page, server, "?scenario=stress")
+    page.check("#internals")
+    run_to_end(page)
+    total = page.evaluate("() => window.loopscope.page.trace.events.length")
+    log = page.locator("[data-log]")
+    # It follows the cursor: the last event at the bottom, a few dozen rows drawn of thousands.
+    expect(log.locator("li").last).to_have_text(re.compile(rf"^\s*{total - 1}\s+t="))
+    rows = log_rows(page)
+    assert rows == list(range(rows[0], total)) and len(rows) < 100, (rows[0], len(rows), total)
+    # Scrolled to the top, then to the middle, it shows the events there, in order, each where it belongs.
+    log.evaluate("(list) => { list.scrollTop = 0; }")
+    expect(log.locator("li").first).to_have_text(re.compile(r"^\s*0\s+t="))
+    middle = log.evaluate("(list) => { list.scrollTop = list.scrollHeight / 2; return Math.floor(list.scrollTop / 18); }")
+    expect(log.locator("li").first).not_to_have_text(re.compile(r"^\s*0\s+t="))
+    rows = log_rows(page)
+    assert rows == list(range(rows[0], rows[0] + len(rows))) and rows[0] <= middle < rows[-1], (rows[0], middle, rows[-1])
+    first_row = log.locator("li").first.evaluate("(li) => li.offsetTop - li.parentElement.offsetTop")
+    assert abs(first_row - rows[0] * 18) <= 8, (first_row, rows[0])  # (the list's own padding aside)
+    # Stepping back: the log ends at the cursor.
+    seek(page, 1000)
+    log.evaluate("(list) => { list.scrollTop = list.scrollHeight; }")
+    expect(log.locator("li").last).to_have_text(re.compile(r"^\s*1000\s+t="))

@@ -33,27 +33,31 @@ function stateAt(index) {
   return foldTo(page.trace, index, from);
 }
 
+// While playing, a frame draws once (player.onFrame), however many events it moved over.
+let undrawn = false;
 function show(index) {
   page.state = stateAt(index);
-  render();
+  if (player.playing) undrawn = true;
+  else render();
 }
 
-// Every view is render(root, state, trace).
+// Every view is render(root, state, trace). One that scrolls returns how, done once all have drawn:
+// the layout is then read once per frame, not once per view.
 const VIEWS = [["loop", "#loop", renderLoop], ["source", "#source", renderSource],
   ["timeline", "#timeline", renderTimeline], ["log", "#logs", renderLog], ["outcome", "#outcome-area", renderOutcome],
   ["coach", "#coach", renderCoach], ["objects", "#objects", renderObjects]];
 
 function render() {
   const { state, trace } = page;
-  for (const [name, root, view] of VIEWS) timed(name, () => view($(root), state, trace));
+  undrawn = false;
+  const scrolls = VIEWS.map(([name, root, view]) => timed(name, () => view($(root), state, trace)));
+  timed("scroll", () => scrolls.forEach((scroll) => scroll && scroll()));
   transport.render(state);
   editorMarks.show(page.editor, trace.request, state.coach.messages);
 }
 
 function setStatus(text, kind = "") {
-  const status = $("#status");
-  status.textContent = text;
-  status.className = kind;
+  Object.assign($("#status"), { textContent: text, className: kind });
 }
 
 const picker = createPicker(page, setStatus, () => renderSource($("#source"), page.state, page.trace));
@@ -113,13 +117,9 @@ const runs = createRuns({
   },
   onFinished(status) {
     player.finished = true;
-    const trace = page.trace;
-    if (status !== "ok" && trace.ended) {
-      const end = trace.events[trace.events.length - 1];
-      setStatus(`Run finished: ${status}. ${end.reason}`, status === "stopped" ? "" : "error");
-    } else {
-      setStatus(`Run finished: ${status}.`);
-    }
+    const end = page.trace.ended ? page.trace.events[page.trace.events.length - 1] : null;
+    if (status !== "ok" && end) setStatus(`Run finished: ${status}. ${end.reason}`, status === "stopped" ? "" : "error");
+    else setStatus(`Run finished: ${status}.`);
   },
 });
 
@@ -160,7 +160,8 @@ function wire() {
   $("#run").addEventListener("click", run);
   $("#stop").addEventListener("click", stop);
   for (const choice of ["#scenario", "#blocking", "#clock"]) $(choice).addEventListener("change", clear);
-  player.onChange = player.onFrame = () => transport.render(page.state);
+  player.onChange = render;
+  player.onFrame = () => (undrawn ? render() : transport.render(page.state)); // (the narration follows the clock)
   $("#internals").addEventListener("change", (event) => { showInternals(event.target.checked); show(player.cursor); });
   $("#present").addEventListener("click", () => present(!document.documentElement.classList.contains("presenting")));
   bindKeys({

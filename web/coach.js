@@ -1,6 +1,7 @@
 // The coach: beginner mistakes a run's events reveal, each at its line, with what to do instead.
-// A fold like state.js's (which calls `note` for every event, in order): plain data, so
-// checkpoints clone it, and stepping back takes messages back. Pure: no DOM.
+// A fold like state.js's (which calls `note` for every event, in order): plain data, shared with the
+// fold's checkpoints and copied where it changes (sharing.js), so stepping back takes messages back.
+// Pure: no DOM.
 //
 // Messages: {kind, line, title, advice, at, count, live}. `kind` (the page's `data-coach`):
 // unawaited, unretrieved, blocking-sleep, blocking-cpu, blocking-wait, dropped-task, endless.
@@ -11,6 +12,8 @@
 export function initialCoach() {
   return { messages: [], tasks: {} }; // tasks: id -> {name, created, raised}
 }
+
+import { writable } from "./sharing.js";
 
 const code = (text) => `\`${text}\``;
 const seconds = (value) => `${Number(value.toFixed(2))} s`;
@@ -61,76 +64,84 @@ const BLOCKING = {
   },
 };
 
-function say(coach, event, kind, line, title, advice, live = null) {
-  let message = coach.messages.find((m) => m.kind === kind && m.line === line);
-  if (!message) {
-    message = { kind, line, title, advice, at: event.seq, count: 0, live };
-    coach.messages.push(message);
+// Message `at` of the coach's, safe for `owner` (the fold's state) to change.
+const messageAt = (owner, coach, at) => writable(owner, writable(owner, coach, "messages"), at);
+
+function say(owner, coach, event, kind, line, title, advice, live = null) {
+  let at = coach.messages.findIndex((m) => m.kind === kind && m.line === line);
+  if (at < 0) {
+    at = coach.messages.length;
+    writable(owner, coach, "messages").push({ kind, line, title, advice, at: event.seq, count: 0, live });
   }
+  const message = messageAt(owner, coach, at);
   Object.assign(message, { title, advice, at: event.seq, live });
   message.count += live === null ? 1 : 0;
   return message;
 }
 
 // A callback that held the loop ended (its loop.blocked): its live message goes, unless counted already.
-function ended(coach, handle) {
+function ended(owner, coach, handle) {
   coach.messages = coach.messages.filter((m) => m.live !== handle || m.count > 0);
-  for (const message of coach.messages) if (message.live === handle) message.live = null;
+  coach.messages.forEach((m, at) => { if (m.live === handle) messageAt(owner, coach, at).live = null; });
 }
 
+// Task `id` as the coach knows it, safe for `owner` to change.
+const taskOf = (owner, coach, id) => writable(owner, writable(owner, coach, "tasks"), id);
+
 const NOTES = {
-  "task.new": (c, e) => { c.tasks[e.task] = { name: e.name, created: e.line, raised: null }; },
-  "task.rename": (c, e) => { if (c.tasks[e.task]) c.tasks[e.task].name = e.name; },
-  "task.done": (c, e) => { if (c.tasks[e.task] && e.state === "exception") c.tasks[e.task].raised = e.line; },
-  "program.hint": (c, e) => {
-    say(c, e, "dropped-task", e.line, `Nothing keeps the task that ${code(e.text)} makes`,
+  "task.new": (c, e, o) => { writable(o, c, "tasks")[e.task] = { name: e.name, created: e.line, raised: null }; },
+  "task.rename": (c, e, o) => { if (c.tasks[e.task]) taskOf(o, c, e.task).name = e.name; },
+  "task.done": (c, e, o) => { if (c.tasks[e.task] && e.state === "exception") taskOf(o, c, e.task).raised = e.line; },
+  "program.hint": (c, e, o) => {
+    say(o, c, e, "dropped-task", e.line, `Nothing keeps the task that ${code(e.text)} makes`,
       "asyncio keeps only a weak reference to a task: nothing stops it from being garbage-collected before it "
       + "ends, and nobody can await it or hear of its exception. Keep what `create_task` returns (in a variable, "
       + "or a set you discard it from when done) and await it, or create it in an `async with asyncio.TaskGroup()`.");
   },
-  "coroutine.unawaited": (c, e) => {
-    say(c, e, "unawaited", e.line, `${code(`${e.coro}()`)} was never awaited`,
+  "coroutine.unawaited": (c, e, o) => {
+    say(o, c, e, "unawaited", e.line, `${code(`${e.coro}()`)} was never awaited`,
       `Calling a coroutine function only makes a coroutine object: none of its code runs. Write ${code(`await ${e.coro.split(".").pop()}(...)`)}, `
       + "or hand it to `asyncio.create_task(...)` / `asyncio.gather(...)` to run it concurrently.");
   },
-  "loop.exception": (c, e) => {
+  "loop.exception": (c, e, o) => {
     if (e.message !== "Task exception was never retrieved" || e.task === null) return;
     const task = c.tasks[e.task] || { name: `task ${e.task}`, created: null, raised: null };
-    say(c, e, "unretrieved", task.raised ?? task.created, `Task ${code(task.name)} raised ${code(e.exception || "an exception")} and nobody retrieved it`,
+    say(o, c, e, "unretrieved", task.raised ?? task.created, `Task ${code(task.name)} raised ${code(e.exception || "an exception")} and nobody retrieved it`,
       "Nobody awaited the task, so its exception went nowhere but this warning. Keep the task and `await` it (or "
       + "`await asyncio.gather(...)` it, or create it in an `async with asyncio.TaskGroup()`) so the exception "
       + "reaches your code.");
   },
-  "loop.stalled": (c, e) => {
-    ended(c, e.handle); // (its line may have moved since the last report)
+  "loop.stalled": (c, e, o) => {
+    ended(o, c, e.handle); // (its line may have moved since the last report)
     const blocking = BLOCKING[e.cause === "cpu" ? "endless" : e.cause];
-    const message = say(c, e, blocking.kind, e.line, blocking.title(e.call, `for ${seconds(e.running)} so far`),
+    const message = say(o, c, e, blocking.kind, e.line, blocking.title(e.call, `for ${seconds(e.running)} so far`),
       blocking.advice(e.call), e.handle);
     message.call = e.call;
   },
-  "loop.blocked": (c, e) => {
-    ended(c, e.handle);
+  "loop.blocked": (c, e, o) => {
+    ended(o, c, e.handle);
     const blocking = BLOCKING[e.cause];
     if (!blocking) return;
-    const message = say(c, e, blocking.kind, e.line, "", blocking.advice(e.call));
+    const message = say(o, c, e, blocking.kind, e.line, "", blocking.advice(e.call));
     message.held = (message.held || 0) + e.duration;
     message.title = blocking.title(e.call, message.count > 1
       ? `for ${seconds(message.held)} in all, ${message.count} times` : `for ${seconds(e.duration)}`);
   },
-  "run.end": (c, e) => { // a callback still holding the loop never returned
-    for (const message of c.messages) {
-      if (message.live === null) continue;
+  "run.end": (c, e, o) => { // a callback still holding the loop never returned
+    c.messages.forEach((m, at) => {
+      if (m.live === null) return;
+      const message = messageAt(o, c, at);
       const blocking = Object.values(BLOCKING).find((b) => b.kind === message.kind);
       message.title = blocking.title(message.call, "until the run was stopped");
       message.at = e.seq;
-    }
+    });
   },
 };
 
-// Take `event` (the next one of the run) into `coach`.
-export function note(coach, event) {
+// Take `event` (the next one of the run) into `state.coach` (`state`: the fold's, or any object with a coach).
+export function note(state, event) {
   const noting = NOTES[event.kind];
-  if (noting) noting(coach, event);
+  if (noting) noting(writable(state, state, "coach"), event, state);
 }
 
 // The message the event `seq` said (or changed), if any: what the narration adds.
@@ -140,7 +151,7 @@ export function saidAt(coach, seq) {
 
 // Every message of a whole trace (a list of events), in the order they came.
 export function coachOf(events) {
-  const coach = initialCoach();
-  for (const event of events) note(coach, event);
-  return coach.messages;
+  const state = { coach: initialCoach() };
+  for (const event of events) note(state, event);
+  return state.coach.messages;
 }

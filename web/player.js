@@ -3,10 +3,13 @@
 // synchronously, so tests can drive it without waiting.
 import { createSchedule } from "./pace.js";
 
-// Events a frame may apply, adapted to how long frames take: a slow frame must not make the next one
-// slower still (the backlog is dropped, not carried). At most 1000, so that a frame stores at most one
-// or two checkpoints (see state.js).
-const FRAME_BUDGET_MS = 16;
+// Events a frame may move over, adapted to how long moving the cursor takes (the fold; the page draws
+// once per frame whatever the count): a slow frame must not make the next one slower still (the
+// backlog is dropped, not carried). The fold gets what a frame may take (under the 50 ms that is felt
+// as a stall) less what the last drawing took, and at least half a frame at 60 Hz.
+const FRAME_MS = 40;
+const LEAST_FOLD_MS = 8;
+const MOST_PER_FRAME = 4000;
 // A frame later than this (a background tab, a busy machine) moves the picture on by this much only:
 // the playback waits rather than skipping what it had to show.
 const LONGEST_FRAME_MS = 100;
@@ -21,6 +24,7 @@ export function createPlayer(onMove) {
   let last = null;
   let frame = null;
   let perFrame = 200;
+  let drawMs = 0; // how long the last frame's drawing took (player.onFrame)
   let pausedFor = null; // why playback paused itself at the cursor
   let waiting = false; // at the last event so far, more to come
 
@@ -59,7 +63,8 @@ export function createPlayer(onMove) {
       move(to);
       if (to === limit) {
         const took = performance.now() - began;
-        perFrame = took > FRAME_BUDGET_MS ? Math.max(10, perFrame >> 1) : Math.min(1000, perFrame * 2);
+        const budget = Math.max(LEAST_FOLD_MS, FRAME_MS - drawMs);
+        perFrame = took > budget ? Math.max(10, perFrame >> 1) : Math.min(MOST_PER_FRAME, perFrame * 2);
         clock = timeOf(cursor);
       }
       if (stop >= 0) {
@@ -72,7 +77,9 @@ export function createPlayer(onMove) {
       pause();
       return;
     }
+    const drawing = performance.now();
     player.onFrame();
+    drawMs = performance.now() - drawing;
     frame = requestAnimationFrame(tick);
   }
 

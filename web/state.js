@@ -3,8 +3,9 @@
 import { initialCoach, note, saidAt } from "./coach.js";
 import { KINDS } from "./events.js";
 import { narrate } from "./narrate.js";
+import { checkpoint, fresh, removeFrom, resume, writable } from "./sharing.js";
 
-const CHECKPOINT_EVERY = 1000; // a clone of a big state costs milliseconds; folding 1000 events, about as much
+const CHECKPOINT_EVERY = 1000; // folding 1000 events takes a few milliseconds; a checkpoint, a shallow copy (sharing.js)
 
 export function initialState() {
   return {
@@ -41,6 +42,12 @@ export function initialState() {
   };
 }
 
+// The parts of a state a handler changes, made safe to change in place first (sharing.js).
+const own = (s, name) => writable(s, s, name); // a map or list of the state: "tasks", "ready", ...
+const entry = (s, map, id) => (s[map][id] ? writable(s, own(s, map), id) : null); // one task, handle, ...
+const part = (s, map, id, name) => writable(s, entry(s, map, id), name); // a list inside one entry
+const drop = (s, name, id) => removeFrom(s, s, name, id);
+
 // Insert a timer keeping the heap's order (by due time, then by scheduling order): binary search.
 function insertTimer(state, id) {
   const { timers, handles } = state;
@@ -53,13 +60,7 @@ function insertTimer(state, id) {
     if (other.when < when || (other.when === when && timers[middle] < id)) low = middle + 1;
     else high = middle;
   }
-  timers.splice(low, 0, id);
-}
-
-function removeFrom(list, id) {
-  const at = list.indexOf(id);
-  if (at >= 0) list.splice(at, 1);
-  return at;
+  own(state, "timers").splice(low, 0, id);
 }
 
 // A handle left the ready queue from `at`: one fewer of this iteration's, if it was one of them.
@@ -67,8 +68,13 @@ function leftReady(s, at) {
   if (at >= 0 && s.nextFrom !== null && at < s.nextFrom) s.nextFrom -= 1;
 }
 
-function finish(state, task) {
+function finish(state, id) {
+  const task = entry(state, "tasks", id);
   Object.assign(task, { state: "done", ...task.finished, doneAt: state.index + 1, waiter: null, finished: null });
+}
+
+function setTask(s, id, fields) {
+  if (id !== null && id !== undefined && s.tasks[id]) Object.assign(entry(s, "tasks", id), fields);
 }
 
 const HANDLERS = {
@@ -76,105 +82,109 @@ const HANDLERS = {
   "program.hint": () => {}, // (the coach's: see apply)
   "loop.iteration": (s, e) => { s.iteration = e.n; s.phase = "io"; s.nextFrom = null; },
   "task.new": (s, e) => {
-    s.tasks[e.task] = { id: e.task, name: e.name, coro: e.coro, parent: e.parent, internal: e.internal,
-      state: "ready", createdAt: e.line, line: null, awaiting: null, waiter: null, via: null, outcome: null, detail: null, cancelling: false, finished: null };
+    own(s, "tasks")[e.task] = fresh(s, { id: e.task, name: e.name, coro: e.coro, parent: e.parent, internal: e.internal,
+      state: "ready", createdAt: e.line, line: null, awaiting: null, waiter: null, via: null, outcome: null, detail: null, cancelling: false, finished: null });
   },
-  "task.rename": (s, e) => { if (s.tasks[e.task]) s.tasks[e.task].name = e.name; },
-  "task.cancel": (s, e) => { if (s.tasks[e.task]) s.tasks[e.task].cancelling = true; },
+  "task.rename": (s, e) => { setTask(s, e.task, { name: e.name }); },
+  "task.cancel": (s, e) => { setTask(s, e.task, { cancelling: true }); },
   "handle.schedule": (s, e) => {
     const known = s.handles[e.handle];
-    if (known && known.queue === "timers") removeFrom(s.timers, e.handle); // a timer fell due
-    else if (known && known.queue === "ready") leftReady(s, removeFrom(s.ready, e.handle));
+    if (known && known.queue === "timers") drop(s, "timers", e.handle); // a timer fell due
+    else if (known && known.queue === "ready") leftReady(s, drop(s, "ready", e.handle));
     if (e.source === "timer") s.phase = "timers";
-    const handle = known || { id: e.handle, owner: null };
+    const handle = known ? entry(s, "handles", e.handle) : fresh(s, { id: e.handle, owner: null });
     Object.assign(handle, { label: e.label, task: e.task, owner: e.owner ?? handle.owner, when: e.when, queue: e.queue });
-    s.handles[e.handle] = handle;
-    if (e.queue === "ready") s.ready.push(e.handle);
+    own(s, "handles")[e.handle] = handle;
+    if (e.queue === "ready") own(s, "ready").push(e.handle);
     else insertTimer(s, e.handle);
-    if (e.task !== null && s.tasks[e.task]) s.tasks[e.task].state = "ready";
+    setTask(s, e.task, { state: "ready" });
     s.idle = null;
   },
   "handle.cancel": (s, e) => {
-    leftReady(s, removeFrom(s.ready, e.handle));
-    removeFrom(s.timers, e.handle);
-    delete s.handles[e.handle];
+    leftReady(s, drop(s, "ready", e.handle));
+    drop(s, "timers", e.handle);
+    if (s.handles[e.handle]) delete own(s, "handles")[e.handle];
   },
   "handle.begin": (s, e, context) => {
     if (s.phase !== "ready") { s.phase = "ready"; s.nextFrom = s.ready.length; }
-    leftReady(s, removeFrom(s.ready, e.handle));
-    const handle = s.handles[e.handle] || (s.handles[e.handle] = { id: e.handle, label: "callback", task: e.task });
-    handle.queue = "running";
+    leftReady(s, drop(s, "ready", e.handle));
+    if (!s.handles[e.handle]) own(s, "handles")[e.handle] = fresh(s, { id: e.handle, label: "callback", task: e.task });
+    entry(s, "handles", e.handle).queue = "running";
     s.running = e.handle;
     s.callbacksRun += 1;
     s.idle = null;
     const blocked = context.blockedBy.get(e.handle);
     s.blocked = blocked ? { duration: blocked.duration, task: blocked.task, line: blocked.line, cause: blocked.cause, call: blocked.call } : null;
-    if (e.task !== null && s.tasks[e.task]) s.tasks[e.task].state = "running";
+    setTask(s, e.task, { state: "running" });
   },
   "handle.end": (s, e) => {
     const task = s.handles[e.handle] && s.tasks[s.handles[e.handle].task];
-    if (task && task.finished) finish(s, task);
-    delete s.handles[e.handle];
+    if (task && task.finished) finish(s, task.id);
+    if (s.handles[e.handle]) delete own(s, "handles")[e.handle];
     if (s.running === e.handle) s.running = null;
     s.blocked = null;
   },
   "task.suspend": (s, e) => {
     const task = s.tasks[e.task];
-    if (task && (task.line !== e.line || task.awaiting !== e.awaiting)) task.since = s.index + 1; // (a new await)
-    if (task) Object.assign(task, { state: "waiting", line: e.line, awaiting: e.awaiting, waiter: e.waiter, via: e.via ?? null });
+    if (task) {
+      const fields = { state: "waiting", line: e.line, awaiting: e.awaiting, waiter: e.waiter, via: e.via ?? null };
+      if (task.line !== e.line || task.awaiting !== e.awaiting) fields.since = s.index + 1; // (a new await)
+      setTask(s, e.task, fields);
+    }
     const awaited = (e.waiter.kind === "future" || e.waiter.kind === "thread") && e.waiter.future;
     if (awaited) {
-      const future = s.futures[awaited] || (s.futures[awaited] = { id: awaited, awaiting: e.awaiting, kind: e.waiter.kind, waiters: [], state: null, detail: null });
-      if (!future.waiters.includes(e.task)) future.waiters.push(e.task);
+      if (!s.futures[awaited]) own(s, "futures")[awaited] = fresh(s, { id: awaited, awaiting: e.awaiting, kind: e.waiter.kind, waiters: fresh(s, []), state: null, detail: null });
+      if (!s.futures[awaited].waiters.includes(e.task)) part(s, "futures", awaited, "waiters").push(e.task);
     }
-    const timer = e.waiter.kind === "timer" ? s.handles[e.waiter.handle] : null;
-    if (timer) timer.owner = e.task;
+    if (e.waiter.kind === "timer" && s.handles[e.waiter.handle]) entry(s, "handles", e.waiter.handle).owner = e.task;
   },
   "task.done": (s, e) => {
     const task = s.tasks[e.task];
     if (!task) return;
-    task.finished = { outcome: e.state, detail: e.detail, line: e.line ?? task.line };
+    setTask(s, e.task, { finished: { outcome: e.state, detail: e.detail, line: e.line ?? task.line } });
     // The step that finished it is still running (its end comes next): the task stays on the
     // running side until the loop gets control back, so a blocked moment shows it there.
     const running = s.running !== null ? s.handles[s.running] : null;
-    if (!running || running.task !== e.task) finish(s, task);
+    if (!running || running.task !== e.task) finish(s, e.task);
   },
   "future.done": (s, e) => {
-    if (s.futures[e.future]) Object.assign(s.futures[e.future], { state: e.state, detail: e.detail });
-    if (s.shields[e.future]) s.shields[e.future].state = e.state;
+    if (s.futures[e.future]) Object.assign(entry(s, "futures", e.future), { state: e.state, detail: e.detail });
+    if (s.shields[e.future]) entry(s, "shields", e.future).state = e.state;
   },
   "job.start": (s, e) => {
-    s.jobs[e.job] = { id: e.job, thread: e.thread, label: e.label, task: e.task, start: e.t, end: null, state: null, ran: s.callbacksRun };
+    own(s, "jobs")[e.job] = { id: e.job, thread: e.thread, label: e.label, task: e.task, start: e.t, end: null, state: null, ran: s.callbacksRun };
   },
   "job.end": (s, e) => {
     const job = s.jobs[e.job];
-    if (job) Object.assign(job, { end: e.t, state: e.state, ran: s.callbacksRun - job.ran });
+    if (job) Object.assign(entry(s, "jobs", e.job), { end: e.t, state: e.state, ran: s.callbacksRun - job.ran });
   },
-  "shield.new": (s, e) => { s.shields[e.future] = { future: e.future, task: e.task, line: e.line, state: null }; },
+  "shield.new": (s, e) => { own(s, "shields")[e.future] = { future: e.future, task: e.task, line: e.line, state: null }; },
   "semaphore.new": (s, e) => {
-    s.semaphores[e.semaphore] = { id: e.semaphore, value: e.value, line: e.line, holders: [], waiters: [], free: e.value };
+    own(s, "semaphores")[e.semaphore] = { id: e.semaphore, value: e.value, line: e.line, holders: [], waiters: [], free: e.value };
   },
   "semaphore.change": (s, e) => {
-    const semaphore = s.semaphores[e.semaphore];
+    const semaphore = entry(s, "semaphores", e.semaphore);
     if (!semaphore) return;
     semaphore.free = e.free;
-    if (e.action === "wait") semaphore.waiters.push(e.task);
-    else if (e.action === "acquire") { removeFrom(semaphore.waiters, e.task); semaphore.holders.push(e.task); }
-    else if (e.action === "give_up") removeFrom(semaphore.waiters, e.task);
-    else if (removeFrom(semaphore.holders, e.task) < 0) semaphore.holders.shift(); // (any task may release)
+    if (e.action === "wait") writable(s, semaphore, "waiters").push(e.task);
+    else if (e.action === "acquire") { removeFrom(s, semaphore, "waiters", e.task); writable(s, semaphore, "holders").push(e.task); }
+    else if (e.action === "give_up") removeFrom(s, semaphore, "waiters", e.task);
+    else if (removeFrom(s, semaphore, "holders", e.task) < 0) writable(s, semaphore, "holders").shift(); // (any task may release)
   },
   "queue.new": (s, e) => {
-    s.queues[e.queue] = { id: e.queue, maxsize: e.maxsize, line: e.line, items: [], getters: [], putters: [], size: 0 };
+    own(s, "queues")[e.queue] = { id: e.queue, maxsize: e.maxsize, line: e.line, items: [], getters: [], putters: [], size: 0 };
   },
   "queue.change": (s, e) => {
-    const queue = s.queues[e.queue];
+    const queue = entry(s, "queues", e.queue);
     if (!queue) return;
     queue.size = e.size;
-    if (e.action === "put") { queue.items.push(e.item); removeFrom(queue.putters, e.task); }
-    else if (e.action === "get") { if (removeFrom(queue.items, e.item) < 0) queue.items.shift(); removeFrom(queue.getters, e.task); }
-    else if (e.action === "wait_put") queue.putters.push(e.task);
-    else if (e.action === "wait_get") queue.getters.push(e.task);
-    else { removeFrom(queue.getters, e.task); removeFrom(queue.putters, e.task); }
+    if (e.action === "put") { writable(s, queue, "items").push(e.item); removeFrom(s, queue, "putters", e.task); }
+    else if (e.action === "get") {
+      if (removeFrom(s, queue, "items", e.item) < 0) writable(s, queue, "items").shift();
+      removeFrom(s, queue, "getters", e.task);
+    } else if (e.action === "wait_put") writable(s, queue, "putters").push(e.task);
+    else if (e.action === "wait_get") writable(s, queue, "getters").push(e.task);
+    else { removeFrom(s, queue, "getters", e.task); removeFrom(s, queue, "putters", e.task); }
   },
   "loop.idle": (s, e) => { s.idle = { until: e.until }; s.phase = "io"; },
   // Usually known in advance (context.blockedBy), so the freeze shows while it lasts; live, it may arrive late.
@@ -185,15 +195,15 @@ const HANDLERS = {
   "loop.stalled": (s, e) => {
     if (s.running !== e.handle) return;
     s.blocked = { duration: e.running, task: e.task, line: e.line, cause: e.cause, live: true };
-    if (e.task !== null && s.tasks[e.task] && e.line) s.tasks[e.task].line = e.line;
+    if (e.line) setTask(s, e.task, { line: e.line });
   },
-  "loop.exception": (s, e) => { s.exceptions.push(e); },
+  "loop.exception": (s, e) => { own(s, "exceptions").push(e); },
   "coroutine.unawaited": () => {},
   "clock.note": () => {}, // (the narration says it)
-  "stdout": (s, e) => { s.output.push({ text: e.text, task: e.task, stream: e.stream, seq: e.seq }); },
-  "error": (s, e) => { s.errors.push(e); },
+  "stdout": (s, e) => { own(s, "output").push({ text: e.text, task: e.task, stream: e.stream, seq: e.seq }); },
+  "error": (s, e) => { own(s, "errors").push(e); },
   "run.end": (s, e) => {
-    for (const task of Object.values(s.tasks)) if (task.finished) finish(s, task);
+    for (const task of Object.values(s.tasks)) if (task.finished) finish(s, task.id);
     s.end = e; s.running = null; s.blocked = null; s.idle = null; s.phase = null; s.nextFrom = null;
   },
 };
@@ -206,7 +216,7 @@ export function apply(state, event, context) {
   const handler = HANDLERS[event.kind];
   if (!handler) throw new Error(`unknown event kind ${event.kind}`);
   handler(state, event, context);
-  note(state.coach, event);
+  note(state, event);
   state.index += 1;
   state.t = event.t;
   return state;
@@ -234,13 +244,13 @@ export function foldTo(trace, index, from = null) {
   if (!state || state.index > last) {
     let at = Math.floor((last + 1) / CHECKPOINT_EVERY);
     while (at > 0 && !trace.checkpoints[at]) at -= 1;
-    state = structuredClone(trace.checkpoints[at]);
+    state = resume(trace.checkpoints[at]);
   }
   for (let i = state.index + 1; i <= last; i += 1) {
     apply(state, trace.events[i], trace.context);
     const slot = (i + 1) / CHECKPOINT_EVERY;
     if (Number.isInteger(slot) && !trace.checkpoints[slot] && !hasPendingBlock(trace, state)) {
-      trace.checkpoints[slot] = structuredClone(state);
+      trace.checkpoints[slot] = checkpoint(state);
     }
   }
   // Only the sentence for the event at the cursor is ever shown: say it once.

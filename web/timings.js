@@ -3,6 +3,7 @@ export const timings = {};
 
 export function timed(name, work) {
   const start = performance.now();
-  work();
+  const result = work();
   timings[name] = (timings[name] || 0) + performance.now() - start;
+  return result;
 }

@@ -76,18 +76,18 @@ test("a task nobody keeps is told at its line, from the program's hint", () => {
 });
 
 test("a callback that holds the loop is told while it lasts, then as what it turned out to be", () => {
-  const coach = initialCoach();
+  const state = { coach: initialCoach() }; // (note takes a fold's state: it copies the coach where it changes)
   const trace = events(stalled(7, 6, 0.1), stalled(7, 7, 0.35), blocked(7, 7, "cpu", null, 0.5));
-  note(coach, trace[0]);
-  assert.deepEqual(where(coach.messages), [["endless", 6]]);
-  assert.equal(coach.messages[0].live, 7);
-  note(coach, trace[1]); // its line moved: one message still
-  assert.deepEqual(where(coach.messages), [["endless", 7]]);
-  assert.match(coach.messages[0].title, /never gives the loop back held it for 0\.35 s so far/);
-  assert.equal(saidAt(coach, 1), coach.messages[0]);
-  note(coach, trace[2]); // it returned: it was computing, not endless
-  assert.deepEqual(where(coach.messages), [["blocking-cpu", 7]]);
-  assert.equal(coach.messages[0].live, null);
+  note(state, trace[0]);
+  assert.deepEqual(where(state.coach.messages), [["endless", 6]]);
+  assert.equal(state.coach.messages[0].live, 7);
+  note(state, trace[1]); // its line moved: one message still
+  assert.deepEqual(where(state.coach.messages), [["endless", 7]]);
+  assert.match(state.coach.messages[0].title, /never gives the loop back held it for 0\.35 s so far/);
+  assert.equal(saidAt(state.coach, 1), state.coach.messages[0]);
+  note(state, trace[2]); // it returned: it was computing, not endless
+  assert.deepEqual(where(state.coach.messages), [["blocking-cpu", 7]]);
+  assert.equal(state.coach.messages[0].live, null);
 });
 
 test("a callback still holding the loop when the run ends held it until the run was stopped", () => {

@@ -53,6 +53,25 @@ test("any position folds to the same state from scratch, from a checkpoint or fr
   }
 });
 
+test("a checkpoint shares what did not change with the one before, and never changes as folding goes on", () => {
+  const trace = recorded("stress");
+  foldTo(trace, 3500);
+  const kept = structuredClone(trace.checkpoints[2]);
+  foldTo(trace, trace.events.length - 1, foldTo(trace, 2000)); // on from a state resumed at checkpoint 2
+  foldTo(trace, 2500); // and again, from a fresh copy of it
+  assert.deepEqual(trace.checkpoints[2], kept);
+  // (a task may change and come back to how it was between two checkpoints: copied, yet equal)
+  let [shared, differ] = [0, 0];
+  trace.checkpoints.slice(1).forEach((two, i) => {
+    const one = trace.checkpoints[i];
+    for (const id of Object.keys(one.tasks)) {
+      if (one.tasks[id] === two.tasks[id]) shared += 1;
+      else if (JSON.stringify(one.tasks[id]) !== JSON.stringify(two.tasks[id])) differ += 1;
+    }
+  });
+  assert.ok(shared > 0 && differ > 0, `${shared} tasks shared with the checkpoint before, ${differ} changed`);
+});
+
 test("while a timer waits it sits in the heap, ordered by due time; due, it moves to the ready queue", () => {
   const trace = recorded("tasks");
   const firstIdle = trace.events.findIndex((e) => e.kind === "loop.idle");

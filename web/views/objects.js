@@ -10,6 +10,8 @@ import { settings } from "../settings.js";
 const FUTURES = 6; // futures drawn at most (the latest; pending ones first)
 const ITEMS = 8; // queue items drawn at most
 const CHILDREN = 8; // tasks drawn under one task at most
+const NAMED = 8; // tasks named in a list of who waits (2,000 names made the page 8,000 px long)
+const SLOTS = 12; // a semaphore's slots drawn at most
 const said = (label) => (settings.internals ? label : plainLabel(label, settings.source));
 const secs = (value) => `${Number(value.toFixed(1))} s`; // (thread times are real: a tenth is what they tell)
 const shownTask = (state, id) => settings.internals || !isInternalTask(state, id);
@@ -19,7 +21,10 @@ function name(state, id) {
   return state.tasks[id] ? state.tasks[id].name : `task ${id}`;
 }
 
-const names = (state, ids) => ids.map((id) => name(state, id)).join(", ");
+function names(state, ids) {
+  const named = ids.slice(0, NAMED).map((id) => name(state, id)).join(", ");
+  return ids.length > NAMED ? `${named} and ${ids.length - NAMED} more` : named;
+}
 
 function outcome(state, detail) {
   if (state === "result") return `got ${detail}`;
@@ -99,7 +104,9 @@ function semaphoreRows(state) {
     const handed = Math.max(0, value - holders.length - free);
     const slots = [...holders.map((id) => [name(state, id), "slot held"]),
       ...Array.from({ length: handed }, () => [`→ ${waiters.length ? name(state, waiters[0]) : "next"}`, "slot handed"]),
-      ...Array.from({ length: Math.max(0, free) }, () => ["free", "slot free"])];
+      ...Array.from({ length: Math.min(SLOTS, Math.max(0, free)) }, () => ["free", "slot free"])];
+    const more = holders.length + handed + Math.max(0, free) - SLOTS;
+    if (more > 0) slots.splice(SLOTS, Infinity, [`+${more} more`, "slot more"]);
     return [`semaphore:${semaphore.id}`, "semaphore", "object-row", [
       [`Semaphore${semaphore.line ? ` · line ${semaphore.line}` : ""}`, "what"],
       [`${holders.length} of ${value} slot${value === 1 ? "" : "s"} held`, "state"], ...slots,

@@ -45,7 +45,7 @@ function foldRow(items, { first, last }) {
   return row;
 }
 
-export function renderSource(root, state) { // (every view takes (root, state, trace); this one needs no more)
+export function renderSource(root, state) { // (every view takes (root, state, trace); this one needs no more; it returns its scroll)
   const byLine = new Map();
   const outer = new Map(); // line -> "Task-1 → producer()": where a nested await passes through
   for (const task of Object.values(state.tasks)) {
@@ -88,12 +88,12 @@ export function renderSource(root, state) { // (every view takes (root, state, t
   }
   // Keep the interesting line in view by scrolling the source box only, never the page.
   const focus = root.querySelector("li.blocked, li.running, li.error");
-  if (focus) {
+  return focus && (() => {
     const top = focus.offsetTop; // .source is the offset parent (position: relative)
     if (top < root.scrollTop || top > root.scrollTop + root.clientHeight - focus.offsetHeight) {
       root.scrollTop = Math.max(0, top - root.clientHeight / 3);
     }
-  }
+  });
 }
 
 function markCoached(item, messages) {

@@ -52,10 +52,27 @@ function summaryOf(trace) {
   return summaries.get(trace).data;
 }
 
+// The timeline's width, followed by a ResizeObserver: reading clientWidth while drawing would make the
+// browser lay out the whole page there and then, every frame.
+const widths = new WeakMap();
+function widthOf(root, redraw) {
+  if (!widths.has(root)) {
+    widths.set(root, root.clientWidth);
+    new ResizeObserver(() => {
+      if (widths.get(root) === root.clientWidth) return;
+      widths.set(root, root.clientWidth);
+      redraw();
+    }).observe(root);
+  }
+  return Math.max(widths.get(root), 400);
+}
+
 // The lanes are drawn once per summary; each frame only moves the cursor and the veil over the future.
 export function renderTimeline(root, state, trace) {
   const summary = summaryOf(trace);
-  const width = Math.max(root.clientWidth, 400);
+  const width = widthOf(root, () => renderTimeline(root, root.drawnState, root.drawnTrace));
+  root.drawnState = state;
+  root.drawnTrace = trace;
   if (root.summary !== summary || root.drawnWidth !== width) {
     root.replaceChildren(draw(summary, width));
     root.summary = summary;
