@@ -2,6 +2,7 @@
 
 import concurrent.futures
 import os
+import re
 import subprocess
 import sys
 
@@ -360,3 +361,19 @@ def test_timers_and_alarms_keep_their_order_run_after_run(name, plain_outputs, n
     path = PROGRAMS / name
     for _ in range(3):
         assert stdout_of(trace(path.read_text(), path.name)) == plain_outputs[name][0]
+
+
+def test_computing_in_steps_too_short_to_charge_is_said_to_leave_the_clock_behind():
+    """Callbacks under 1.5 ms are charged nothing (traces stay the same from run to run); when such
+    steps add up, the trace says so, once."""
+    source = ("import asyncio, time\n\nasync def main():\n    for _ in range(40):\n"
+              "        start = time.thread_time()\n"
+              "        while time.thread_time() - start < 0.001:  # about a millisecond of computing\n"
+              "            pass\n        await asyncio.sleep(0)\n    print('done')\n\nasyncio.run(main())\n")
+    events = trace(source)
+    assert stdout_of(events) == "done\n" and events[-1]["status"] == "ok"
+    [note] = [e for e in of_kind(events, "clock.note") if "charged nothing" in e["text"]]
+    assert re.match(r"\d+ callbacks so far ran under 1.5 ms each \(\d+ ms in all\)", note["text"]), note["text"]
+    quiet = trace("import asyncio\nasync def main():\n    for _ in range(40):\n        await asyncio.sleep(0)\n"
+                  "asyncio.run(main())\n")
+    assert of_kind(quiet, "clock.note") == []  # (steps that do not compute are not counted)

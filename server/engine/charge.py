@@ -44,6 +44,10 @@ _pread = os.pread
 
 QUANTUM = 0.001  # charged time is a whole number of these seconds
 FREE_BELOW = 0.0015  # callbacks that ran less than this are charged nothing (and not measured)
+# Uncharged callbacks that took at least NOTED_FROM (real time: computing, most likely) add up;
+# once NOTE_AFTER of them have taken NOTE_TOTAL in all, the trace says so, once (a `clock.note`):
+# a plain run's clock would have moved by about that much, Loopscope's did not.
+NOTED_FROM, NOTE_AFTER, NOTE_TOTAL = 0.0005, 10, 0.010
 SHORT_WAIT = 0.02  # a callback's waits (neither running nor runnable) shorter than this in all are not charged
 # Real seconds after which the next callback's start reads the run delay anew. Runnable time
 # between that reading and the start is wrongly taken off the callback: at most this much.
@@ -66,6 +70,9 @@ class Charger:
         self._lock = threading.Lock()  # (the sampler catches up a callback too: see alarms.py)
         self._charged_for = None  # real start of the callback charged part of its time already ...
         self._charged = 0.0  # ... and how much
+        self.uncharged = 0.0  # seconds the callbacks between NOTED_FROM and FREE_BELOW took in all
+        self.uncharged_callbacks = 0
+        self.noted = False
         # The real start of the callback running on thread `ident` (None: this one), or None.
         # `loop.install` gives the tracer's; without it nothing is caught up.
         self.started_on = lambda ident=None: None
@@ -136,6 +143,21 @@ class Charger:
             owed = whole(ran) - already
             if owed > 0:
                 self._clock.advance(owed)
+
+    def left_uncharged(self, real):
+        """A callback took `real` seconds, at least NOTED_FROM, and was charged nothing: True once,
+        when such callbacks first add up to what the trace must mention (`uncharged_note`)."""
+        self.uncharged += real
+        self.uncharged_callbacks += 1
+        if self.noted or self.uncharged_callbacks < NOTE_AFTER or self.uncharged < NOTE_TOTAL:
+            return False
+        self.noted = True
+        return True
+
+    def uncharged_note(self):
+        return (f"{self.uncharged_callbacks} callbacks so far ran under {FREE_BELOW * 1000:g} ms each "
+                f"({self.uncharged * 1000:.0f} ms in all) and were charged nothing: the virtual clock stood "
+                "still where a plain run's moves on (--clock real times them)")
 
     def catch_up(self, ident=None):
         """Charge the callback running on thread `ident` (None: this one) what it has run so far."""

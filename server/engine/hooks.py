@@ -19,7 +19,7 @@ import time
 
 from ..events.wire import CODES, WIRE_CODES, enum_index, packer
 from . import internals
-from .charge import FREE_BELOW, MARK_EVERY
+from .charge import FREE_BELOW, MARK_EVERY, NOTED_FROM
 
 _real_time = time.monotonic  # (the real one: the program's may be virtual)
 _thread_id = threading.get_ident
@@ -151,6 +151,8 @@ def handle_run(tracer, plain_run):
                     # (the sampler may look while settle reads the run delay: the callback is over)
                     queue.running = outer
                     charger.settle(started, ended, real)
+                elif real >= NOTED_FROM and charger.left_uncharged(real) and tracer.enabled:
+                    tracer.hooks.timing_differs(charger.uncharged_note())
             elif clock.spun:  # it waited on the clock, which followed real time meanwhile
                 clock.freeze()
             if tracer.enabled:
