@@ -231,7 +231,7 @@ def settle(server):
 
 # -- one socket, any messages ----------------------------------------------------------------
 
-@settings(max_examples=80, **FUZZ)
+@settings(max_examples=60, **FUZZ)
 @given(conversation=st.lists(st.tuples(messages, st.booleans()), min_size=1, max_size=6))
 def test_any_messages_get_strict_replies_and_the_socket_stays_usable(server, conversation):
     """Each message, then (if its flag says so) its reply awaited before the next: without it,
@@ -294,7 +294,7 @@ actions = st.one_of(
 )
 
 
-@settings(max_examples=60, **FUZZ)
+@settings(max_examples=45, **FUZZ)
 @given(sockets=st.integers(1, 3), steps=st.lists(st.tuples(st.integers(0, 2), actions), min_size=1, max_size=10))
 def test_runs_stops_and_disconnects_in_any_order(server, sockets, steps):
     """Actions on numbered sockets; one closed (handshake) or dropped (TCP gone) opens again at

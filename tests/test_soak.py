@@ -1,4 +1,4 @@
-"""A soak: 400 runs (LOOPSCOPE_SOAK_RUNS=... for more) against one server from a few clients at once, some stopped mid-run, some
+"""A soak: 300 runs (LOOPSCOPE_SOAK_RUNS=... for more) against one server from a few clients at once, some stopped mid-run, some
 abandoned mid-run by a client that goes and comes back. Every run a client stayed for finishes,
 no process is left, and the server's memory after the last run is what it was after the first 100.
 
@@ -16,8 +16,8 @@ import pytest
 from servers import LiveServer, wait_until
 from transcript import Transcript, check_no_interleaving, check_run
 
-# (400 keep the whole suite under its 10 minutes; a thousand took three of them)
-RUNS, WARM_UP, CLIENTS = int(os.environ.get("LOOPSCOPE_SOAK_RUNS", 400)), 100, 3
+# (300 keep the whole suite under its 10 minutes; a thousand took three of them)
+RUNS, WARM_UP, CLIENTS = int(os.environ.get("LOOPSCOPE_SOAK_RUNS", 300)), 100, 3
 CHEAP = [{"scenario": "tasks"}, {"scenario": "sequential"}, {"code": "print(1)"}]
 # Prints, then sleeps in real time: a run that is surely still going when we stop it or leave.
 LONG = {"code": "import time\nprint('started', flush=True)\ntime.sleep(1)\n", "clock": "real"}
