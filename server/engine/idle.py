@@ -46,11 +46,16 @@ class Idle:
         if self._tracer.raw_output is not None:
             self._tracer.raw_output.drain()  # what was written straight to fd 1 so far comes first
         if clock.name == "virtual":
+            # Whether threads work is asked before the selector is looked at: a thread-pool job
+            # hands its result over (call_soon_threadsafe, the self-pipe written) before it counts
+            # as finished, so one that finishes after this question is seen by the look below.
+            # Asked after, a job could finish in between, unseen, and the clock jump past it.
+            working = self.outside_work()
             events = select(0)
             if events:
                 return events
             alarm = self.alarm.due
-            if self.outside_work():
+            if working:
                 clock.follow()
             else:
                 clock.freeze()
