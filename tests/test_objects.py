@@ -167,6 +167,12 @@ def test_an_await_nested_in_the_programs_own_coroutines_says_each_one_it_passes_
 # -- the page ---------------------------------------------------------------------------------------
 
 
+def played(page, server, scenario_id):
+    """The page with `scenario_id`'s run played to its end."""
+    open_page(page, server, f"?scenario={scenario_id}")
+    run_to_end(page)
+
+
 def at(page, predicate):
     """Seek to the first event for which `predicate` (JS, of an event and the events) holds."""
     index = page.evaluate(f"() => {{ const events = window.loopscope.page.trace.events; "
@@ -181,14 +187,12 @@ def rows(page, kind):
 
 
 def test_the_panel_is_hidden_when_a_run_uses_none_of_the_objects(page, server):
-    open_page(page, server, "?scenario=run-until-complete")
-    run_to_end(page)
+    played(page, server, "run-until-complete")
     expect(page.locator("#objects")).to_be_hidden()
 
 
 def test_futures_show_who_waits_on_them_and_what_they_got(page, server):
-    open_page(page, server, "?scenario=futures")
-    run_to_end(page)
+    played(page, server, "futures")
     at(page, "(e) => e.kind === 'loop.idle'")
     answer = rows(page, "future").filter(has_text="reader-1, reader-2, reader-3")
     expect(answer).to_contain_text("pending")
@@ -199,8 +203,7 @@ def test_futures_show_who_waits_on_them_and_what_they_got(page, server):
 
 
 def test_a_worker_threads_lane_holds_its_job_while_the_loop_runs_other_callbacks(page, server):
-    open_page(page, server, "?scenario=to-thread")
-    run_to_end(page)
+    played(page, server, "to-thread")
     at(page, "(e, events) => e.kind === 'stdout' && e.text === 'tick 3\\n'")
     worker = rows(page, "thread").filter(has_text="worker asyncio_0")
     expect(worker).to_contain_text("blocking_io() for Task-1")
@@ -213,8 +216,7 @@ def test_a_worker_threads_lane_holds_its_job_while_the_loop_runs_other_callbacks
 
 
 def test_shield_shows_the_outer_future_cancelled_and_the_inner_task_going_on_then_done(page, server):
-    open_page(page, server, "?scenario=cancel-and-shield")
-    run_to_end(page)
+    played(page, server, "cancel-and-shield")
     shield = rows(page, "shield")
     at(page, "(e) => e.kind === 'shield.new'")
     expect(shield).to_contain_text("outer future: pending")
@@ -227,8 +229,7 @@ def test_shield_shows_the_outer_future_cancelled_and_the_inner_task_going_on_the
 
 
 def test_the_semaphore_shows_two_of_two_slots_held_and_the_tasks_waiting(page, server):
-    open_page(page, server, "?scenario=semaphore")
-    run_to_end(page)
+    played(page, server, "semaphore")
     at(page, "(e) => e.kind === 'semaphore.change' && e.action === 'wait' && e.task === 4")
     semaphore = rows(page, "semaphore")
     expect(semaphore).to_contain_text("2 of 2 slots held")
@@ -243,8 +244,7 @@ def test_the_semaphore_shows_two_of_two_slots_held_and_the_tasks_waiting(page, s
 
 
 def test_the_queue_shows_its_items_and_who_waits_to_put_or_get(page, server):
-    open_page(page, server, "?scenario=queue")
-    run_to_end(page)
+    played(page, server, "queue")
     queue = rows(page, "queue")
     at(page, "(e) => e.kind === 'queue.change' && e.action === 'wait_put'")
     expect(queue).to_contain_text("2 of 2 items")
@@ -256,8 +256,7 @@ def test_the_queue_shows_its_items_and_who_waits_to_put_or_get(page, server):
 
 
 def test_the_await_chain_nests_gathers_and_a_taskgroups_tasks_under_their_task(page, server):
-    open_page(page, server, "?scenario=gather-and-taskgroup")
-    run_to_end(page)
+    played(page, server, "gather-and-taskgroup")
     chain = rows(page, "chain")
     at(page, "(e) => e.kind === 'task.suspend' && e.task === 3")  # the first gather's two jobs wait
     expect(chain).to_have_text(["Task-1 · main()awaits asyncio.gather(…)", "└ Task-2 · job()awaits asyncio.sleep(1)",
