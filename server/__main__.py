@@ -1,4 +1,7 @@
-"""Serve Loopscope: `python -m server [--host H] [--port P] [--trust-code] [--allow-origin URL]` (http://127.0.0.1:5000)."""
+"""Serve Loopscope: `python -m server [--host H] [--port P] [--trust-code] [--allow-origin URL]` (http://127.0.0.1:5000).
+
+With `--redis URL` it is one web replica of the distributed mode: runs go to the workers
+(`python -m server.worker --redis URL`) reading that Redis, and any number of replicas may serve."""
 
 import argparse
 import logging
@@ -37,6 +40,15 @@ def main(argv=None):
                              f"(default {DEFAULTS.client_backlog / MiB:g})")
     parser.add_argument("--spares", type=int, metavar="N",
                         help="sandboxes started ahead, each waiting to serve one run at once (default 2; 0: none)")
+    parser.add_argument("--redis", metavar="URL",
+                        help="distributed mode: send runs to the workers on this Redis (e.g. redis://10.0.0.5:6379/0) "
+                             "instead of running them here")
+    parser.add_argument("--worker-timeout", type=float, metavar="SECONDS",
+                        help="distributed mode: end the runs of a worker silent for this long (default 10)")
+    parser.add_argument("--client-max-runs", type=int, metavar="N",
+                        help="runs one client address may have at once, across every replica (default: no limit)")
+    parser.add_argument("--client-runs-per-minute", type=int, metavar="N",
+                        help="runs one client address may start in any minute, across every replica (default: no limit)")
     args = parser.parse_args(argv)
     if args.trust_code and not origin.is_loopback_host(args.host):
         parser.error(f"--trust-code listens on loopback only (127.0.0.1, ::1 or localhost), not {args.host}")
@@ -62,6 +74,15 @@ def main(argv=None):
         if args.spares < 0:
             parser.error("--spares must be 0 or more")
         config["SPARES"] = args.spares
+    for name, value in (("CLIENT_MAX_RUNS", args.client_max_runs), ("CLIENT_RUNS_PER_MINUTE", args.client_runs_per_minute)):
+        if value is not None:
+            if value < 0:
+                parser.error("--client-max-runs and --client-runs-per-minute must be 0 (no limit) or more")
+            config[name] = value
+    if args.redis:
+        config["REDIS_URL"] = args.redis
+    if args.worker_timeout:
+        config["WORKER_TIMEOUT"] = args.worker_timeout
     app = create_app(config)
     # SIGTERM ends the server like Ctrl+C does, so every run is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

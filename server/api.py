@@ -42,15 +42,12 @@ def health():
 @bp.get("/api/ready")
 def ready():
     """Readiness: 200 while a new run would be taken (started or queued), else 503 with why, so
-    that a balancer sends new pages elsewhere: shutting down, or every slot and the queue full."""
+    that a balancer sends new pages elsewhere: shutting down, every slot and the queue full, or (in
+    distributed mode) no worker or no Redis."""
     settings = current_app.extensions["loopscope"]
     runs = settings.pool.stats()
-    if settings.pool.closed:
-        reason = "shutting down"
-    elif runs["running"] >= runs["max_running"] and runs["queued"] >= runs["max_queued"]:
-        reason = "busy: every run slot and the whole queue are taken"
-    else:  # (without the full sandbox scenarios still run: only own code is refused, and says so)
-        reason = None
+    # (without the full sandbox scenarios still run: only own code is refused, and says so)
+    reason = settings.pool.readiness()
     body = {"ready": reason is None, "runs": runs, "own_code": settings.own_code_allowed}
     if reason:
         body["reason"] = reason

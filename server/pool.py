@@ -71,6 +71,15 @@ class RunPool:
     def closed(self):
         return self._closed
 
+    def readiness(self):
+        """Why no new run would be taken (started or queued) now, or None."""
+        with self._lock:
+            if self._closed:
+                return "shutting down"
+            if len(self._running) >= self.max_running and len(self._queue) >= self.max_queued:
+                return "busy: every run slot and the whole queue are taken"
+        return None
+
     def stats(self):
         with self._lock:
             return {"running": len(self._running), "queued": len(self._queue), "max_running": self.max_running,

@@ -7,7 +7,7 @@ Client → server, JSON text:
 Server → client, JSON text, each with a `type` (built below, sent by `server/session.py`):
     {"type": "events", "run": N, "events": [...]}          the engine's events, unchanged, batched
     {"type": "status", "run": N, "state": "queued", "position": P}
-    {"type": "status", "run": N, "state": "running"}
+    {"type": "status", "run": N, "state": "running"}                 (+ "worker": NAME in distributed mode)
     {"type": "status", "run": N, "state": "finished", "status": "ok" | "error" | ...}
     {"type": "error", "message": "..."}                    a bad request; the socket stays usable
 """
@@ -55,8 +55,12 @@ def queued(run, position):
     return {"type": "status", "run": run, "state": "queued", "position": position}
 
 
-def running(run):
-    return {"type": "status", "run": run, "state": "running"}
+def running(run, worker=None):
+    """(`worker`: the name of the worker running it, in distributed mode.)"""
+    message = {"type": "status", "run": run, "state": "running"}
+    if worker is not None:
+        message["worker"] = worker
+    return message
 
 
 def finished(run, status):

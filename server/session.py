@@ -16,17 +16,14 @@ from flask import Blueprint, current_app
 from flask import request as http_request
 from flask_sock import ConnectionClosed, Sock
 
-from . import protocol
+from . import protocol, relay
+from .client_limits import Refused
 from .outbox import Outbox
 from .pool import Busy
-from .runner import Run
 
 bp = Blueprint("ws", __name__)
 sock = Sock()
 log = logging.getLogger("loopscope")
-
-BATCH_EVENTS = 500  # events per "events" message at most
-BATCH_SECONDS = 0.03  # and no event waits longer than this to be sent
 _run_ids = itertools.count(1)
 
 
@@ -51,7 +48,7 @@ class Session:
     def _cut_off(self):
         job = self.job
         if job is not None:
-            job.run.stop()  # the socket is shut: the receive loop ends and closes the session
+            job.halt()  # the socket is shut: the receive loop ends and closes the session
         if self.outbox.cut_reason:
             log.warning("client cut off: %s", self.outbox.cut_reason)
 
@@ -61,7 +58,7 @@ class Session:
             if op == "stop":
                 self._stop()
             else:
-                self._run(request)
+                self._run(request, text)
         except protocol.BadRequest as exc:
             self.send(protocol.error(str(exc)))
 
@@ -70,20 +67,35 @@ class Session:
             raise protocol.BadRequest("Nothing is running: there is no run to stop.")
         self.job.stop()
 
-    def _run(self, request):
+    def _run(self, request, text):
         settings = self.settings
         if request.own_code and not settings.own_code_allowed:
             raise protocol.BadRequest(settings.own_code_refusal)
         self.close()  # one run at a time: the previous one ends first
-        run = Run(request.program, request.options, settings.limits, settings.support, spares=settings.spares,
-                  allow_reduced=settings.trust_code)
-        job = RunJob(self, run, request)
+        job = settings.new_job(self, request, text)
+        try:
+            settings.client_limits.admit(self.client, job.id)
+        except Refused as exc:
+            raise protocol.BadRequest(str(exc)) from None
         self.job = job
         try:
             settings.pool.submit(job)
         except Busy as exc:
             self.job = None
+            settings.client_limits.release(self.client, job.id)
             raise protocol.BadRequest(str(exc)) from None
+
+    def job_over(self, job, status, seconds, events, worker=None):
+        """A run of this session's ended (or was stopped before it started): its client may have
+        another, and it is logged, one line per run, its fields a JSON object (`loopscope run {...}`)."""
+        self.settings.client_limits.release(self.client, job.id)
+        options = job.request.options
+        record = {"run": job.id, "target": "own code" if job.request.own_code else job.request.program.target,
+                  "mode": "blocking" if options.blocking else "non-blocking", "clock": options.clock,
+                  "status": status, "duration": round(seconds, 3), "events": events, "client": self.client}
+        if worker is not None:
+            record["worker"] = worker
+        log.info("run %s", protocol.encode(record))
 
     def close(self):
         """Stop this session's run (if any) and wait until its process is gone."""
@@ -124,6 +136,10 @@ class RunJob:
             return
         threading.Thread(target=self._stream, name=f"run-{self.id}", daemon=True).start()
 
+    def halt(self):
+        """(From the outbox's thread, when the client is cut off.)"""
+        self.run.stop()
+
     def stop(self):
         self._stopped = True
         self.run.stop()
@@ -137,6 +153,7 @@ class RunJob:
     def _finish_unstarted(self, pool):
         self.reported = True
         self._notify(protocol.finished(self.id, "stopped"))
+        self.session.job_over(self, "stopped", 0.0, 0)
         self.done.set()
         if pool is not None:
             pool.finished(self)
@@ -149,23 +166,13 @@ class RunJob:
 
     def _stream(self):
         started = time.monotonic()
-        status, stream = "error", self.run.events(pauses=True)
+        status, messages = "error", relay.messages(self.run, self.id)
         try:
-            self.session.send(protocol.running(self.id))
-            batch, oldest = [], 0.0
-            for event in stream:
-                if event is not None:
-                    if not batch:
-                        oldest = time.monotonic()
-                    batch.append(event)
-                    if event["kind"] == "run.end":
-                        status = event["status"]
-                if batch and (event is None or len(batch) >= BATCH_EVENTS
-                              or time.monotonic() - oldest >= BATCH_SECONDS or event["kind"] == "run.end"):
-                    self.session.send(protocol.events_message(self.id, batch))
-                    batch = []
-            self.reported = True  # (before it is sent: a stop that follows it finds nothing running)
-            self.session.send(protocol.finished(self.id, status))
+            for state, message in messages:
+                if state == "finished":
+                    self.reported = True  # (before it is sent: a stop that follows it finds nothing running)
+                    status = message["status"]
+                self.session.send(message)
         except ConnectionClosed:
             status = "disconnected"
         except Exception:  # noqa: BLE001 - one broken run must not take the server down
@@ -175,20 +182,11 @@ class RunJob:
             self._notify(protocol.finished(self.id, "error"))  # the client must not wait for ever
         finally:
             try:
-                stream.close()  # ends the child process
+                messages.close()  # ends the child process
             finally:
-                self._log(status, time.monotonic() - started)
+                self.session.job_over(self, status, time.monotonic() - started, self.run.count)
                 self.done.set()
                 self._pool.finished(self)
-
-    def _log(self, status, seconds):
-        """One line per run, its fields as a JSON object (for log collectors: `loopscope run {...}`)."""
-        program, options = self.run.program, self.run.options
-        record = {"run": self.id, "target": "own code" if self.request.own_code else program.target,
-                  "mode": "blocking" if options.blocking else "non-blocking", "clock": options.clock,
-                  "status": status, "duration": round(seconds, 3), "events": self.run.count,
-                  "client": self.session.client}
-        log.info("run %s", protocol.encode(record))
 
 
 @sock.route("/ws", bp=bp)

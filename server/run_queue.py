@@ -1,0 +1,202 @@
+"""The distributed mode's vocabulary on Redis (7.0 checked): every key, stream and script that web
+replicas and workers share, in one place.
+
+- `PREFIX:runs`, a stream of run requests that the workers read as one consumer group
+  (`workers`): each request is delivered to one worker and stays pending, owned by it, until it
+  is done (then acknowledged and deleted). So the stream's length less its pending entries is
+  the queue, which `enqueue` bounds. A worker touches its pending entries every second
+  (`keep`); an entry nobody touched for longer than a worker may be silent belongs to a dead
+  worker, and `abandoned` hands it to one caller to end.
+- `PREFIX:run:ID:messages`, a stream per run: the protocol messages (`running`, `events`,
+  `finished`) that the worker writes and the replica holding the client's socket forwards.
+- `PREFIX:run:ID:control`, a stream per run: stop requests from the replica to the worker.
+- `PREFIX:run:ID:watched`, a key the replica forwarding a run keeps alive: when it lapses (the
+  replica died) the worker stops the run, as it would on a disconnect.
+- `PREFIX:worker:NAME`, a key per live worker with what it says of itself, which lapses when the
+  worker stops renewing it.
+"""
+
+import json
+
+GROUP = "workers"
+REAPER = "loopscope-reaper"  # the consumer an abandoned request is moved to while it is ended
+KEPT = 600  # seconds a run's streams outlive their last write (a replica reads them at once)
+
+# KEYS: the runs stream. ARGV: group, queue bound, then the entry's fields and values.
+# Returns {1, id} or {0, entries waiting}.
+_ENQUEUE = """
+local waiting = redis.call('XLEN', KEYS[1]) - redis.call('XPENDING', KEYS[1], ARGV[1])[1]
+if waiting >= tonumber(ARGV[2]) then return {0, waiting} end
+return {1, redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))}
+"""
+# The entries not yet delivered, up to and including ARGV[2] (as `_LAST_DELIVERED` finds them).
+_WAITING_UP_TO = """
+local last = '0-0'
+for _, group in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  for i = 1, #group, 2 do
+    if group[i] == 'name' and group[i + 1] ~= ARGV[1] then break end
+    if group[i] == 'last-delivered-id' then last = group[i + 1] end
+  end
+end
+local waiting = redis.call('XRANGE', KEYS[1], '(' .. last, ARGV[2])
+"""
+# KEYS: the runs stream. ARGV: group, entry id. The number of entries waiting up to it (0: it was delivered).
+_POSITION = _WAITING_UP_TO + "return #waiting"
+# KEYS: the runs stream. ARGV: group, entry id. Deletes it if no worker has it yet: 1, else 0.
+_WITHDRAW = _WAITING_UP_TO + """
+if #waiting > 0 and waiting[#waiting][1] == ARGV[2] then redis.call('XDEL', KEYS[1], ARGV[2]); return 1 end
+return 0
+"""
+
+
+def _message(fields):
+    fields = {key.decode(): value.decode() for key, value in fields.items()}
+    return fields.pop("state"), fields.pop("message"), fields
+
+
+class RunQueue:
+    """One Redis connection pool's view of the keys above (`redis`: a redis.Redis client)."""
+
+    def __init__(self, redis, prefix="loopscope"):
+        self.redis = redis
+        self.prefix = prefix
+        self.runs = f"{prefix}:runs"
+        self._enqueue = redis.register_script(_ENQUEUE)
+        self._position = redis.register_script(_POSITION)
+        self._withdraw = redis.register_script(_WITHDRAW)
+        try:
+            redis.xgroup_create(self.runs, GROUP, id="0", mkstream=True)
+        except Exception as exc:  # noqa: BLE001 - redis.ResponseError, without importing redis here
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    def _key(self, run_id, what):
+        return f"{self.prefix}:run:{run_id}:{what}"
+
+    # -- a replica ------------------------------------------------------------------------------
+
+    def new_run_id(self):
+        """Unique among every replica's runs."""
+        return int(self.redis.incr(f"{self.prefix}:run-ids"))
+
+    def enqueue(self, run_id, request, client, bound):
+        """(True, entry id) once the request is on the stream, or (False, entries waiting) when
+        `bound` are waiting already. `request`: the client's message as it sent it."""
+        answer = self._enqueue(keys=[self.runs], args=[GROUP, bound, "run", run_id, "request", request,
+                                                       "client", client or ""])
+        if answer[0] == 1:
+            self.redis.set(self._key(run_id, "watched"), 1, ex=KEPT)
+            return True, answer[1].decode()
+        return False, int(answer[1])
+
+    def position(self, entry_id):
+        """Its place among the requests no worker has taken yet (1: next); 0 once one has."""
+        return int(self._position(keys=[self.runs], args=[GROUP, entry_id]))
+
+    def withdraw(self, entry_id):
+        """Take a request no worker has yet off the stream: True, or False if one has it."""
+        return bool(self._withdraw(keys=[self.runs], args=[GROUP, entry_id]))
+
+    def read(self, run_id, after, block_ms):
+        """[(id, state, text, notes)] of a run's messages after id `after`, waiting up to `block_ms`
+        for one; `notes`: what the worker noted beside the message (see `publish`)."""
+        answer = self.redis.xread({self._key(run_id, "messages"): after}, block=block_ms, count=100)
+        return [(entry_id.decode(), *_message(fields)) for _, entries in answer for entry_id, fields in entries]
+
+    def ends(self, run_id):
+        """The first and the last of a run's messages as (state, text, notes), or None for each."""
+        key = self._key(run_id, "messages")
+        first = self.redis.xrange(key, count=1)
+        last = self.redis.xrevrange(key, count=1)
+        return (_message(first[0][1]) if first else None), (_message(last[0][1]) if last else None)
+
+    def watch(self, run_id, seconds):
+        """The replica still forwards this run (it lapses `seconds` after the last call)."""
+        self.redis.set(self._key(run_id, "watched"), 1, ex=max(1, round(seconds)))
+
+    def stop(self, run_id):
+        self.redis.xadd(self._key(run_id, "control"), {"op": "stop"})
+        self.redis.expire(self._key(run_id, "control"), KEPT)
+
+    def forget(self, run_id):
+        """The run is over and forwarded: its keys go."""
+        self.redis.delete(*(self._key(run_id, what) for what in ("messages", "control", "watched")))
+
+    # -- a worker -------------------------------------------------------------------------------
+
+    def take(self, worker, block_ms):
+        """The next request for `worker` as (entry id, fields), or None if none came in `block_ms`."""
+        answer = self.redis.xreadgroup(GROUP, worker, {self.runs: ">"}, count=1, block=block_ms)
+        for _, entries in answer or ():
+            for entry_id, fields in entries:
+                return entry_id.decode(), {key.decode(): value.decode() for key, value in fields.items()}
+        return None
+
+    def publish(self, run_id, state, message, **notes):
+        """Add a message (its text) to the run's stream, with `notes` (strings or numbers) that spare
+        the replica parsing it: the worker's name, the events so far, the finished status."""
+        key = self._key(run_id, "messages")
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xadd(key, {"state": state, "message": message, **{k: v for k, v in notes.items() if v is not None}})
+            pipe.expire(key, KEPT)
+            pipe.execute()
+
+    def stop_asked(self, run_id, block_ms):
+        """Whether a stop for the run has come (waiting up to `block_ms` for one)."""
+        return bool(self.redis.xread({self._key(run_id, "control"): "0-0"}, block=block_ms, count=1))
+
+    def watched(self, run_id):
+        return bool(self.redis.exists(self._key(run_id, "watched")))
+
+    def keep(self, worker, entry_ids):
+        """Touch the worker's pending requests (their idle time restarts); the ids it no longer
+        holds (a reaper took them: it was silent too long) are returned."""
+        if not entry_ids:
+            return set()
+        held = self.redis.xclaim(self.runs, GROUP, worker, 0, list(entry_ids), justid=True)
+        return set(entry_ids) - {entry_id.decode() for entry_id in held}
+
+    def done(self, entry_id):
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xack(self.runs, GROUP, entry_id)
+            pipe.xdel(self.runs, entry_id)
+            pipe.execute()
+
+    def announce(self, worker, about, seconds):
+        """The worker is alive for `seconds` more, and says `about` (a dict) of itself."""
+        self.redis.set(f"{self.prefix}:worker:{worker}", json.dumps(about), ex=max(1, round(seconds)))
+
+    def retire(self, worker):
+        """The worker stopped: it is no longer a live worker, nor a consumer of the group."""
+        self.redis.delete(f"{self.prefix}:worker:{worker}")
+        self.redis.xgroup_delconsumer(self.runs, GROUP, worker)
+
+    # -- anyone ---------------------------------------------------------------------------------
+
+    def workers(self):
+        """{name: what it says of itself} of the live workers."""
+        keys = list(self.redis.scan_iter(match=f"{self.prefix}:worker:*", count=100))
+        found = {}
+        for key, value in zip(keys, self.redis.mget(keys) if keys else ()):
+            if value is not None:
+                found[key.decode().rpartition(":worker:")[2]] = json.loads(value)
+        return found
+
+    def waiting(self):
+        """Requests on the stream that no worker has taken yet."""
+        return self.redis.xlen(self.runs) - self.redis.xpending(self.runs, GROUP)["pending"]
+
+    def abandoned(self, idle_seconds):
+        """Requests whose worker was silent for `idle_seconds`: each [(entry id, fields, worker)]
+        is now the caller's alone to end (claiming them restarts their idle time)."""
+        idle_ms = int(idle_seconds * 1000)
+        stale = self.redis.xpending_range(self.runs, GROUP, min="-", max="+", count=100, idle=idle_ms)
+        found = []
+        for entry in stale:
+            claimed = self.redis.xclaim(self.runs, GROUP, REAPER, idle_ms, [entry["message_id"]])
+            for entry_id, fields in claimed:
+                if fields is None:  # (deleted meanwhile)
+                    continue
+                found.append((entry_id.decode(), {key.decode(): value.decode() for key, value in fields.items()},
+                              entry["consumer"].decode()))
+        return found

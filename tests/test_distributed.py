@@ -1,0 +1,237 @@
+"""The distributed mode, end to end: a real `redis-server` on loopback, two workers
+(`python -m server.worker`) and two web replicas (`python -m server --redis URL`), all started
+and stopped here; clients of both replicas."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import redis
+
+from conftest import ROOT, child_processes
+from servers import LiveServer, free_port, wait_until
+
+WAIT = "import asyncio\nasync def main():\n    await asyncio.sleep({seconds})\n    print('done')\nasyncio.run(main())\n"
+WORKER_TIMEOUT = 3  # seconds a worker may be silent before a replica ends its runs (10 by default)
+
+
+class RedisServer:
+    def __init__(self, folder):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.client = redis.Redis.from_url(self.url)
+        assert wait_until(self._answers, 10), "redis-server did not start"
+
+    def _answers(self):
+        try:
+            return self.client.ping()
+        except redis.ConnectionError:
+            return False
+
+    def stop(self):
+        self.client.close()
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+class WorkerProcess:
+    def __init__(self, url, name, *args):
+        self.name = name
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server.worker", "--redis", url, "--name", name, *args], cwd=ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self._log = []
+        threading.Thread(target=lambda: self._log.extend(self.process.stderr), daemon=True).start()
+
+    def log(self):
+        return "".join(list(self._log))
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """(redis, {worker name: WorkerProcess}, [replica A, replica B]): each worker one run at once."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    workers = {}
+    replicas = []
+    try:
+        for name in ("worker-a", "worker-b"):
+            workers[name] = WorkerProcess(server.url, name, "--max-runs", "1", "--spares", "0", "--run-timeout", "30")
+        replicas = [LiveServer("--redis", server.url, "--worker-timeout", str(WORKER_TIMEOUT)) for _ in range(2)]
+        assert wait_until(lambda: set(replicas[0].get("/api/health")[1]["runs"]["workers"]) == set(workers), 30), \
+            "the workers did not show up"
+        yield server, workers, replicas
+    finally:
+        for replica in replicas:
+            replica.stop()
+        for worker in workers.values():
+            worker.stop()
+        server.stop()
+    assert wait_until(lambda: not child_processes(), 10), "a run's process outlived the cluster"
+
+
+def start(replica, **request):
+    client = replica.client()
+    client.send({"op": "run", **request})
+    return client
+
+
+def finish(client, timeout=60):
+    """Everything the client receives until its run has finished: (events, messages)."""
+    messages = client.until(lambda m: m["type"] == "error" or (m["type"] == "status" and m["state"] == "finished"),
+                            timeout)
+    return [e for m in messages if m["type"] == "events" for e in m["events"]], messages
+
+
+def running_worker(messages):
+    return next(m["worker"] for m in messages if m["type"] == "status" and m["state"] == "running")
+
+
+def until_running(client):
+    return running_worker(client.until(lambda m: m["type"] == "status" and m["state"] == "running"))
+
+
+def test_runs_from_both_replicas_spread_over_both_workers_and_all_end(cluster):
+    _, workers, replicas = cluster
+    clients = [start(replica, code=WAIT.format(seconds=1), clock="real") for replica in replicas for _ in range(2)]
+    results = [finish(client) for client in clients]
+    for events, messages in results:
+        assert events[0]["kind"] == "run.start" and events[-1]["kind"] == "run.end", messages
+        assert events[-1]["status"] == "ok" and [e["text"] for e in events if e["kind"] == "stdout"] == ["done\n"]
+        assert [e["seq"] for e in events] == list(range(len(events)))
+    assert {running_worker(messages) for _, messages in results} == set(workers)
+    # two runs at once on two workers of one run each: the other two waited, and were told their place
+    queued = [m for _, messages in results for m in messages if m.get("state") == "queued"]
+    assert queued and all(m["position"] >= 1 for m in queued)
+    assert len({m["run"] for _, messages in results for m in messages}) == 4  # run ids unique across replicas
+    for client in clients:
+        client.close()
+
+
+def test_a_stop_sent_to_one_replica_reaches_the_worker_running_its_run(cluster):
+    _, workers, replicas = cluster
+    client = start(replicas[1], code=WAIT.format(seconds=25), clock="real")
+    worker = until_running(client)
+    client.send({"op": "stop"})
+    events, messages = finish(client)
+    assert events[-1]["kind"] == "run.end" and events[-1]["status"] == "stopped"
+    assert messages[-1] == {"type": "status", "run": messages[-1]["run"], "state": "finished", "status": "stopped"}
+    assert wait_until(lambda: f"run {messages[-1]['run']} stopped" in workers[worker].log(), 10)
+    client.close()
+
+
+def test_a_run_stopped_while_it_waits_for_a_worker_never_runs(cluster):
+    _, workers, replicas = cluster
+    busy = [start(replica, code=WAIT.format(seconds=25), clock="real") for replica in replicas]
+    assert {until_running(client) for client in busy} == set(workers)
+    waiting = start(replicas[0], scenario="tasks")
+    queued = waiting.until(lambda m: m.get("state") == "queued")[-1]
+    assert queued["position"] == 1
+    waiting.send({"op": "stop"})
+    _, messages = finish(waiting)
+    assert messages[-1]["status"] == "stopped" and not any(m.get("state") == "running" for m in messages)
+    for client in busy:
+        client.send({"op": "stop"})
+        assert finish(client)[1][-1]["status"] == "stopped"
+    # the withdrawn request is gone: the next run is served at once, and by a worker
+    events, messages = finish(start(replicas[1], scenario="tasks"))
+    assert events[-1]["status"] == "ok" and not any(m.get("state") == "queued" for m in messages)
+    for worker in workers.values():
+        assert f"run {queued['run']} " not in worker.log()
+    for client in busy + [waiting]:
+        client.close()
+
+
+def test_a_worker_killed_mid_run_ends_that_run_clearly_while_the_others_go_on(cluster):
+    server, workers, replicas = cluster
+    doomed = start(replicas[0], code=WAIT.format(seconds=25), clock="real")
+    victim = until_running(doomed)
+    survivor = start(replicas[1], code=WAIT.format(seconds=2), clock="real")
+    assert until_running(survivor) != victim
+    pid = replicas[1].get("/api/health")[1]["runs"]["workers"][victim]["pid"]
+    assert pid == workers[victim].process.pid
+    os.kill(pid, signal.SIGKILL)
+    events, messages = finish(doomed, timeout=30)
+    end = events[-1]
+    assert end["kind"] == "run.end" and end["status"] == "error", end
+    assert f"worker running this program ({victim}) stopped answering" in end["reason"]
+    assert [e["seq"] for e in events] == list(range(len(events))) and events[0]["kind"] == "run.start"
+    assert messages[-1]["state"] == "finished" and messages[-1]["status"] == "error"
+    survived, _ = finish(survivor)
+    assert survived[-1]["status"] == "ok"
+    assert wait_until(lambda: victim not in replicas[0].get("/api/health")[1]["runs"]["workers"], 15)
+    assert wait_until(lambda: not child_processes(), 10), "the killed worker's run outlived it"
+    workers[victim] = WorkerProcess(server.url, victim, "--max-runs", "1", "--spares", "0", "--run-timeout", "30")
+    assert wait_until(lambda: victim in replicas[0].get("/api/health")[1]["runs"]["workers"], 30)
+    for client in (doomed, survivor):
+        client.close()
+
+
+def test_a_client_that_disconnects_stops_its_run_on_the_worker(cluster):
+    _, workers, replicas = cluster
+    client = start(replicas[0], code=WAIT.format(seconds=25), clock="real")
+    worker = until_running(client)
+    run = client.until(lambda m: m["type"] == "events")[-1]["run"]
+    client.close()
+    assert wait_until(lambda: f"run {run} stopped" in workers[worker].log(), 15)
+    assert wait_until(lambda: not child_processes(), 10)
+
+
+def test_readiness_and_health_name_the_workers(cluster):
+    _, workers, replicas = cluster
+    status, body = replicas[0].get("/api/ready")
+    assert status == 200 and body["ready"] is True
+    health = replicas[1].get("/api/health")[1]
+    assert set(health["runs"]["workers"]) == set(workers)
+    assert health["runs"]["max_running"] == 2 and health["sandbox"]["description"].startswith("2 workers: ")
+
+
+def test_a_replica_without_workers_says_so(cluster):
+    server, _, _ = cluster
+    lonely = LiveServer("--redis", server.url, env={"LOOPSCOPE_REDIS_PREFIX": "nobody-here"})
+    try:
+        status, body = lonely.get("/api/ready")
+        assert status == 503 and body["reason"] == "no run worker is connected"
+        client = start(lonely, scenario="tasks")
+        _, messages = finish(client)
+        assert messages[-1]["type"] == "error" and "No run worker is connected" in messages[-1]["message"]
+        client.close()
+    finally:
+        lonely.stop()
+
+
+def test_per_client_limits_hold_across_replicas(cluster):
+    server, _, _ = cluster
+    limited = [LiveServer("--redis", server.url, "--client-max-runs", "1", "--client-runs-per-minute", "3")
+               for _ in range(2)]
+    try:
+        long_run = start(limited[0], code=WAIT.format(seconds=25), clock="real")
+        until_running(long_run)
+        _, refused = finish(start(limited[1], scenario="tasks"))
+        assert refused[-1]["type"] == "error"
+        assert "You already have 1 run going on this server" in refused[-1]["message"]
+        long_run.send({"op": "stop"})
+        finish(long_run)
+        for replica in limited:  # runs two and three of this minute, one after the other
+            events, _ = finish(start(replica, scenario="tasks"))
+            assert events[-1]["status"] == "ok"
+        _, refused = finish(start(limited[0], scenario="tasks"))
+        assert refused[-1]["type"] == "error"
+        assert "You started 3 runs in the last minute" in refused[-1]["message"]
+        assert "Try again in " in refused[-1]["message"]
+    finally:
+        for replica in limited:
+            replica.stop()
