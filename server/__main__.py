@@ -49,6 +49,9 @@ def main(argv=None):
                         help="runs one client address may have at once, across every replica (default: no limit)")
     parser.add_argument("--client-runs-per-minute", type=int, metavar="N",
                         help="runs one client address may start in any minute, across every replica (default: no limit)")
+    parser.add_argument("--proxies", type=int, metavar="N",
+                        help="the server is reached only through N proxies that each add the client's address to "
+                             "X-Forwarded-For: the limits and the run log then use that address (default 0)")
     args = parser.parse_args(argv)
     if args.trust_code and not origin.is_loopback_host(args.host):
         parser.error(f"--trust-code listens on loopback only (127.0.0.1, ::1 or localhost), not {args.host}")
@@ -81,6 +84,8 @@ def main(argv=None):
             config[name] = value
     if args.redis:
         config["REDIS_URL"] = args.redis
+    if args.proxies:
+        config["PROXIES"] = args.proxies
     if args.worker_timeout:
         config["WORKER_TIMEOUT"] = args.worker_timeout
     app = create_app(config)

@@ -93,6 +93,7 @@ def create_app(test_config=None):
         REDIS_URL=None,  # distributed mode: runs go to `python -m server.worker`s on this Redis
         REDIS_PREFIX="loopscope",
         WORKER_TIMEOUT=10.0,  # seconds a worker may be silent before its runs are ended
+        PROXIES=0,  # proxies in front that each add the client's address to X-Forwarded-For (0: none)
     )
     app.config.from_prefixed_env("LOOPSCOPE")
     if test_config:
@@ -129,6 +130,13 @@ def create_app(test_config=None):
         remote=remote,
     )
     app.extensions["loopscope"] = settings
+    if int(app.config["PROXIES"]):
+        # The client's address (for the per-client limits and the run log) is then the one the
+        # proxies pass on; only the address: the origin checks still use the Host as sent.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXIES"]), x_proto=0, x_host=0, x_port=0,
+                                x_prefix=0)
     origin.init_app(app, app.config["ALLOWED_ORIGINS"], loopback_only=settings.trust_code)
     atexit.register(settings.shutdown)
     app.register_blueprint(api.bp)

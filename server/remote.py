@@ -22,6 +22,7 @@ from .stream import Ending, EventStream
 
 log = logging.getLogger("loopscope")
 POLL_MS = 250  # how long a forwarder waits for a message before it looks at the queue again
+RENEW = 1.0  # seconds between a forwarder's renewals of its run's watch and of its client's count
 WATCH_SECONDS = 5  # a run whose replica has not renewed its watch for this long is stopped by its worker
 
 
@@ -37,17 +38,27 @@ class RemotePool:
         threading.Thread(target=self._reap, name="loopscope-reaper", daemon=True).start()
 
     def new_run_id(self):
-        return self.queue.new_run_id()
+        try:
+            return self.queue.new_run_id()
+        except Exception as exc:  # noqa: BLE001 - redis.ConnectionError and the like
+            raise _unreachable(exc) from None
 
     def submit(self, job):
         if self._closed.is_set():
             raise Busy("The server is shutting down.")
-        if not self.queue.workers():
-            raise Busy("No run worker is connected to this server right now, so nothing can run. "
-                       "Please try again in a moment.")
-        taken, answer = self.queue.enqueue(job.id, job.text, job.session.client, self.max_queued)
+        try:
+            if not self.queue.workers():
+                raise Busy("No run worker is connected to this server right now, so nothing can run. "
+                           "Please try again in a moment.")
+            taken, answer = self.queue.enqueue(job.id, job.text, job.session.client, self.max_queued,
+                                               2 * WATCH_SECONDS)
+        except Busy:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise _unreachable(exc) from None
         if not taken:
-            raise Busy(f"The server is busy: {answer} runs are waiting for a worker. Please try again in a moment.")
+            waiting = f"{answer} runs are" if answer != 1 else "1 run is"
+            raise Busy(f"The server is busy: {waiting} waiting for a worker. Please try again in a moment.")
         with self._lock:
             self._jobs.add(job)
         job.start(self, answer)
@@ -146,6 +157,11 @@ class RemotePool:
         log.warning("run %s: its worker %s went silent; the run was ended", run_id, worker)
 
 
+def _unreachable(exc):
+    log.warning("the run queue cannot be reached: %s", exc)
+    return Busy("The server cannot reach its run queue right now, so nothing can run. Please try again in a moment.")
+
+
 def _stream_of(request_text, limits):
     """An EventStream for the program a request asked for (to word its `run.start`)."""
     try:
@@ -196,6 +212,7 @@ class RemoteJob:
     def _forward(self):
         queue, limits = self._pool.queue, self.session.settings.client_limits
         started, status, count, after, position = time.monotonic(), "error", 0, "0-0", 0
+        renewed = started
         try:
             while True:
                 if self._withdrawn.is_set():
@@ -219,8 +236,10 @@ class RemoteJob:
                     if now and now != position:
                         self._send(protocol.encode(protocol.queued(self.id, now)))
                     position = now or position
-                queue.watch(self.id, WATCH_SECONDS)
-                limits.refresh(self.session.client, self.id)
+                if time.monotonic() - renewed >= RENEW:
+                    renewed = time.monotonic()
+                    queue.watch(self.id, WATCH_SECONDS)
+                    limits.refresh(self.session.client, self.id)
         except ConnectionClosed:
             status = "disconnected"
         except Exception:  # noqa: BLE001 - one broken run must not take the server down

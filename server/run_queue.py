@@ -79,13 +79,14 @@ class RunQueue:
         """Unique among every replica's runs."""
         return int(self.redis.incr(f"{self.prefix}:run-ids"))
 
-    def enqueue(self, run_id, request, client, bound):
+    def enqueue(self, run_id, request, client, bound, watch_seconds):
         """(True, entry id) once the request is on the stream, or (False, entries waiting) when
-        `bound` are waiting already. `request`: the client's message as it sent it."""
+        `bound` are waiting already. `request`: the client's message as it sent it. The run is
+        watched for `watch_seconds` from now (before a worker can take it: see `watch`)."""
+        self.watch(run_id, watch_seconds)
         answer = self._enqueue(keys=[self.runs], args=[GROUP, bound, "run", run_id, "request", request,
                                                        "client", client or ""])
         if answer[0] == 1:
-            self.redis.set(self._key(run_id, "watched"), 1, ex=KEPT)
             return True, answer[1].decode()
         return False, int(answer[1])
 

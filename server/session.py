@@ -72,7 +72,10 @@ class Session:
         if request.own_code and not settings.own_code_allowed:
             raise protocol.BadRequest(settings.own_code_refusal)
         self.close()  # one run at a time: the previous one ends first
-        job = settings.new_job(self, request, text)
+        try:
+            job = settings.new_job(self, request, text)
+        except Busy as exc:  # (in distributed mode: the queue cannot be reached)
+            raise protocol.BadRequest(str(exc)) from None
         try:
             settings.client_limits.admit(self.client, job.id)
         except Refused as exc:

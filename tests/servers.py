@@ -71,8 +71,8 @@ class LiveServer:
         """The server's log lines until now."""
         return "".join(list(self._log))
 
-    def client(self):
-        return Client(f"ws://127.0.0.1:{self.port}/ws")
+    def client(self, headers=None):
+        return Client(f"ws://127.0.0.1:{self.port}/ws", headers)
 
     def idle(self):
         """Nothing running or queued, by its own account (/api/health), and no sandboxed child alive."""
@@ -90,8 +90,8 @@ class LiveServer:
 
 
 class Client:
-    def __init__(self, url):
-        self.ws = simple_websocket.Client.connect(url)
+    def __init__(self, url, headers=None):
+        self.ws = simple_websocket.Client.connect(url, headers=headers)
 
     def send(self, message):
         self.ws.send(message if isinstance(message, str) else json.dumps(message))

@@ -80,3 +80,19 @@ def test_the_embedded_server_refuses_a_clients_run_past_its_limits_with_a_clear_
         second.close()
     finally:
         server.stop()
+
+
+def test_behind_proxies_the_limits_count_the_address_they_pass_on():
+    server = LiveServer("--client-max-runs", "1", "--proxies", "1")
+    try:
+        first = server.client({"X-Forwarded-For": "203.0.113.7"})
+        first.send({"op": "run", "code": WAIT, "clock": "real"})
+        first.until(lambda m: m.get("state") == "running")
+        events, _ = server.client({"X-Forwarded-For": "203.0.113.8"}).run(scenario="tasks")
+        assert events[-1]["status"] == "ok"  # another client behind the same proxy
+        _, refused = server.client({"X-Forwarded-For": "203.0.113.7"}).run(scenario="tasks")
+        assert refused[-1]["type"] == "error" and "already have 1 run going" in refused[-1]["message"]
+        first.close()
+        assert '"client":"203.0.113.8"' in server.stop()
+    finally:
+        server.stop()

@@ -235,3 +235,41 @@ def test_per_client_limits_hold_across_replicas(cluster):
     finally:
         for replica in limited:
             replica.stop()
+
+
+def test_a_replica_that_dies_mid_run_has_its_run_stopped_by_the_worker(cluster):
+    server, workers, _ = cluster
+    doomed = LiveServer("--redis", server.url)
+    try:
+        client = start(doomed, code=WAIT.format(seconds=25), clock="real")
+        worker = until_running(client)
+        run = client.until(lambda m: m["type"] == "events")[-1]["run"]
+        doomed.process.kill()  # (no goodbye: its watch on the run lapses)
+        assert wait_until(lambda: f"run {run} stopped" in workers[worker].log(), 20)
+        assert wait_until(lambda: not child_processes(), 10)
+    finally:
+        doomed.stop()
+
+
+def test_the_queue_of_runs_waiting_for_a_worker_is_bounded(cluster):
+    server, workers, _ = cluster
+    replica = LiveServer("--redis", server.url, "--max-queued", "1")
+    try:
+        busy = [start(replica, code=WAIT.format(seconds=25), clock="real") for _ in workers]
+        assert {until_running(client) for client in busy} == set(workers)
+        waiting = start(replica, scenario="tasks")
+        waiting.until(lambda m: m.get("state") == "queued")
+        _, refused = finish(start(replica, scenario="tasks"))
+        assert refused[-1]["type"] == "error"
+        assert refused[-1]["message"] == ("The server is busy: 1 run is waiting for a worker. Please try again in "
+                                          "a moment.")
+        assert replica.get("/api/ready")[0] == 503
+        for client in busy:
+            client.send({"op": "stop"})
+        events, _ = finish(waiting)  # the waiting run is served once a worker is free
+        assert events[-1]["status"] == "ok"
+        assert wait_until(lambda: replica.get("/api/ready")[0] == 200, 10)
+        for client in busy:
+            finish(client)
+    finally:
+        replica.stop()
