@@ -7,6 +7,7 @@ of a worker that went silent.
 `RemoteJob` a `session.RunJob`'s, so the session does not know where its runs execute.
 """
 
+import json
 import logging
 import threading
 import time
@@ -176,7 +177,8 @@ class RemoteJob:
 
     def __init__(self, session, request, text, pool):
         self.id = pool.new_run_id()
-        self.session, self.request, self.text = session, request, text
+        # (re-encoded: what goes on the queue is the checked request, compact, not the client's padding)
+        self.session, self.request, self.text = session, request, protocol.encode(json.loads(text))
         self.done = threading.Event()  # its messages are all forwarded (or the client has gone)
         self.reported = False  # its finished status is sent
         self.worker = None
