@@ -18,6 +18,7 @@ everything it starts is counted from its first byte.
 
 import itertools
 import os
+import signal
 import time
 from dataclasses import dataclass
 
@@ -107,9 +108,12 @@ class RunCgroup:
             return None
 
     def remove(self):
-        """Remove the cgroup once its processes have ended. The kernel may still be letting go of the
-        last one for a moment (EBUSY): try again for up to a second."""
+        """Kill what is left in the cgroup and remove it. Its processes are the run's alone, and one
+        may have escaped the kill of the run's process tree (a sandbox's inner process that was
+        not yet its parent's child when the tree was listed). The kernel may still be letting go
+        of the last one for a moment (EBUSY): try again for up to a second."""
         for _ in range(100):
+            self._kill_members()
             try:
                 os.rmdir(self.directory)
                 return
@@ -117,6 +121,18 @@ class RunCgroup:
                 return
             except OSError:
                 time.sleep(0.01)
+
+    def _kill_members(self):
+        try:
+            with open(os.path.join(self.directory, "cgroup.procs")) as handle:
+                members = [int(pid) for pid in handle.read().split()]
+        except (OSError, ValueError):
+            return
+        for pid in members:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 def _alive(pid):

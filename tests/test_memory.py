@@ -206,3 +206,19 @@ def test_run_cgroups_are_removed_when_runs_end():
     import os
     left = [name for name in os.listdir(hierarchy.base) if name.startswith(f"loopscope-{os.getpid()}-")]
     assert left == []
+
+
+def test_removing_a_runs_cgroup_ends_any_process_still_in_it():
+    # (a sandbox's inner process that escaped the kill of its tree, e.g. a spare ended while
+    # bubblewrap was still setting up, is still in the run's cgroup)
+    import os
+    import subprocess
+
+    from servers import wait_until
+
+    group = sandbox.detect().cgroups.create(64 * 2**20, 16 * 2**20)
+    stray = subprocess.Popen(group.command_prefix() + ["sleep", "60"], start_new_session=True)
+    assert wait_until(lambda: str(stray.pid) in open(f"{group.directory}/cgroup.procs").read().split(), 10)
+    group.remove()
+    assert stray.wait(timeout=10) == -9
+    assert not os.path.exists(group.directory)
