@@ -101,8 +101,8 @@ function clear() {
 
 const runs = createRuns({
   onStatus: setStatus,
-  onRunning() {
-    setStatus("Running… (the picture plays the recorded events at the speed you choose)");
+  onRunning(worker) { // (a worker's name in distributed mode)
+    setStatus(`Running${worker ? ` on worker ${worker}` : ""}… (the picture plays the recorded events at the speed you choose)`);
     player.play();
   },
   onEvents(events) {

@@ -48,7 +48,7 @@ export function createRuns({ onStatus, onRunning, onEvents, onFinished }) {
       if (message.type === "events") onEvents(message.events);
       else if (message.type !== "status") throw new Error(`unknown message type ${message.type}`);
       else if (message.state === "queued") onStatus(`Waiting for a free slot: position ${message.position} in line…`);
-      else if (message.state === "running") onRunning();
+      else if (message.state === "running") onRunning(message.worker);
       else if (message.state === "finished") {
         finished = true;
         onFinished(message.status);

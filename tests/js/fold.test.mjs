@@ -114,7 +114,7 @@ test("run messages: a replaced run's tail is ignored, statuses and events reach 
   const seen = [];
   const runs = createRuns({
     onStatus: (text, kind = "") => seen.push(["status", text, kind]),
-    onRunning: () => seen.push(["running"]),
+    onRunning: (worker) => seen.push(worker ? ["running", worker] : ["running"]),
     onEvents: (events) => seen.push(["events", events.length]),
     onFinished: (status) => seen.push(["finished", status]),
   });
@@ -124,11 +124,12 @@ test("run messages: a replaced run's tail is ignored, statuses and events reach 
   runs.handle({ type: "events", run: 1, events: [{}] });
   runs.handle({ type: "status", run: 1, state: "finished", status: "stopped" });
   runs.handle({ type: "status", run: 2, state: "queued", position: 3 });
+  runs.handle({ type: "status", run: 2, state: "running", worker: "lab-1" }); // (distributed mode)
   runs.handle({ type: "status", run: 2, state: "finished", status: "ok" });
   runs.handle({ type: "error", message: "The server is busy." });
   assert.deepEqual(seen, [
     ["running"], ["events", 2],
-    ["status", "Waiting for a free slot: position 3 in line…", ""], ["finished", "ok"],
+    ["status", "Waiting for a free slot: position 3 in line…", ""], ["running", "lab-1"], ["finished", "ok"],
     ["status", "The server is busy.", "error"],
   ]);
   assert.equal(runs.current, 2);
