@@ -88,7 +88,12 @@ def main(argv=None):
         config["PROXIES"] = args.proxies
     if args.worker_timeout:
         config["WORKER_TIMEOUT"] = args.worker_timeout
-    app = create_app(config)
+    try:
+        app = create_app(config)
+    except Exception as exc:  # noqa: BLE001 - only the distributed mode's start reaches out: to Redis
+        if not args.redis:
+            raise
+        parser.exit(1, f"python -m server: cannot use the Redis at {args.redis}: {exc}\n")
     # SIGTERM ends the server like Ctrl+C does, so every run is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

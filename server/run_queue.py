@@ -64,11 +64,26 @@ class RunQueue:
         self._enqueue = redis.register_script(_ENQUEUE)
         self._position = redis.register_script(_POSITION)
         self._withdraw = redis.register_script(_WITHDRAW)
+        self.ensure_group()
+
+    def ensure_group(self):
+        """Make the stream and its consumer group unless they are there (at start, and after a
+        Redis that lost its data came back)."""
         try:
-            redis.xgroup_create(self.runs, GROUP, id="0", mkstream=True)
+            self.redis.xgroup_create(self.runs, GROUP, id="0", mkstream=True)
         except Exception as exc:  # noqa: BLE001 - redis.ResponseError, without importing redis here
             if "BUSYGROUP" not in str(exc):
                 raise
+
+    def _again_with_group(self, call):
+        """`call()`, once more after making the group if Redis no longer had it (NOGROUP)."""
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - redis.ResponseError
+            if "NOGROUP" not in str(exc) and "no such key" not in str(exc):
+                raise
+        self.ensure_group()
+        return call()
 
     def _key(self, run_id, what):
         return f"{self.prefix}:run:{run_id}:{what}"
@@ -84,8 +99,8 @@ class RunQueue:
         `bound` are waiting already. `request`: the client's message as it sent it. The run is
         watched for `watch_seconds` from now (before a worker can take it: see `watch`)."""
         self.watch(run_id, watch_seconds)
-        answer = self._enqueue(keys=[self.runs], args=[GROUP, bound, "run", run_id, "request", request,
-                                                       "client", client or ""])
+        answer = self._again_with_group(lambda: self._enqueue(
+            keys=[self.runs], args=[GROUP, bound, "run", run_id, "request", request, "client", client or ""]))
         if answer[0] == 1:
             return True, answer[1].decode()
         return False, int(answer[1])
@@ -127,7 +142,8 @@ class RunQueue:
 
     def take(self, worker, block_ms):
         """The next request for `worker` as (entry id, fields), or None if none came in `block_ms`."""
-        answer = self.redis.xreadgroup(GROUP, worker, {self.runs: ">"}, count=1, block=block_ms)
+        answer = self._again_with_group(
+            lambda: self.redis.xreadgroup(GROUP, worker, {self.runs: ">"}, count=1, block=block_ms))
         for _, entries in answer or ():
             for entry_id, fields in entries:
                 return entry_id.decode(), {key.decode(): value.decode() for key, value in fields.items()}

@@ -212,7 +212,10 @@ def main(argv=None):
         limits["output"] = int(args.max_output * MiB)
     import redis
 
-    queue = RunQueue(redis.Redis.from_url(args.redis), args.prefix)
+    try:
+        queue = RunQueue(redis.Redis.from_url(args.redis), args.prefix)
+    except (redis.RedisError, ValueError) as exc:
+        parser.exit(1, f"python -m server.worker: cannot use the Redis at {args.redis}: {exc}\n")
     support = sandbox.detect()
     if not support.full:
         log.warning("Loopscope sandbox: %s", support.describe())

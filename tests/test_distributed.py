@@ -22,8 +22,8 @@ WORKER_TIMEOUT = 3  # seconds a worker may be silent before a replica ends its r
 
 
 class RedisServer:
-    def __init__(self, folder):
-        self.port = free_port()
+    def __init__(self, folder, port=None):
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = subprocess.Popen(
             [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -273,3 +273,32 @@ def test_the_queue_of_runs_waiting_for_a_worker_is_bounded(cluster):
             finish(client)
     finally:
         replica.stop()
+
+
+def test_workers_and_replicas_say_clearly_when_redis_cannot_be_reached():
+    port = free_port()  # (nothing listens there)
+    for command in (["server.worker", "--name", "w"], ["server", "--port", str(free_port())]):
+        done = subprocess.run([sys.executable, "-m", *command, "--redis", f"redis://127.0.0.1:{port}/0"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert f"cannot use the Redis at redis://127.0.0.1:{port}/0: Error 111" in done.stderr, done.stderr
+
+
+def test_runs_go_on_after_redis_restarts_without_its_data(tmp_path):
+    server = RedisServer(tmp_path)
+    worker = WorkerProcess(server.url, "phoenix", "--max-runs", "1", "--spares", "0")
+    replica = None
+    try:
+        replica = LiveServer("--redis", server.url)
+        assert wait_until(lambda: "phoenix" in replica.get("/api/health")[1]["runs"]["workers"], 30)
+        assert finish(start(replica, scenario="tasks"))[0][-1]["status"] == "ok"
+        server.stop()  # (no persistence: the stream, its group and the worker's presence are gone)
+        server = RedisServer(tmp_path, port=server.port)
+        assert wait_until(lambda: "phoenix" in replica.get("/api/health")[1]["runs"]["workers"], 30)
+        events, messages = finish(start(replica, scenario="tasks"))
+        assert events[-1]["status"] == "ok" and running_worker(messages) == "phoenix"
+    finally:
+        if replica is not None:
+            replica.stop()
+        worker.stop()
+        server.stop()
