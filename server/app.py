@@ -99,9 +99,12 @@ def create_app(test_config=None):
     if test_config:
         app.config.from_mapping(test_config)
     logging.getLogger("loopscope").setLevel(logging.INFO)
-    support = sandbox.detect()
-    if not support.full and not app.config["REDIS_URL"]:
-        app.logger.warning("Loopscope sandbox: %s", support.describe())
+    if app.config["REDIS_URL"]:  # (a replica runs nothing: the workers' sandboxes are what counts)
+        support = sandbox.Support(problems=["runs go to the workers"])
+    else:
+        support = sandbox.detect()
+        if not support.full:
+            app.logger.warning("Loopscope sandbox: %s", support.describe())
     limits = sandbox.Limits(**app.config["LIMITS"])
     policy = ClientPolicy(int(app.config["CLIENT_MAX_RUNS"]), int(app.config["CLIENT_RUNS_PER_MINUTE"]))
     remote = bool(app.config["REDIS_URL"])
