@@ -177,8 +177,10 @@ class RemoteJob:
 
     def __init__(self, session, request, text, pool):
         self.id = pool.new_run_id()
-        # (re-encoded: what goes on the queue is the checked request, compact, not the client's padding)
-        self.session, self.request, self.text = session, request, protocol.encode(json.loads(text))
+        # (re-encoded: what goes on the queue is the checked request, compact, not the client's padding;
+        # by json, its non-ASCII escaped: code may hold a lone surrogate, which orjson refuses)
+        self.session, self.request = session, request
+        self.text = json.dumps(json.loads(text), separators=(",", ":"))
         self.done = threading.Event()  # its messages are all forwarded (or the client has gone)
         self.reported = False  # its finished status is sent
         self.worker = None

@@ -273,3 +273,16 @@ def test_the_queue_of_runs_waiting_for_a_worker_is_bounded(cluster):
             finish(client)
     finally:
         replica.stop()
+
+
+def test_own_code_holding_a_lone_surrogate_runs_and_the_socket_lives_on(cluster):
+    # Valid JSON (the surrogate escaped) that the checks accept, as on one machine; re-encoding it
+    # for the queue must not fail on it (orjson refuses a lone surrogate: the session died).
+    _, _, replicas = cluster
+    client = replicas[0].client()
+    client.send(json.dumps({"op": "run", "code": "print(len('\ud800'))"}))
+    events, messages = finish(client)
+    assert events and events[-1]["kind"] == "run.end", messages
+    client.send({"op": "stop"})
+    assert client.receive()["message"].startswith("Nothing is running")
+    client.close()
