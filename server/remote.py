@@ -136,7 +136,14 @@ class RemotePool:
 
     def _end_abandoned(self, fields, worker):
         """Finish the messages of a run whose worker died: a `run.end` that says so after what came."""
-        run_id = int(fields["run"])
+        self.end_run(int(fields["run"]), fields["request"], worker,
+                     f"The worker running this program ({worker}) stopped answering for {self.worker_timeout:g} s, "
+                     "so its run was ended. Other runs go on: run it again.")
+        log.warning("run %s: its worker %s went silent; the run was ended", fields["run"], worker)
+
+    def end_run(self, run_id, request, worker, reason):
+        """Finish a run's messages with a `run.end` (status error, `reason`) after what came, unless
+        it has finished already."""
         first, last = self.queue.ends(run_id)
         if last is not None and last[0] == "finished":
             return
@@ -145,17 +152,14 @@ class RemotePool:
         last = orjson.loads(last[1])["events"][-1] if last is not None and last[0] == "events" else None
         status = last["status"] if last is not None and last["kind"] == "run.end" else None
         if status is None:
-            stream = _stream_of(fields["request"], self.limits)
+            stream = _stream_of(request, self.limits)
             if last is not None:
                 stream.seq, stream.t, stream.started = last["seq"] + 1, last["t"], True
             status = "error"
-            ending = Ending(status, f"The worker running this program ({worker}) stopped answering for "
-                            f"{self.worker_timeout:g} s, so its run was ended. Other runs go on: run it again.")
-            events = stream.end(ending)
+            events = stream.end(Ending(status, reason))
             self.queue.publish(run_id, "events", protocol.encode(protocol.events_message(run_id, events)),
                                events=events[-1]["seq"] + 1)
         self.queue.publish(run_id, "finished", protocol.encode(protocol.finished(run_id, status)), status=status)
-        log.warning("run %s: its worker %s went silent; the run was ended", run_id, worker)
 
 
 def _unreachable(exc):
@@ -188,6 +192,7 @@ class RemoteJob:
         self._entry = None
         self._started = False  # a worker has it
         self._withdrawn = threading.Event()  # stopped before any worker took it
+        self._lock = threading.Lock()  # (a withdrawal is not taken for a lost request)
 
     def start(self, pool, entry_id):
         self._entry = entry_id
@@ -198,10 +203,11 @@ class RemoteJob:
             return
         queue = self._pool.queue
         try:
-            if not self._started and self._entry is not None and queue.withdraw(self._entry):
-                self._withdrawn.set()
-            else:
-                queue.stop(self.id)
+            with self._lock:
+                if not self._started and self._entry is not None and queue.withdraw(self._entry):
+                    self._withdrawn.set()
+                    return
+            queue.stop(self.id)
         except Exception:  # noqa: BLE001 - Redis away: the worker stops it when its watch lapses
             log.warning("run %s: the stop could not be passed on", self.id, exc_info=True)
 
@@ -210,20 +216,37 @@ class RemoteJob:
     def wait(self, timeout):
         self.done.wait(timeout)
 
+    def _lost(self):
+        """Whether its request is gone without its run's end (Redis lost its data, or the worker
+        holding it dropped it): then no worker and no reaper will ever finish it."""
+        with self._lock:
+            return not self._withdrawn.is_set() and not self._pool.queue.held(self._entry)
+
+    def _end_lost(self):
+        if self.worker is not None:
+            reason = (f"The worker running this program ({self.worker}) lost it: the run queue no longer holds its "
+                      "request (its server restarted or lost its data), so its run was ended. Run it again.")
+        else:
+            reason = ("This run was lost while it waited for a worker: the run queue no longer holds its request "
+                      "(its server restarted or lost its data). Run it again.")
+        log.warning("run %s: its request is no longer on the run queue; the run was ended", self.id)
+        self._pool.end_run(self.id, self.text, self.worker, reason)
+
     def _send(self, text):
         self.session.outbox.put(text)
 
     def _forward(self):
         queue, limits = self._pool.queue, self.session.settings.client_limits
         started, status, count, after, position = time.monotonic(), "error", 0, "0-0", 0
-        renewed = started
+        renewed, lost, ending = started, 0, False
         try:
             while True:
                 if self._withdrawn.is_set():
                     self.reported, status = True, "stopped"
                     self._send(protocol.encode(protocol.finished(self.id, "stopped")))
                     return
-                for after, state, text, notes in queue.read(self.id, after, POLL_MS):
+                messages = queue.read(self.id, after, POLL_MS)
+                for after, state, text, notes in messages:
                     if state == "finished":
                         self.reported = True  # (before it is sent: a stop that follows finds nothing running)
                         status = notes.get("status", "error")
@@ -244,6 +267,12 @@ class RemoteJob:
                     renewed = time.monotonic()
                     queue.watch(self.id, WATCH_SECONDS)
                     limits.refresh(self.session.client, self.id)
+                    lost = lost + 1 if not ending and self._lost() else 0
+                    # (twice, and every message read: a worker that finished it said so before it let go of
+                    # it, and one that lost it stops its run, and says so, within a second)
+                    if lost >= 2 and not messages:
+                        ending = True
+                        self._end_lost()
         except ConnectionClosed:
             status = "disconnected"
         except Exception:  # noqa: BLE001 - one broken run must not take the server down

@@ -16,6 +16,7 @@ replicas and workers share, in one place.
   worker stops renewing it.
 """
 
+import functools
 import json
 
 GROUP = "workers"
@@ -47,6 +48,31 @@ _WITHDRAW = _WAITING_UP_TO + """
 if #waiting > 0 and waiting[#waiting][1] == ARGV[2] then redis.call('XDEL', KEYS[1], ARGV[2]); return 1 end
 return 0
 """
+# KEYS: the runs stream. ARGV: group, entry id. 1 while the request waits or a worker (or a reaper)
+# holds it, 0 once it is done, withdrawn or lost (a Redis that lost its data, a consumer deleted).
+_HELD = _WAITING_UP_TO + """
+if #waiting > 0 and waiting[#waiting][1] == ARGV[2] then return 1 end
+if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) > 0 then return 1 end
+return 0
+"""
+
+
+def _regrouped(method):
+    """A Redis that lost its data (restarted without persistence, flushed, failed over to an empty
+    replica) lost the group too, and every call on it fails (NOGROUP, "no such key"): the group is
+    made again, from the stream's end (no request is ever delivered twice), and the call retried."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - redis.ResponseError, without importing redis here
+            if "NOGROUP" not in str(exc) and "no such key" not in str(exc):
+                raise
+            self._create_group("$")
+            return method(self, *args, **kwargs)
+
+    return call
 
 
 def _message(fields):
@@ -64,8 +90,12 @@ class RunQueue:
         self._enqueue = redis.register_script(_ENQUEUE)
         self._position = redis.register_script(_POSITION)
         self._withdraw = redis.register_script(_WITHDRAW)
+        self._held = redis.register_script(_HELD)
+        self._create_group("0")
+
+    def _create_group(self, start):
         try:
-            redis.xgroup_create(self.runs, GROUP, id="0", mkstream=True)
+            self.redis.xgroup_create(self.runs, GROUP, id=start, mkstream=True)
         except Exception as exc:  # noqa: BLE001 - redis.ResponseError, without importing redis here
             if "BUSYGROUP" not in str(exc):
                 raise
@@ -79,6 +109,7 @@ class RunQueue:
         """Unique among every replica's runs."""
         return int(self.redis.incr(f"{self.prefix}:run-ids"))
 
+    @_regrouped
     def enqueue(self, run_id, request, client, bound, watch_seconds):
         """(True, entry id) once the request is on the stream, or (False, entries waiting) when
         `bound` are waiting already. `request`: the client's message as it sent it. The run is
@@ -90,10 +121,17 @@ class RunQueue:
             return True, answer[1].decode()
         return False, int(answer[1])
 
+    @_regrouped
     def position(self, entry_id):
         """Its place among the requests no worker has taken yet (1: next); 0 once one has."""
         return int(self._position(keys=[self.runs], args=[GROUP, entry_id]))
 
+    @_regrouped
+    def held(self, entry_id):
+        """Whether the request still waits or is held by a worker (False: done, withdrawn or lost)."""
+        return bool(self._held(keys=[self.runs], args=[GROUP, entry_id]))
+
+    @_regrouped
     def withdraw(self, entry_id):
         """Take a request no worker has yet off the stream: True, or False if one has it."""
         return bool(self._withdraw(keys=[self.runs], args=[GROUP, entry_id]))
@@ -125,6 +163,7 @@ class RunQueue:
 
     # -- a worker -------------------------------------------------------------------------------
 
+    @_regrouped
     def take(self, worker, block_ms):
         """The next request for `worker` as (entry id, fields), or None if none came in `block_ms`."""
         answer = self.redis.xreadgroup(GROUP, worker, {self.runs: ">"}, count=1, block=block_ms)
@@ -149,6 +188,7 @@ class RunQueue:
     def watched(self, run_id):
         return bool(self.redis.exists(self._key(run_id, "watched")))
 
+    @_regrouped
     def keep(self, worker, entry_ids):
         """Touch the worker's pending requests (their idle time restarts); the ids it no longer
         holds (a reaper took them: it was silent too long) are returned."""
@@ -183,10 +223,12 @@ class RunQueue:
                 found[key.decode().rpartition(":worker:")[2]] = json.loads(value)
         return found
 
+    @_regrouped
     def waiting(self):
         """Requests on the stream that no worker has taken yet."""
         return self.redis.xlen(self.runs) - self.redis.xpending(self.runs, GROUP)["pending"]
 
+    @_regrouped
     def abandoned(self, idle_seconds):
         """Requests whose worker was silent for `idle_seconds`: each [(entry id, fields, worker)]
         is now the caller's alone to end (claiming them restarts their idle time)."""

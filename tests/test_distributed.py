@@ -286,3 +286,29 @@ def test_own_code_holding_a_lone_surrogate_runs_and_the_socket_lives_on(cluster)
     client.send({"op": "stop"})
     assert client.receive()["message"].startswith("Nothing is running")
     client.close()
+
+
+def test_a_redis_that_lost_its_data_ends_the_runs_it_held_clearly_and_the_cluster_recovers(cluster):
+    # Redis restarted without persistence (or flushed, or failed over to an empty replica): the
+    # group and every request went with it. The runs then must end, each with a clear run.end,
+    # and the cluster must take runs again without restarting a replica or a worker.
+    server, workers, replicas = cluster
+    busy = [start(replica, code=WAIT.format(seconds=25), clock="real") for replica in replicas]
+    assert {until_running(client) for client in busy} == set(workers)
+    waiting = start(replicas[0], scenario="tasks")
+    waiting.until(lambda m: m.get("state") == "queued")
+    server.client.flushall()
+    ends = {}
+    for client in [waiting, *busy]:
+        events, messages = finish(client, timeout=30)
+        assert events and events[-1]["kind"] == "run.end" and events[-1]["status"] in ("error", "stopped"), messages
+        assert messages[-1]["state"] == "finished" and messages[-1]["status"] == events[-1]["status"]
+        ends[client] = events[-1]
+    assert "lost" in ends[waiting]["reason"], ends[waiting]  # (it never ran: no worker has it)
+    assert wait_until(lambda: set(replicas[1].get("/api/health")[1]["runs"]["workers"]) == set(workers), 10)
+    for replica in replicas:
+        events, messages = finish(start(replica, scenario="tasks"))
+        assert events and events[-1]["status"] == "ok", messages
+    assert wait_until(lambda: not child_processes(), 10)
+    for client in [waiting, *busy]:
+        client.close()
