@@ -36,7 +36,24 @@ class RemotePool:
         self._lock = threading.Lock()
         self._jobs = set()
         self._closed = threading.Event()
+        self._workers_lock = threading.Lock()
+        self._workers_at, self._workers_seen, self._workers_error = -1.0, {}, None
         threading.Thread(target=self._reap, name="loopscope-reaper", daemon=True).start()
+
+    def workers(self):
+        """The live workers (`RunQueue.workers`), looked up at most once a second: every run request,
+        health and readiness check asks (some twice), and a Redis that hangs must cost one timeout
+        a second, not one per question (a balancer's check must hear back)."""
+        with self._workers_lock:
+            if time.monotonic() - self._workers_at >= 1.0:
+                try:
+                    self._workers_seen, self._workers_error = self.queue.workers(), None
+                except Exception as exc:  # noqa: BLE001 - redis.ConnectionError, TimeoutError and the like
+                    self._workers_seen, self._workers_error = {}, exc
+                self._workers_at = time.monotonic()
+            if self._workers_error is not None:
+                raise self._workers_error.with_traceback(None)
+            return self._workers_seen
 
     def new_run_id(self):
         try:
@@ -48,7 +65,7 @@ class RemotePool:
         if self._closed.is_set():
             raise Busy("The server is shutting down.")
         try:
-            if not self.queue.workers():
+            if not self.workers():
                 raise Busy("No run worker is connected to this server right now, so nothing can run. "
                            "Please try again in a moment.")
             taken, answer = self.queue.enqueue(job.id, job.text, job.session.client, self.max_queued,
@@ -76,7 +93,7 @@ class RemotePool:
         with self._lock:
             forwarding = len(self._jobs)
         try:
-            workers, waiting = self.queue.workers(), self.queue.waiting()
+            workers, waiting = self.workers(), self.queue.waiting()
         except Exception as exc:  # noqa: BLE001 - the health check must answer while Redis is away
             return {"running": 0, "queued": 0, "max_running": 0, "max_queued": self.max_queued,
                     "forwarding": forwarding, "workers": {}, "error": f"the queue server cannot be reached "
@@ -89,7 +106,7 @@ class RemotePool:
         """The sandbox of the live workers, as `Settings.describe` words one host's: own code is
         allowed when every worker would run it (any of them may take a run)."""
         try:
-            sandboxes = [about["sandbox"] for about in self.queue.workers().values()]
+            sandboxes = [about["sandbox"] for about in self.workers().values()]
         except Exception:  # noqa: BLE001 - Redis away: as if no worker were there
             sandboxes = []
         if not sandboxes:
@@ -106,7 +123,7 @@ class RemotePool:
         if self.closed:
             return "shutting down"
         try:
-            if not self.queue.workers():
+            if not self.workers():
                 return "no run worker is connected"
             if self.queue.waiting() >= self.max_queued:
                 return "busy: the queue of runs waiting for a worker is full"

@@ -22,6 +22,7 @@ import json
 GROUP = "workers"
 REAPER = "loopscope-reaper"  # the consumer an abandoned request is moved to while it is ended
 KEPT = 600  # seconds a run's streams outlive their last write (a replica reads them at once)
+TIMEOUT = 2.0  # seconds an answer from Redis may take (the longest block asked for is 1 s)
 
 # KEYS: the runs stream. ARGV: group, queue bound, then the entry's fields and values.
 # Returns {1, id} or {0, entries waiting}.
@@ -55,6 +56,19 @@ if #waiting > 0 and waiting[#waiting][1] == ARGV[2] then return 1 end
 if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) > 0 then return 1 end
 return 0
 """
+
+
+def connect(url):
+    """A client of the Redis at `url` that never waits for ever: without a timeout, a Redis that
+    hangs (stopped, or cut off by a partition with its connections still open) held every call,
+    the health check's too, for good. A dropped connection is tried again once, at once; a
+    timeout is not (the caller says what failed). The URL's own options (?socket_timeout=) win."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT,
+                                retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)))
 
 
 def _regrouped(method):

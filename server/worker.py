@@ -19,7 +19,7 @@ import time
 
 from . import protocol, relay, sandbox
 from .protocol import CODE_FILENAME
-from .run_queue import RunQueue
+from .run_queue import RunQueue, connect
 from .runner import Options, Program, Run, SandboxUnavailable
 from .sandbox import MiB, Limits
 from .spares import SparePool
@@ -210,9 +210,7 @@ def main(argv=None):
         limits["timeout"] = args.run_timeout
     if args.max_output:
         limits["output"] = int(args.max_output * MiB)
-    import redis
-
-    queue = RunQueue(redis.Redis.from_url(args.redis), args.prefix)
+    queue = RunQueue(connect(args.redis), args.prefix)
     support = sandbox.detect()
     if not support.full:
         log.warning("Loopscope sandbox: %s", support.describe())

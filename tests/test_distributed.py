@@ -22,8 +22,8 @@ WORKER_TIMEOUT = 3  # seconds a worker may be silent before a replica ends its r
 
 
 class RedisServer:
-    def __init__(self, folder):
-        self.port = free_port()
+    def __init__(self, folder, port=None):
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process = subprocess.Popen(
             [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
@@ -312,3 +312,37 @@ def test_a_redis_that_lost_its_data_ends_the_runs_it_held_clearly_and_the_cluste
     assert wait_until(lambda: not child_processes(), 10)
     for client in [waiting, *busy]:
         client.close()
+
+
+def test_a_redis_that_hangs_then_goes_away_ends_the_runs_the_health_check_answers_and_all_recovers(tmp_path):
+    server = RedisServer(tmp_path)
+    worker = WorkerProcess(server.url, "worker-lone", "--max-runs", "1", "--spares", "0", "--run-timeout", "30")
+    replica = None
+    try:
+        replica = LiveServer("--redis", server.url, "--client-max-runs", "1", "--worker-timeout", str(WORKER_TIMEOUT))
+        assert wait_until(lambda: "worker-lone" in replica.get("/api/health")[1]["runs"]["workers"], 30)
+        client = start(replica, code=WAIT.format(seconds=25), clock="real")
+        until_running(client)
+        os.kill(server.process.pid, signal.SIGSTOP)  # (as a partition would: connections open, no answer)
+        try:
+            status, body = replica.get("/api/health")  # (within its 10 s: a balancer must hear back)
+            assert "cannot be reached" in body["runs"]["error"], body
+            assert replica.get("/api/ready")[0] == 503
+        finally:
+            server.process.kill()  # and then gone
+            server.stop()
+        _, messages = finish(client, timeout=30)  # the client is told, not left waiting
+        assert messages[-1]["state"] == "finished" and messages[-1]["status"] == "error", messages
+        server = RedisServer(tmp_path, server.port)  # back, empty
+        assert wait_until(lambda: "worker-lone" in replica.get("/api/health")[1]["runs"]["workers"], 30)
+        events, messages = finish(start(replica, scenario="tasks"))
+        assert events and events[-1]["status"] == "ok", messages
+        events, messages = finish(start(replica, scenario="tasks"))  # (its count was released)
+        assert events and events[-1]["status"] == "ok", messages
+        client.close()
+    finally:
+        if replica is not None:
+            replica.stop()
+        worker.stop()
+        server.stop()
+    assert wait_until(lambda: not child_processes(), 10)
