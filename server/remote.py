@@ -306,6 +306,8 @@ class RemoteJob:
                 queue.forget(self.id)  # (its watch goes too: a worker still running it stops it)
             except Exception:  # noqa: BLE001
                 log.warning("run %s: its keys could not be removed (they expire)", self.id)
-            self.session.job_over(self, status, time.monotonic() - started, count, self.worker)
-            self.done.set()
-            self._pool.finished(self)
+            try:
+                self.session.job_over(self, status, time.monotonic() - started, count, self.worker)
+            finally:  # (whatever happened there: the session waits for this, the pool counts it)
+                self.done.set()
+                self._pool.finished(self)

@@ -333,6 +333,12 @@ def test_a_redis_that_hangs_then_goes_away_ends_the_runs_the_health_check_answer
             server.stop()
         _, messages = finish(client, timeout=30)  # the client is told, not left waiting
         assert messages[-1]["state"] == "finished" and messages[-1]["status"] == "error", messages
+        # its count could not be released (Redis gone): the run is over on the replica all the same,
+        # nothing is left forwarding, and the client hears at once why it cannot run again
+        assert wait_until(lambda: replica.get("/api/health")[1]["runs"]["forwarding"] == 0, 10)
+        client.send({"op": "run", "scenario": "tasks"})
+        refused = client.until(lambda m: m["type"] == "error", 5)[-1]
+        assert "cannot reach its run queue" in refused["message"]
         server = RedisServer(tmp_path, server.port)  # back, empty
         assert wait_until(lambda: "worker-lone" in replica.get("/api/health")[1]["runs"]["workers"], 30)
         events, messages = finish(start(replica, scenario="tasks"))
