@@ -248,6 +248,8 @@ class RemoteJob:
                       "(its server restarted or lost its data). Run it again.")
         log.warning("run %s: its request is no longer on the run queue; the run was ended", self.id)
         self._pool.end_run(self.id, self.text, self.worker, reason)
+        # (a request dropped from the pending entries but not deleted would count as waiting for ever)
+        self._pool.queue.done(self._entry)
 
     def _send(self, text):
         self.session.outbox.put(text)

@@ -221,10 +221,13 @@ class RunQueue:
         """The worker is alive for `seconds` more, and says `about` (a dict) of itself."""
         self.redis.set(f"{self.prefix}:worker:{worker}", json.dumps(about), ex=max(1, round(seconds)))
 
-    def retire(self, worker):
-        """The worker stopped: it is no longer a live worker, nor a consumer of the group."""
+    def retire(self, worker, consumer=True):
+        """The worker stopped: it is no longer a live worker, nor (`consumer`) a consumer of the
+        group. A consumer deleted drops its pending requests: one that still holds some must stay,
+        for a reaper to end them."""
         self.redis.delete(f"{self.prefix}:worker:{worker}")
-        self.redis.xgroup_delconsumer(self.runs, GROUP, worker)
+        if consumer:
+            self.redis.xgroup_delconsumer(self.runs, GROUP, worker)
 
     # -- anyone ---------------------------------------------------------------------------------
 

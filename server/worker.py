@@ -84,7 +84,8 @@ class Worker:
             time.sleep(0.05)
         self.spares.close()
         try:
-            self.queue.retire(self.name)
+            # (a run still going keeps the consumer, and so its pending request: a replica's reaper ends it)
+            self.queue.retire(self.name, consumer=not runs)
         except Exception:  # noqa: BLE001 - Redis gone too: its presence lapses by itself
             log.warning("worker %s: could not say it stopped", self.name)
 
@@ -133,12 +134,12 @@ class Worker:
         finally:
             over.set()  # (its watcher ends)
             self.served += 1
-            with self._lock:
-                self._runs.pop(entry_id, None)
             try:
                 self.queue.done(entry_id)
             except Exception:  # noqa: BLE001
                 log.exception("worker %s: could not mark run %s done", self.name, run_id)
+            with self._lock:  # (after: a worker stopping retires its consumer once it holds nothing)
+                self._runs.pop(entry_id, None)
             self._slots.release()
 
     def _prepare(self, request_text):

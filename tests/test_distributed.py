@@ -352,3 +352,26 @@ def test_a_redis_that_hangs_then_goes_away_ends_the_runs_the_health_check_answer
         worker.stop()
         server.stop()
     assert wait_until(lambda: not child_processes(), 10)
+
+
+def test_a_run_whose_request_its_worker_dropped_ends_clearly_and_leaves_the_queue_empty(cluster):
+    # A worker stopping retires its consumer even when a run did not stop within its 10 s
+    # (`Worker._stop_all`): that drops the request from the group's pending entries, so no
+    # reaper sees it. As if it happened, then the worker died: the run must still end.
+    server, workers, replicas = cluster
+    client = start(replicas[0], code=WAIT.format(seconds=25), clock="real")
+    victim = until_running(client)
+    server.client.xgroup_delconsumer("loopscope:runs", "workers", victim)
+    workers[victim].process.kill()
+    events, messages = finish(client, timeout=30)
+    assert events[-1]["kind"] == "run.end" and events[-1]["status"] == "error", events[-1]
+    assert f"The worker running this program ({victim}) lost it" in events[-1]["reason"]
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    assert messages[-1]["state"] == "finished" and messages[-1]["status"] == "error"
+    # nothing of it is left counted as waiting: the queue's bound is whole
+    assert wait_until(lambda: replicas[1].get("/api/health")[1]["runs"]["queued"] == 0, 10)
+    assert server.client.xlen("loopscope:runs") == 0
+    workers[victim] = WorkerProcess(server.url, victim, "--max-runs", "1", "--spares", "0", "--run-timeout", "30")
+    assert wait_until(lambda: victim in replicas[0].get("/api/health")[1]["runs"]["workers"], 30)
+    assert wait_until(lambda: not child_processes(), 10)
+    client.close()
