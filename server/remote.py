@@ -25,6 +25,7 @@ log = logging.getLogger("loopscope")
 POLL_MS = 250  # how long a forwarder waits for a message before it looks at the queue again
 RENEW = 1.0  # seconds between a forwarder's renewals of its run's watch and of its client's count
 WATCH_SECONDS = 5  # a run whose replica has not renewed its watch for this long is stopped by its worker
+STOP_GRACE = 5.0  # seconds a worker has to end a run after its stop, before the replica ends it for the client
 
 
 class RemotePool:
@@ -158,21 +159,22 @@ class RemotePool:
                      "so its run was ended. Other runs go on: run it again.")
         log.warning("run %s: its worker %s went silent; the run was ended", fields["run"], worker)
 
-    def end_run(self, run_id, request, worker, reason):
-        """Finish a run's messages with a `run.end` (status error, `reason`) after what came, unless
-        it has finished already."""
+    def end_run(self, run_id, request, worker, reason, status="error"):
+        """Finish a run's messages with a `run.end` (`status`, `reason`) after what came, unless it
+        has finished already."""
         first, last = self.queue.ends(run_id)
         if last is not None and last[0] == "finished":
             return
         if first is None:
             self.queue.publish(run_id, "running", protocol.encode(protocol.running(run_id, worker)), worker=worker)
         last = orjson.loads(last[1])["events"][-1] if last is not None and last[0] == "events" else None
-        status = last["status"] if last is not None and last["kind"] == "run.end" else None
-        if status is None:
+        ended = last["status"] if last is not None and last["kind"] == "run.end" else None
+        if ended is not None:
+            status = ended
+        else:
             stream = _stream_of(request, self.limits)
             if last is not None:
                 stream.seq, stream.t, stream.started = last["seq"] + 1, last["t"], True
-            status = "error"
             events = stream.end(Ending(status, reason))
             self.queue.publish(run_id, "events", protocol.encode(protocol.events_message(run_id, events)),
                                events=events[-1]["seq"] + 1)
@@ -210,13 +212,14 @@ class RemoteJob:
         self._started = False  # a worker has it
         self._withdrawn = threading.Event()  # stopped before any worker took it
         self._lock = threading.Lock()  # (a withdrawal is not taken for a lost request)
+        self._stop_asked = None  # when its first stop came (one is passed on: a client may send thousands)
 
     def start(self, pool, entry_id):
         self._entry = entry_id
         threading.Thread(target=self._forward, name=f"run-{self.id}", daemon=True).start()
 
     def stop(self):
-        if self.done.is_set():
+        if self.done.is_set() or self._stop_asked is not None:
             return
         queue = self._pool.queue
         try:
@@ -225,6 +228,7 @@ class RemoteJob:
                     self._withdrawn.set()
                     return
             queue.stop(self.id)
+            self._stop_asked = time.monotonic()
         except Exception:  # noqa: BLE001 - Redis away: the worker stops it when its watch lapses
             log.warning("run %s: the stop could not be passed on", self.id, exc_info=True)
 
@@ -292,6 +296,15 @@ class RemoteJob:
                     if lost >= 2 and not messages:
                         ending = True
                         self._end_lost()
+                    stopping = self._stop_asked is not None and time.monotonic() - self._stop_asked >= STOP_GRACE
+                    if stopping and not ending and not messages:
+                        # (a worker that hangs: a session waits 10 s for its run's end before the next
+                        # run, whose messages this run's must not come among; the worker, if it comes
+                        # back, stops the run itself once its watch is gone)
+                        ending = True
+                        self._pool.end_run(self.id, self.text, self.worker, f"The worker running this program "
+                                           f"({self.worker or 'not named yet'}) did not answer the stop within {STOP_GRACE:g} s, so the "
+                                           "run was ended here.", status="stopped")
         except ConnectionClosed:
             status = "disconnected"
         except Exception:  # noqa: BLE001 - one broken run must not take the server down

@@ -375,3 +375,44 @@ def test_a_run_whose_request_its_worker_dropped_ends_clearly_and_leaves_the_queu
     assert wait_until(lambda: victim in replicas[0].get("/api/health")[1]["runs"]["workers"], 30)
     assert wait_until(lambda: not child_processes(), 10)
     client.close()
+
+
+def test_a_stop_that_a_silent_worker_does_not_answer_still_ends_the_run_and_nothing_of_it_follows(tmp_path):
+    # (its own Redis: the cluster's replicas would reap a silent worker's run after 3 s, and here the
+    # replica waits the default 10 s, as long as a session waits for its run's end before the next)
+    server = RedisServer(tmp_path)
+    worker = WorkerProcess(server.url, "worker-hung", "--max-runs", "1", "--spares", "0", "--run-timeout", "60")
+    replica = None
+    try:
+        replica = LiveServer("--redis", server.url, "--client-max-runs", "1")
+        assert wait_until(lambda: "worker-hung" in replica.get("/api/health")[1]["runs"]["workers"], 30)
+        client = start(replica, code=WAIT.format(seconds=50), clock="real")
+        old = client.until(lambda m: m["type"] == "status" and m["state"] == "running")[-1]["run"]
+        os.kill(worker.process.pid, signal.SIGSTOP)  # (a machine that hangs: silent, not yet given up on)
+        try:
+            for _ in range(200):  # a client pressing Stop again and again: one stop is passed on
+                client.send({"op": "stop"})
+            client.send({"op": "dance"})  # (its answer comes once every stop before it was handled)
+            messages = client.until(lambda m: m["type"] == "error")
+            assert server.client.xlen(f"loopscope:run:{old}:control") == 1
+            events, more = finish(client, timeout=9)
+            events = [e for m in messages if m["type"] == "events" for e in m["events"]] + events
+            messages += more
+            assert events[-1]["kind"] == "run.end" and events[-1]["status"] == "stopped", events[-1]
+            assert "did not answer the stop" in events[-1]["reason"]
+            assert messages[-1]["state"] == "finished" and messages[-1]["status"] == "stopped"
+        finally:
+            os.kill(worker.process.pid, signal.SIGCONT)
+        assert wait_until(lambda: "worker-hung" in replica.get("/api/health")[1]["runs"]["workers"], 10)
+        events, messages = finish(start(replica, scenario="tasks"))  # (its count was released)
+        assert events and events[-1]["status"] == "ok", messages
+        client.send({"op": "run", "scenario": "tasks"})
+        _, messages = finish(client)
+        assert messages[-1]["status"] == "ok" and all(m.get("run") != old for m in messages), messages
+        client.close()
+    finally:
+        if replica is not None:
+            replica.stop()
+        worker.stop()
+        server.stop()
+    assert wait_until(lambda: not child_processes(), 10)
