@@ -13,7 +13,8 @@ replicas and workers share, in one place.
 - `PREFIX:run:ID:watched`, a key the replica forwarding a run keeps alive: when it lapses (the
   replica died) the worker stops the run, as it would on a disconnect.
 - `PREFIX:worker:NAME`, a key per live worker with what it says of itself, which lapses when the
-  worker stops renewing it.
+  worker stops renewing it; `PREFIX:workers`, the set of their names (a lapsed one is taken out
+  by the next look), so that finding them does not read every key of the Redis.
 """
 
 import functools
@@ -219,13 +220,17 @@ class RunQueue:
 
     def announce(self, worker, about, seconds):
         """The worker is alive for `seconds` more, and says `about` (a dict) of itself."""
-        self.redis.set(f"{self.prefix}:worker:{worker}", json.dumps(about), ex=max(1, round(seconds)))
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(f"{self.prefix}:worker:{worker}", json.dumps(about), ex=max(1, round(seconds)))
+            pipe.sadd(f"{self.prefix}:workers", worker)
+            pipe.execute()
 
     def retire(self, worker, consumer=True):
         """The worker stopped: it is no longer a live worker, nor (`consumer`) a consumer of the
         group. A consumer deleted drops its pending requests: one that still holds some must stay,
         for a reaper to end them."""
         self.redis.delete(f"{self.prefix}:worker:{worker}")
+        self.redis.srem(f"{self.prefix}:workers", worker)
         if consumer:
             self.redis.xgroup_delconsumer(self.runs, GROUP, worker)
 
@@ -233,11 +238,16 @@ class RunQueue:
 
     def workers(self):
         """{name: what it says of itself} of the live workers."""
-        keys = list(self.redis.scan_iter(match=f"{self.prefix}:worker:*", count=100))
-        found = {}
-        for key, value in zip(keys, self.redis.mget(keys) if keys else ()):
-            if value is not None:
-                found[key.decode().rpartition(":worker:")[2]] = json.loads(value)
+        names = sorted(name.decode() for name in self.redis.smembers(f"{self.prefix}:workers"))
+        found, lapsed = {}, []
+        for name, value in zip(names, self.redis.mget([f"{self.prefix}:worker:{name}" for name in names])
+                               if names else ()):
+            if value is None:
+                lapsed.append(name)
+            else:
+                found[name] = json.loads(value)
+        if lapsed:  # (one that comes back is in again at its next sign of life, a second later)
+            self.redis.srem(f"{self.prefix}:workers", *lapsed)
         return found
 
     @_regrouped
