@@ -109,11 +109,10 @@ def create_app(test_config=None):
     policy = ClientPolicy(int(app.config["CLIENT_MAX_RUNS"]), int(app.config["CLIENT_RUNS_PER_MINUTE"]))
     remote = bool(app.config["REDIS_URL"])
     if remote:
-        import redis
-
         from .remote import RemotePool
+        from .run_queue import connect
 
-        connection = redis.Redis.from_url(app.config["REDIS_URL"])
+        connection = connect(app.config["REDIS_URL"])
         pool = RemotePool(connection, limits, app.config["MAX_QUEUED"], float(app.config["WORKER_TIMEOUT"]),
                           app.config["REDIS_PREFIX"])
         client_limits = RedisLimits(policy, connection, app.config["REDIS_PREFIX"])

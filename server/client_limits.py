@@ -7,11 +7,13 @@ NAT is one address, so the right numbers depend on who uses the server.
 """
 
 import collections
+import logging
 import threading
 import time
 from dataclasses import dataclass
 
 MINUTE = 60.0
+log = logging.getLogger("loopscope")
 
 
 class Refused(Exception):
@@ -135,8 +137,13 @@ class RedisLimits:
         policy = self.policy
         if not (policy.max_running or policy.per_minute):
             return
-        answer = self._admit(keys=self._keys(client),
-                             args=[run_id, policy.max_running, policy.per_minute, self._lease_ms])
+        try:
+            answer = self._admit(keys=self._keys(client),
+                                 args=[run_id, policy.max_running, policy.per_minute, self._lease_ms])
+        except Exception:  # noqa: BLE001 - redis.ConnectionError and the like: refused, and said why
+            log.warning("the per-client limits cannot be reached", exc_info=True)
+            raise Refused("The server cannot reach its run queue right now, so nothing can run. Please try again "
+                          "in a moment.") from None
         if answer[0] == 1:
             return
         if answer[1] == b"running":
@@ -149,4 +156,8 @@ class RedisLimits:
 
     def release(self, client, run_id):
         if self.policy.max_running:
-            self._redis.zrem(self._keys(client)[0], run_id)
+            try:
+                self._redis.zrem(self._keys(client)[0], run_id)
+            except Exception:  # noqa: BLE001 - Redis away: the run's entry lapses by itself (its lease)
+                log.warning("run %s: its client's count could not be released (it lapses in %g s)", run_id,
+                            self._lease_ms / 1000)

@@ -25,6 +25,7 @@ log = logging.getLogger("loopscope")
 POLL_MS = 250  # how long a forwarder waits for a message before it looks at the queue again
 RENEW = 1.0  # seconds between a forwarder's renewals of its run's watch and of its client's count
 WATCH_SECONDS = 5  # a run whose replica has not renewed its watch for this long is stopped by its worker
+STOP_GRACE = 5.0  # seconds a worker has to end a run after its stop, before the replica ends it for the client
 
 
 class RemotePool:
@@ -36,7 +37,24 @@ class RemotePool:
         self._lock = threading.Lock()
         self._jobs = set()
         self._closed = threading.Event()
+        self._workers_lock = threading.Lock()
+        self._workers_at, self._workers_seen, self._workers_error = -1.0, {}, None
         threading.Thread(target=self._reap, name="loopscope-reaper", daemon=True).start()
+
+    def workers(self):
+        """The live workers (`RunQueue.workers`), looked up at most once a second: every run request,
+        health and readiness check asks (some twice), and a Redis that hangs must cost one timeout
+        a second, not one per question (a balancer's check must hear back)."""
+        with self._workers_lock:
+            if time.monotonic() - self._workers_at >= 1.0:
+                try:
+                    self._workers_seen, self._workers_error = self.queue.workers(), None
+                except Exception as exc:  # noqa: BLE001 - redis.ConnectionError, TimeoutError and the like
+                    self._workers_seen, self._workers_error = {}, exc
+                self._workers_at = time.monotonic()
+            if self._workers_error is not None:
+                raise self._workers_error.with_traceback(None)
+            return self._workers_seen
 
     def new_run_id(self):
         try:
@@ -48,7 +66,7 @@ class RemotePool:
         if self._closed.is_set():
             raise Busy("The server is shutting down.")
         try:
-            if not self.queue.workers():
+            if not self.workers():
                 raise Busy("No run worker is connected to this server right now, so nothing can run. "
                            "Please try again in a moment.")
             taken, answer = self.queue.enqueue(job.id, job.text, job.session.client, self.max_queued,
@@ -76,7 +94,7 @@ class RemotePool:
         with self._lock:
             forwarding = len(self._jobs)
         try:
-            workers, waiting = self.queue.workers(), self.queue.waiting()
+            workers, waiting = self.workers(), self.queue.waiting()
         except Exception as exc:  # noqa: BLE001 - the health check must answer while Redis is away
             return {"running": 0, "queued": 0, "max_running": 0, "max_queued": self.max_queued,
                     "forwarding": forwarding, "workers": {}, "error": f"the queue server cannot be reached "
@@ -89,7 +107,7 @@ class RemotePool:
         """The sandbox of the live workers, as `Settings.describe` words one host's: own code is
         allowed when every worker would run it (any of them may take a run)."""
         try:
-            sandboxes = [about["sandbox"] for about in self.queue.workers().values()]
+            sandboxes = [about["sandbox"] for about in self.workers().values()]
         except Exception:  # noqa: BLE001 - Redis away: as if no worker were there
             sandboxes = []
         if not sandboxes:
@@ -106,7 +124,7 @@ class RemotePool:
         if self.closed:
             return "shutting down"
         try:
-            if not self.queue.workers():
+            if not self.workers():
                 return "no run worker is connected"
             if self.queue.waiting() >= self.max_queued:
                 return "busy: the queue of runs waiting for a worker is full"
@@ -136,26 +154,31 @@ class RemotePool:
 
     def _end_abandoned(self, fields, worker):
         """Finish the messages of a run whose worker died: a `run.end` that says so after what came."""
-        run_id = int(fields["run"])
+        self.end_run(int(fields["run"]), fields["request"], worker,
+                     f"The worker running this program ({worker}) stopped answering for {self.worker_timeout:g} s, "
+                     "so its run was ended. Other runs go on: run it again.")
+        log.warning("run %s: its worker %s went silent; the run was ended", fields["run"], worker)
+
+    def end_run(self, run_id, request, worker, reason, status="error"):
+        """Finish a run's messages with a `run.end` (`status`, `reason`) after what came, unless it
+        has finished already."""
         first, last = self.queue.ends(run_id)
         if last is not None and last[0] == "finished":
             return
         if first is None:
             self.queue.publish(run_id, "running", protocol.encode(protocol.running(run_id, worker)), worker=worker)
         last = orjson.loads(last[1])["events"][-1] if last is not None and last[0] == "events" else None
-        status = last["status"] if last is not None and last["kind"] == "run.end" else None
-        if status is None:
-            stream = _stream_of(fields["request"], self.limits)
+        ended = last["status"] if last is not None and last["kind"] == "run.end" else None
+        if ended is not None:
+            status = ended
+        else:
+            stream = _stream_of(request, self.limits)
             if last is not None:
                 stream.seq, stream.t, stream.started = last["seq"] + 1, last["t"], True
-            status = "error"
-            ending = Ending(status, f"The worker running this program ({worker}) stopped answering for "
-                            f"{self.worker_timeout:g} s, so its run was ended. Other runs go on: run it again.")
-            events = stream.end(ending)
+            events = stream.end(Ending(status, reason))
             self.queue.publish(run_id, "events", protocol.encode(protocol.events_message(run_id, events)),
                                events=events[-1]["seq"] + 1)
         self.queue.publish(run_id, "finished", protocol.encode(protocol.finished(run_id, status)), status=status)
-        log.warning("run %s: its worker %s went silent; the run was ended", run_id, worker)
 
 
 def _unreachable(exc):
@@ -177,8 +200,10 @@ class RemoteJob:
 
     def __init__(self, session, request, text, pool):
         self.id = pool.new_run_id()
-        # (re-encoded: what goes on the queue is the checked request, compact, not the client's padding)
-        self.session, self.request, self.text = session, request, protocol.encode(json.loads(text))
+        # (re-encoded: what goes on the queue is the checked request, compact, not the client's padding;
+        # by json, its non-ASCII escaped: code may hold a lone surrogate, which orjson refuses)
+        self.session, self.request = session, request
+        self.text = json.dumps(json.loads(text), separators=(",", ":"))
         self.done = threading.Event()  # its messages are all forwarded (or the client has gone)
         self.reported = False  # its finished status is sent
         self.worker = None
@@ -186,20 +211,24 @@ class RemoteJob:
         self._entry = None
         self._started = False  # a worker has it
         self._withdrawn = threading.Event()  # stopped before any worker took it
+        self._lock = threading.Lock()  # (a withdrawal is not taken for a lost request)
+        self._stop_asked = None  # when its first stop came (one is passed on: a client may send thousands)
 
     def start(self, pool, entry_id):
         self._entry = entry_id
         threading.Thread(target=self._forward, name=f"run-{self.id}", daemon=True).start()
 
     def stop(self):
-        if self.done.is_set():
+        if self.done.is_set() or self._stop_asked is not None:
             return
         queue = self._pool.queue
         try:
-            if not self._started and self._entry is not None and queue.withdraw(self._entry):
-                self._withdrawn.set()
-            else:
-                queue.stop(self.id)
+            with self._lock:
+                if not self._started and self._entry is not None and queue.withdraw(self._entry):
+                    self._withdrawn.set()
+                    return
+            queue.stop(self.id)
+            self._stop_asked = time.monotonic()
         except Exception:  # noqa: BLE001 - Redis away: the worker stops it when its watch lapses
             log.warning("run %s: the stop could not be passed on", self.id, exc_info=True)
 
@@ -208,20 +237,39 @@ class RemoteJob:
     def wait(self, timeout):
         self.done.wait(timeout)
 
+    def _lost(self):
+        """Whether its request is gone without its run's end (Redis lost its data, or the worker
+        holding it dropped it): then no worker and no reaper will ever finish it."""
+        with self._lock:
+            return not self._withdrawn.is_set() and not self._pool.queue.held(self._entry)
+
+    def _end_lost(self):
+        if self.worker is not None:
+            reason = (f"The worker running this program ({self.worker}) lost it: the run queue no longer holds its "
+                      "request (its server restarted or lost its data), so its run was ended. Run it again.")
+        else:
+            reason = ("This run was lost while it waited for a worker: the run queue no longer holds its request "
+                      "(its server restarted or lost its data). Run it again.")
+        log.warning("run %s: its request is no longer on the run queue; the run was ended", self.id)
+        self._pool.end_run(self.id, self.text, self.worker, reason)
+        # (a request dropped from the pending entries but not deleted would count as waiting for ever)
+        self._pool.queue.done(self._entry)
+
     def _send(self, text):
         self.session.outbox.put(text)
 
     def _forward(self):
         queue, limits = self._pool.queue, self.session.settings.client_limits
         started, status, count, after, position = time.monotonic(), "error", 0, "0-0", 0
-        renewed = started
+        renewed, lost, ending = started, 0, False
         try:
             while True:
                 if self._withdrawn.is_set():
                     self.reported, status = True, "stopped"
                     self._send(protocol.encode(protocol.finished(self.id, "stopped")))
                     return
-                for after, state, text, notes in queue.read(self.id, after, POLL_MS):
+                messages = queue.read(self.id, after, POLL_MS)
+                for after, state, text, notes in messages:
                     if state == "finished":
                         self.reported = True  # (before it is sent: a stop that follows finds nothing running)
                         status = notes.get("status", "error")
@@ -242,6 +290,21 @@ class RemoteJob:
                     renewed = time.monotonic()
                     queue.watch(self.id, WATCH_SECONDS)
                     limits.refresh(self.session.client, self.id)
+                    lost = lost + 1 if not ending and self._lost() else 0
+                    # (twice, and every message read: a worker that finished it said so before it let go of
+                    # it, and one that lost it stops its run, and says so, within a second)
+                    if lost >= 2 and not messages:
+                        ending = True
+                        self._end_lost()
+                    stopping = self._stop_asked is not None and time.monotonic() - self._stop_asked >= STOP_GRACE
+                    if stopping and not ending and not messages:
+                        # (a worker that hangs: a session waits 10 s for its run's end before the next
+                        # run, whose messages this run's must not come among; the worker, if it comes
+                        # back, stops the run itself once its watch is gone)
+                        ending = True
+                        self._pool.end_run(self.id, self.text, self.worker, f"The worker running this program "
+                                           f"({self.worker or 'not named yet'}) did not answer the stop within {STOP_GRACE:g} s, so the "
+                                           "run was ended here.", status="stopped")
         except ConnectionClosed:
             status = "disconnected"
         except Exception:  # noqa: BLE001 - one broken run must not take the server down
@@ -258,6 +321,8 @@ class RemoteJob:
                 queue.forget(self.id)  # (its watch goes too: a worker still running it stops it)
             except Exception:  # noqa: BLE001
                 log.warning("run %s: its keys could not be removed (they expire)", self.id)
-            self.session.job_over(self, status, time.monotonic() - started, count, self.worker)
-            self.done.set()
-            self._pool.finished(self)
+            try:
+                self.session.job_over(self, status, time.monotonic() - started, count, self.worker)
+            finally:  # (whatever happened there: the session waits for this, the pool counts it)
+                self.done.set()
+                self._pool.finished(self)

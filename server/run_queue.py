@@ -13,14 +13,17 @@ replicas and workers share, in one place.
 - `PREFIX:run:ID:watched`, a key the replica forwarding a run keeps alive: when it lapses (the
   replica died) the worker stops the run, as it would on a disconnect.
 - `PREFIX:worker:NAME`, a key per live worker with what it says of itself, which lapses when the
-  worker stops renewing it.
+  worker stops renewing it; `PREFIX:workers`, the set of their names (a lapsed one is taken out
+  by the next look), so that finding them does not read every key of the Redis.
 """
 
+import functools
 import json
 
 GROUP = "workers"
 REAPER = "loopscope-reaper"  # the consumer an abandoned request is moved to while it is ended
 KEPT = 600  # seconds a run's streams outlive their last write (a replica reads them at once)
+TIMEOUT = 2.0  # seconds an answer from Redis may take (the longest block asked for is 1 s)
 
 # KEYS: the runs stream. ARGV: group, queue bound, then the entry's fields and values.
 # Returns {1, id} or {0, entries waiting}.
@@ -47,6 +50,44 @@ _WITHDRAW = _WAITING_UP_TO + """
 if #waiting > 0 and waiting[#waiting][1] == ARGV[2] then redis.call('XDEL', KEYS[1], ARGV[2]); return 1 end
 return 0
 """
+# KEYS: the runs stream. ARGV: group, entry id. 1 while the request waits or a worker (or a reaper)
+# holds it, 0 once it is done, withdrawn or lost (a Redis that lost its data, a consumer deleted).
+_HELD = _WAITING_UP_TO + """
+if #waiting > 0 and waiting[#waiting][1] == ARGV[2] then return 1 end
+if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) > 0 then return 1 end
+return 0
+"""
+
+
+def connect(url):
+    """A client of the Redis at `url` that never waits for ever: without a timeout, a Redis that
+    hangs (stopped, or cut off by a partition with its connections still open) held every call,
+    the health check's too, for good. A dropped connection is tried again once, at once; a
+    timeout is not (the caller says what failed). The URL's own options (?socket_timeout=) win."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redis.Redis.from_url(url, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT,
+                                retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)))
+
+
+def _regrouped(method):
+    """A Redis that lost its data (restarted without persistence, flushed, failed over to an empty
+    replica) lost the group too, and every call on it fails (NOGROUP, "no such key"): the group is
+    made again, from the stream's end (no request is ever delivered twice), and the call retried."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - redis.ResponseError, without importing redis here
+            if "NOGROUP" not in str(exc) and "no such key" not in str(exc):
+                raise
+            self._create_group("$")
+            return method(self, *args, **kwargs)
+
+    return call
 
 
 def _message(fields):
@@ -64,26 +105,15 @@ class RunQueue:
         self._enqueue = redis.register_script(_ENQUEUE)
         self._position = redis.register_script(_POSITION)
         self._withdraw = redis.register_script(_WITHDRAW)
-        self.ensure_group()
+        self._held = redis.register_script(_HELD)
+        self._create_group("0")
 
-    def ensure_group(self):
-        """Make the stream and its consumer group unless they are there (at start, and after a
-        Redis that lost its data came back)."""
+    def _create_group(self, start):
         try:
-            self.redis.xgroup_create(self.runs, GROUP, id="0", mkstream=True)
+            self.redis.xgroup_create(self.runs, GROUP, id=start, mkstream=True)
         except Exception as exc:  # noqa: BLE001 - redis.ResponseError, without importing redis here
             if "BUSYGROUP" not in str(exc):
                 raise
-
-    def _again_with_group(self, call):
-        """`call()`, once more after making the group if Redis no longer had it (NOGROUP)."""
-        try:
-            return call()
-        except Exception as exc:  # noqa: BLE001 - redis.ResponseError
-            if "NOGROUP" not in str(exc) and "no such key" not in str(exc):
-                raise
-        self.ensure_group()
-        return call()
 
     def _key(self, run_id, what):
         return f"{self.prefix}:run:{run_id}:{what}"
@@ -94,21 +124,29 @@ class RunQueue:
         """Unique among every replica's runs."""
         return int(self.redis.incr(f"{self.prefix}:run-ids"))
 
+    @_regrouped
     def enqueue(self, run_id, request, client, bound, watch_seconds):
         """(True, entry id) once the request is on the stream, or (False, entries waiting) when
         `bound` are waiting already. `request`: the client's message as it sent it. The run is
         watched for `watch_seconds` from now (before a worker can take it: see `watch`)."""
         self.watch(run_id, watch_seconds)
-        answer = self._again_with_group(lambda: self._enqueue(
-            keys=[self.runs], args=[GROUP, bound, "run", run_id, "request", request, "client", client or ""]))
+        answer = self._enqueue(keys=[self.runs], args=[GROUP, bound, "run", run_id, "request", request,
+                                                       "client", client or ""])
         if answer[0] == 1:
             return True, answer[1].decode()
         return False, int(answer[1])
 
+    @_regrouped
     def position(self, entry_id):
         """Its place among the requests no worker has taken yet (1: next); 0 once one has."""
         return int(self._position(keys=[self.runs], args=[GROUP, entry_id]))
 
+    @_regrouped
+    def held(self, entry_id):
+        """Whether the request still waits or is held by a worker (False: done, withdrawn or lost)."""
+        return bool(self._held(keys=[self.runs], args=[GROUP, entry_id]))
+
+    @_regrouped
     def withdraw(self, entry_id):
         """Take a request no worker has yet off the stream: True, or False if one has it."""
         return bool(self._withdraw(keys=[self.runs], args=[GROUP, entry_id]))
@@ -140,10 +178,10 @@ class RunQueue:
 
     # -- a worker -------------------------------------------------------------------------------
 
+    @_regrouped
     def take(self, worker, block_ms):
         """The next request for `worker` as (entry id, fields), or None if none came in `block_ms`."""
-        answer = self._again_with_group(
-            lambda: self.redis.xreadgroup(GROUP, worker, {self.runs: ">"}, count=1, block=block_ms))
+        answer = self.redis.xreadgroup(GROUP, worker, {self.runs: ">"}, count=1, block=block_ms)
         for _, entries in answer or ():
             for entry_id, fields in entries:
                 return entry_id.decode(), {key.decode(): value.decode() for key, value in fields.items()}
@@ -165,6 +203,7 @@ class RunQueue:
     def watched(self, run_id):
         return bool(self.redis.exists(self._key(run_id, "watched")))
 
+    @_regrouped
     def keep(self, worker, entry_ids):
         """Touch the worker's pending requests (their idle time restarts); the ids it no longer
         holds (a reaper took them: it was silent too long) are returned."""
@@ -181,28 +220,42 @@ class RunQueue:
 
     def announce(self, worker, about, seconds):
         """The worker is alive for `seconds` more, and says `about` (a dict) of itself."""
-        self.redis.set(f"{self.prefix}:worker:{worker}", json.dumps(about), ex=max(1, round(seconds)))
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.set(f"{self.prefix}:worker:{worker}", json.dumps(about), ex=max(1, round(seconds)))
+            pipe.sadd(f"{self.prefix}:workers", worker)
+            pipe.execute()
 
-    def retire(self, worker):
-        """The worker stopped: it is no longer a live worker, nor a consumer of the group."""
+    def retire(self, worker, consumer=True):
+        """The worker stopped: it is no longer a live worker, nor (`consumer`) a consumer of the
+        group. A consumer deleted drops its pending requests: one that still holds some must stay,
+        for a reaper to end them."""
         self.redis.delete(f"{self.prefix}:worker:{worker}")
-        self.redis.xgroup_delconsumer(self.runs, GROUP, worker)
+        self.redis.srem(f"{self.prefix}:workers", worker)
+        if consumer:
+            self.redis.xgroup_delconsumer(self.runs, GROUP, worker)
 
     # -- anyone ---------------------------------------------------------------------------------
 
     def workers(self):
         """{name: what it says of itself} of the live workers."""
-        keys = list(self.redis.scan_iter(match=f"{self.prefix}:worker:*", count=100))
-        found = {}
-        for key, value in zip(keys, self.redis.mget(keys) if keys else ()):
-            if value is not None:
-                found[key.decode().rpartition(":worker:")[2]] = json.loads(value)
+        names = sorted(name.decode() for name in self.redis.smembers(f"{self.prefix}:workers"))
+        found, lapsed = {}, []
+        for name, value in zip(names, self.redis.mget([f"{self.prefix}:worker:{name}" for name in names])
+                               if names else ()):
+            if value is None:
+                lapsed.append(name)
+            else:
+                found[name] = json.loads(value)
+        if lapsed:  # (one that comes back is in again at its next sign of life, a second later)
+            self.redis.srem(f"{self.prefix}:workers", *lapsed)
         return found
 
+    @_regrouped
     def waiting(self):
         """Requests on the stream that no worker has taken yet."""
         return self.redis.xlen(self.runs) - self.redis.xpending(self.runs, GROUP)["pending"]
 
+    @_regrouped
     def abandoned(self, idle_seconds):
         """Requests whose worker was silent for `idle_seconds`: each [(entry id, fields, worker)]
         is now the caller's alone to end (claiming them restarts their idle time)."""

@@ -19,7 +19,7 @@ import time
 
 from . import protocol, relay, sandbox
 from .protocol import CODE_FILENAME
-from .run_queue import RunQueue
+from .run_queue import RunQueue, connect
 from .runner import Options, Program, Run, SandboxUnavailable
 from .sandbox import MiB, Limits
 from .spares import SparePool
@@ -84,7 +84,8 @@ class Worker:
             time.sleep(0.05)
         self.spares.close()
         try:
-            self.queue.retire(self.name)
+            # (a run still going keeps the consumer, and so its pending request: a replica's reaper ends it)
+            self.queue.retire(self.name, consumer=not runs)
         except Exception:  # noqa: BLE001 - Redis gone too: its presence lapses by itself
             log.warning("worker %s: could not say it stopped", self.name)
 
@@ -133,12 +134,12 @@ class Worker:
         finally:
             over.set()  # (its watcher ends)
             self.served += 1
-            with self._lock:
-                self._runs.pop(entry_id, None)
             try:
                 self.queue.done(entry_id)
             except Exception:  # noqa: BLE001
                 log.exception("worker %s: could not mark run %s done", self.name, run_id)
+            with self._lock:  # (after: a worker stopping retires its consumer once it holds nothing)
+                self._runs.pop(entry_id, None)
             self._slots.release()
 
     def _prepare(self, request_text):
@@ -213,7 +214,7 @@ def main(argv=None):
     import redis
 
     try:
-        queue = RunQueue(redis.Redis.from_url(args.redis), args.prefix)
+        queue = RunQueue(connect(args.redis), args.prefix)
     except (redis.RedisError, ValueError) as exc:
         parser.exit(1, f"python -m server.worker: cannot use the Redis at {args.redis}: {exc}\n")
     support = sandbox.detect()

@@ -96,3 +96,16 @@ def test_behind_proxies_the_limits_count_the_address_they_pass_on():
         assert '"client":"203.0.113.8"' in server.stop()
     finally:
         server.stop()
+
+
+def test_limits_on_a_redis_that_cannot_be_reached_refuse_clearly_and_release_quietly():
+    # (admit raised redis.ConnectionError, which ended the client's socket; release raised it in
+    # the run's last steps, so the run never counted as over on its replica)
+    from server.client_limits import RedisLimits
+    from server.run_queue import connect
+    from servers import free_port
+
+    limits = RedisLimits(ClientPolicy(max_running=1, per_minute=5), connect(f"redis://127.0.0.1:{free_port()}/0"))
+    with pytest.raises(Refused, match="cannot reach its run queue right now"):
+        limits.admit("10.0.0.1", 1)
+    limits.release("10.0.0.1", 1)
