@@ -472,3 +472,25 @@ def test_a_worker_that_trusts_code_opens_own_code_only_to_a_replica_that_trusts_
             replica.stop()
         worker.stop()
         server.stop()
+
+
+def test_a_run_queued_by_a_replica_that_died_is_never_started(cluster):
+    server, workers, replicas = cluster
+    busy = [start(replica, code=WAIT.format(seconds=25), clock="real") for replica in replicas]
+    assert {until_running(client) for client in busy} == set(workers)
+    doomed = LiveServer("--redis", server.url)
+    try:
+        orphan = start(doomed, scenario="tasks")
+        run = orphan.until(lambda m: m.get("state") == "queued")[-1]["run"]
+        doomed.process.kill()  # (its watch on the queued run lapses: nobody would see the run)
+        assert wait_until(lambda: not server.client.exists(f"loopscope:run:{run}:watched"), 20)
+    finally:
+        doomed.stop()
+    for client in busy:
+        client.send({"op": "stop"})
+        assert finish(client)[1][-1]["status"] == "stopped"
+    assert wait_until(lambda: server.client.xlen("loopscope:runs") == 0, 10)  # taken, and let go
+    assert any(f"run {run} skipped" in worker.log() for worker in workers.values())
+    assert not any(f"run {run} stopped" in worker.log() for worker in workers.values())
+    for client in busy:
+        client.close()
