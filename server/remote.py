@@ -306,8 +306,9 @@ class RemoteJob:
                         # run, whose messages this run's must not come among; the worker, if it comes
                         # back, stops the run itself once its watch is gone)
                         ending = True
+                        worker = self.worker or "not named yet"
                         self._pool.end_run(self.id, self.text, self.worker, f"The worker running this program "
-                                           f"({self.worker or 'not named yet'}) did not answer the stop within {STOP_GRACE:g} s, so the "
+                                           f"({worker}) did not answer the stop within {STOP_GRACE:g} s, so the "
                                            "run was ended here.", status="stopped")
         except ConnectionClosed:
             status = "disconnected"
