@@ -64,13 +64,14 @@ class Settings:
     def own_code_refusal(self):
         if self.remote:
             return ("Running your own code is disabled on this server: " + self.describe()["description"] + ". An "
-                    "operator can start every worker with the full sandbox, or with --trust-code.")
+                    "operator can start every worker with the full sandbox, or (on one's own machine) both the "
+                    "workers and this server with --trust-code.")
         return ("Running your own code is disabled on this server: it cannot provide the full sandbox "
                 f"({'; '.join(self.support.problems)}). An operator can start it with --trust-code.")
 
     def describe(self):
         if self.remote:
-            return self.pool.describe_sandboxes()
+            return self.pool.describe_sandboxes(self.trust_code)
         return {"full": self.support.full, "description": self.support.describe(),
                 "own_code": self.own_code_allowed, "trusted": self.trust_code and not self.support.full}
 

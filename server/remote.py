@@ -103,9 +103,12 @@ class RemotePool:
                 "max_running": sum(w.get("max_runs", 0) for w in workers.values()), "max_queued": self.max_queued,
                 "forwarding": forwarding, "workers": workers}
 
-    def describe_sandboxes(self):
+    def describe_sandboxes(self, trusted_here=False):
         """The sandbox of the live workers, as `Settings.describe` words one host's: own code is
-        allowed when every worker would run it (any of them may take a run)."""
+        allowed when every worker would run it (any of them may take a run) in the full sandbox,
+        or outside it only if this replica trusts code too (`trusted_here`: started with
+        --trust-code, so on loopback only): a worker's --trust-code must not open own code to
+        every client of a public replica."""
         try:
             sandboxes = [about["sandbox"] for about in self.workers().values()]
         except Exception:  # noqa: BLE001 - Redis away: as if no worker were there
@@ -115,7 +118,8 @@ class RemotePool:
                     "description": "no run worker is connected to this server right now"}
         full = all(box["full"] for box in sandboxes)
         descriptions = sorted({box["description"] for box in sandboxes})
-        return {"full": full, "own_code": all(box["own_code"] for box in sandboxes),
+        own_code = all(box["full"] or (box["own_code"] and trusted_here) for box in sandboxes)
+        return {"full": full, "own_code": own_code,
                 "trusted": not full and any(box["trusted"] for box in sandboxes),
                 "description": f"{len(sandboxes)} worker{'s' if len(sandboxes) != 1 else ''}: " + "; ".join(descriptions)}
 
@@ -302,8 +306,9 @@ class RemoteJob:
                         # run, whose messages this run's must not come among; the worker, if it comes
                         # back, stops the run itself once its watch is gone)
                         ending = True
+                        worker = self.worker or "not named yet"
                         self._pool.end_run(self.id, self.text, self.worker, f"The worker running this program "
-                                           f"({self.worker or 'not named yet'}) did not answer the stop within {STOP_GRACE:g} s, so the "
+                                           f"({worker}) did not answer the stop within {STOP_GRACE:g} s, so the "
                                            "run was ended here.", status="stopped")
         except ConnectionClosed:
             status = "disconnected"

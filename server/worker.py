@@ -117,6 +117,9 @@ class Worker:
     def _serve_one(self, entry_id, fields):
         run_id, over = int(fields["run"]), threading.Event()
         try:
+            if not self.queue.watched(run_id):  # (its replica died while it waited: nobody would see it)
+                log.info("worker %s: run %s skipped: no replica forwards it any more", self.name, run_id)
+                return
             run = self._prepare(fields["request"])
             with self._lock:
                 self._runs[entry_id] = run

@@ -44,11 +44,11 @@ class RedisServer:
 
 
 class WorkerProcess:
-    def __init__(self, url, name, *args):
+    def __init__(self, url, name, *args, env=None):
         self.name = name
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server.worker", "--redis", url, "--name", name, *args], cwd=ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
         self._log = []
         threading.Thread(target=lambda: self._log.extend(self.process.stderr), daemon=True).start()
 
@@ -441,6 +441,59 @@ def test_a_stop_that_a_silent_worker_does_not_answer_still_ends_the_run_and_noth
         worker.stop()
         server.stop()
     assert wait_until(lambda: not child_processes(), 10)
+
+
+def test_a_worker_that_trusts_code_opens_own_code_only_to_a_replica_that_trusts_it_too(tmp_path):
+    # `--trust-code` runs code outside the full sandbox (with the network, Redis included), so on one
+    # machine it listens on loopback only. A worker started with it made every replica, public
+    # ones too, take own code from anyone.
+    server = RedisServer(tmp_path)
+    worker = WorkerProcess(server.url, "worker-trusting", "--max-runs", "1", "--spares", "0", "--trust-code",
+                           env={"LOOPSCOPE_NO_BWRAP": "1"})
+    replicas = []
+    try:
+        replicas.append(LiveServer("--redis", server.url))
+        public = replicas[0]
+        assert wait_until(lambda: "worker-trusting" in public.get("/api/health")[1]["runs"]["workers"], 30)
+        assert public.get("/api/health")[1]["sandbox"]["own_code"] is False
+        client = public.client()
+        _, messages = client.run(code="print(1)")
+        assert messages[-1]["type"] == "error" and "Running your own code is disabled" in messages[-1]["message"]
+        events, _ = client.run(scenario="tasks")  # (scenarios are the server's own code: they run)
+        assert events[-1]["status"] == "ok"
+        client.close()
+        replicas.append(LiveServer("--redis", server.url, "--trust-code"))  # (loopback only, as ever)
+        client = replicas[1].client()
+        events, messages = client.run(code="print(1)")
+        assert events and events[-1]["status"] == "ok", messages
+        client.close()
+    finally:
+        for replica in replicas:
+            replica.stop()
+        worker.stop()
+        server.stop()
+
+
+def test_a_run_queued_by_a_replica_that_died_is_never_started(cluster):
+    server, workers, replicas = cluster
+    busy = [start(replica, code=WAIT.format(seconds=25), clock="real") for replica in replicas]
+    assert {until_running(client) for client in busy} == set(workers)
+    doomed = LiveServer("--redis", server.url)
+    try:
+        orphan = start(doomed, scenario="tasks")
+        run = orphan.until(lambda m: m.get("state") == "queued")[-1]["run"]
+        doomed.process.kill()  # (its watch on the queued run lapses: nobody would see the run)
+        assert wait_until(lambda: not server.client.exists(f"loopscope:run:{run}:watched"), 20)
+    finally:
+        doomed.stop()
+    for client in busy:
+        client.send({"op": "stop"})
+        assert finish(client)[1][-1]["status"] == "stopped"
+    assert wait_until(lambda: server.client.xlen("loopscope:runs") == 0, 10)  # taken, and let go
+    assert any(f"run {run} skipped" in worker.log() for worker in workers.values())
+    assert not any(f"run {run} stopped" in worker.log() for worker in workers.values())
+    for client in busy:
+        client.close()
 
 
 def test_workers_and_replicas_say_clearly_when_redis_cannot_be_reached():
