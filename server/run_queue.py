@@ -25,6 +25,14 @@ REAPER = "loopscope-reaper"  # the consumer an abandoned request is moved to whi
 KEPT = 600  # seconds a run's streams outlive their last write (a replica reads them at once)
 TIMEOUT = 2.0  # seconds an answer from Redis may take (the longest block asked for is 1 s)
 
+# KEYS: the run id counter. A new counter starts at a thousand times the Unix time in seconds
+# (Redis's clock), beyond any id handed out before unless over a thousand runs a second were.
+_NEW_RUN_ID = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], tonumber(redis.call('TIME')[1]) * 1000)
+end
+return redis.call('INCR', KEYS[1])
+"""
 # KEYS: the runs stream. ARGV: group, queue bound, then the entry's fields and values.
 # Returns {1, id} or {0, entries waiting}.
 _ENQUEUE = """
@@ -106,6 +114,7 @@ class RunQueue:
         self._position = redis.register_script(_POSITION)
         self._withdraw = redis.register_script(_WITHDRAW)
         self._held = redis.register_script(_HELD)
+        self._new_run_id = redis.register_script(_NEW_RUN_ID)
         self._create_group("0")
 
     def _create_group(self, start):
@@ -121,8 +130,10 @@ class RunQueue:
     # -- a replica ------------------------------------------------------------------------------
 
     def new_run_id(self):
-        """Unique among every replica's runs."""
-        return int(self.redis.incr(f"{self.prefix}:run-ids"))
+        """Unique among every replica's runs, and larger than any before it: a page tells a run's
+        messages from an older one's by its id, and a Redis that lost its data (the counter too)
+        must not hand out ids again."""
+        return int(self._new_run_id(keys=[f"{self.prefix}:run-ids"]))
 
     @_regrouped
     def enqueue(self, run_id, request, client, bound, watch_seconds):
