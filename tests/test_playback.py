@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from conftest import child_processes
 from servers import wait_until
-from test_page import browser, open_page, page, run_to_end, server  # noqa: F401 - the shared fixtures
+from test_page import open_page, page, run_to_end, server  # noqa: F401 - the shared fixtures
 
 # Records, on every frame from Run until the end of the run is on screen, what the page shows; and
 # every change of the narration line. window.watched is set once the end is shown.
