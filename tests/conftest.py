@@ -1,6 +1,11 @@
+import atexit
+import ctypes
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -13,21 +18,28 @@ ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = Path(__file__).resolve().parent / "programs"
 
 
-def _of_this_checkout(pid):
-    """The process or one of its ancestors was started from this checkout (another copy's runs, e.g. a
-    second checkout's tests on the same machine, are not ours to count)."""
-    # bubblewrap binds this checkout's server/engine; without bubblewrap the child's bootstrap names the checkout
-    marks = (f"\0{ROOT}/server/engine\0".encode(), f"sys.path.insert(0, {str(ROOT)!r})".encode())
-    while pid > 1:
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                cmdline = handle.read()
-            if any(mark in cmdline for mark in marks):
+# Every sandboxed child a test starts descends from this pytest process (one of pytest-xdist's
+# workers, or pytest itself), through a server or not. A child subreaper keeps it so for one whose
+# parent died before it (bubblewrap killed while it sets up): the orphan is re-parented to this
+# process, not to init, so a leftover of ours is still found below us, and another worker's, or
+# another checkout's on the same machine, never is. (Such an orphan, once dead, stays a zombie of
+# this process until pytest exits: never reaped here, because a wait for any child would take the
+# exit status of a Popen that pytest's tests wait for.)
+_PR_SET_CHILD_SUBREAPER = 36
+if ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+    raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER): an orphaned leftover would go unseen")
+
+
+def _ours(pid):
+    """The process descends from this pytest process."""
+    me = os.getpid()
+    try:
+        while pid > 1:
+            if pid == me:
                 return True
-            with open(f"/proc/{pid}/stat") as handle:
-                pid = int(handle.read().rpartition(")")[2].split()[1])
-        except (OSError, ValueError):
-            return False
+            pid = _parent(pid)
+    except (OSError, ValueError):
+        pass
     return False
 
 
@@ -48,7 +60,7 @@ def _parent(pid):
 
 
 def child_processes(spares=()):
-    """Pids of sandboxed children of this checkout still alive (any run, any test); not those
+    """Pids of sandboxed children of this pytest process still alive (any run, any test); not those
     at or below the pids in `spares` (a server's children waiting for runs: no run's)."""
     found = []
     for entry in os.listdir("/proc"):
@@ -61,7 +73,7 @@ def child_processes(spares=()):
                 state = handle.read().rpartition(")")[2].split()[0]
         except OSError:
             continue
-        if b"server.engine.child" in cmdline and state not in ("Z", "X") and _of_this_checkout(int(entry)):
+        if b"server.engine.child" in cmdline and state not in ("Z", "X") and _ours(int(entry)):
             found.append(int(entry))
     spares = set(spares)
 
@@ -108,24 +120,50 @@ SCENARIO_CASES = [(s.id, mode) for s in catalog.scenarios().values() for mode in
 _plain_scenarios = {}  # (scenario id, mode) -> future of its plain run's stdout, once started
 
 
-def plain_scenario_runs():
+class _WrittenBy:
+    """The stdout of a plain run that another pytest-xdist worker started, once it wrote it down."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def result(self, timeout=240):
+        deadline = time.monotonic() + timeout
+        while not self.path.exists():
+            assert time.monotonic() < deadline, f"no worker wrote {self.path.name} in time"
+            time.sleep(0.05)
+        return self.path.read_text()
+
+
+def plain_scenario_runs(config=None):
     """Every scenario run by plain CPython, (scenario id, mode) -> future of its stdout. Started as
     soon as a test that needs them is collected (`pytest_collection_modifyitems`): they sleep in
-    real time, the blocking stress run for half a minute, which then passes beside other tests."""
+    real time, the blocking stress run for half a minute, which then passes beside other tests.
+    Under pytest-xdist every worker collects every test: the first to claim the controller's folder
+    starts them once and writes each stdout there; the others read them from it."""
     if not _plain_scenarios:
-        import atexit
-        import shutil
-        import tempfile
         from concurrent.futures import ThreadPoolExecutor
 
-        folder = Path(tempfile.mkdtemp(prefix="loopscope-plain-"))
-        atexit.register(shutil.rmtree, folder, True)
+        shared = getattr(config, "workerinput", {}).get("loopscope_plain")
+        if shared is None:
+            folder = Path(tempfile.mkdtemp(prefix="loopscope-plain-"))
+            atexit.register(shutil.rmtree, folder, True)
+        else:
+            folder = Path(shared)
+            try:
+                (folder / "claimed").mkdir()
+            except FileExistsError:
+                _plain_scenarios.update({case: _WrittenBy(folder / f"{case[1]}-{case[0]}.out") for case in SCENARIO_CASES})
+                return _plain_scenarios
 
         def plain(case):
             scenario_id, mode = case
             path = folder / f"{mode}-{catalog.get(scenario_id).filename}"
             path.write_text(catalog.get(scenario_id).source(mode == catalog.BLOCKING))
-            return start_plain_run(path).communicate(timeout=120)[0]
+            out = start_plain_run(path).communicate(timeout=120)[0]
+            written = folder / f"{mode}-{scenario_id}.out"
+            written.with_suffix(".part").write_text(out)
+            written.with_suffix(".part").rename(written)  # (whole, or not there yet)
+            return out
 
         # A few at a time: on a loaded machine, a real run's timers fire late and can change its output.
         pool = ThreadPoolExecutor(max_workers=4)
@@ -136,7 +174,21 @@ def plain_scenario_runs():
 
 def pytest_collection_modifyitems(session, config, items):
     if any("plain_runs" in getattr(item, "fixturenames", ()) for item in items):
-        plain_scenario_runs()
+        plain_scenario_runs(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """(pytest-xdist's controller, for each worker) The folder where the plain runs' stdout is shared."""
+    config = node.config
+    if not hasattr(config, "loopscope_plain"):
+        config.loopscope_plain = tempfile.mkdtemp(prefix="loopscope-plain-")
+    node.workerinput["loopscope_plain"] = config.loopscope_plain
+
+
+def pytest_unconfigure(config):
+    if hasattr(config, "loopscope_plain"):  # (the controller: every worker has ended)
+        shutil.rmtree(config.loopscope_plain, True)
 
 
 def stdout_of(events, stream="stdout"):
@@ -160,6 +212,24 @@ def done_order(events, include_internal=False):
     internal = {e["task"] for e in of_kind(events, "task.new") if e["internal"]}
     names = task_names(events)
     return [names[e["task"]] for e in of_kind(events, "task.done") if include_internal or e["task"] not in internal]
+
+
+CHROMIUM = "/usr/lib/chromium/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's, driven by Playwright), launched once for every page test: a test
+    gets a context of its own (`test_page.page`), which shares nothing with another's. (Launched
+    and closed per test file, it took 2.5-3 s each time, for eight files.)"""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

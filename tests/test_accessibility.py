@@ -6,7 +6,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from test_page import browser, open_page, page, run_to_end, server  # noqa: F401 - the shared fixtures
+from test_page import open_page, page, run_to_end, server  # noqa: F401 - the shared fixtures
 
 AXE = Axe()  # axe-core as the package ships it: nothing is fetched at run time
 

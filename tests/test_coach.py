@@ -18,7 +18,7 @@ from server import sandbox
 from server.engine.hints import hints
 from server.runner import Options, Program, Run
 from servers import LiveServer
-from test_page import browser, open_page, page  # noqa: F401 - the shared fixtures
+from test_page import open_page, page  # noqa: F401 - the shared fixtures
 
 PROGRAMS = ROOT / "tests" / "coach_programs"
 ENDLESS_LIMIT = 2.5  # seconds: the time limit that ends the endless loop in the trace tests

@@ -5,7 +5,7 @@ import re
 from playwright.sync_api import expect
 
 from servers import LiveServer
-from test_page import browser, open_page, page, server  # noqa: F401 - the shared fixtures
+from test_page import open_page, page, server  # noqa: F401 - the shared fixtures
 
 PROGRAM = """import asyncio
 

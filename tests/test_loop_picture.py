@@ -3,7 +3,7 @@ iteration boundary, the timer heap relative to now, each task in one place."""
 
 from playwright.sync_api import expect
 
-from test_page import browser, open_page, page, run_to_end, seek, server  # noqa: F401 - fixtures
+from test_page import open_page, page, run_to_end, seek, server  # noqa: F401 - fixtures
 
 FIRST_QUEUED_BY_A_CALLBACK = """() => {
     const events = window.loopscope.page.trace.events;

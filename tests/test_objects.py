@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import of_kind, trace, trace_scenario
-from test_page import browser, open_page, page, run_to_end, seek, server  # noqa: F401 - fixtures
+from test_page import open_page, page, run_to_end, seek, server  # noqa: F401 - fixtures
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ scrolling; 150% zoom."""
 
 from playwright.sync_api import expect
 
-from test_page import browser, open_page, run_to_end, server  # noqa: F401 - fixtures
+from test_page import open_page, run_to_end, server  # noqa: F401 - fixtures
 
 BOTTOMS = """() => Object.fromEntries(['#loop', '#source', '#narration'].map(s =>
     [s, document.querySelector(s).getBoundingClientRect().bottom]))"""
