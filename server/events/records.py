@@ -72,7 +72,8 @@ def compile_decoder(name, fields, unpack_from, defaults, enums):
     if waiter:  # an object of the fields that are not null (its kind never is)
         body.append("    waiter = {" + f"{waiter[0].partition('.')[2]!r}: {local[waiter[0]]}" + "}\n")
         for field in waiter[1:]:
-            body.append(f"    if {local[field]} is not None:\n        waiter[{field.partition('.')[2]!r}] = {local[field]}\n")
+            key, value = field.partition(".")[2], local[field]
+            body.append(f"    if {value} is not None:\n        waiter[{key!r}] = {value}\n")
     values = {field: local[field] for field, _ in fields if not field.startswith("waiter.")}
     if waiter:
         values["waiter"] = "waiter"
