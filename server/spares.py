@@ -141,3 +141,38 @@ class SparePool:
             self._wanted.notify_all()
         for spare in spares:
             spare.discard()
+
+
+class Ahead:
+    """One child started in the background for one run whose sandbox is not known for sure yet
+    (the CLI's: `sandbox.detect()` probes while it starts). `take` (a SparePool's interface) hands
+    it over if it was started with exactly the run's command; `close` ends it if no run took it.
+    Nothing runs in it before its run sends the configuration."""
+
+    def __init__(self, support, limits, filename):
+        self.support = support
+        self._argv, _, self._cwd = sandbox.command(support, limits, filename)
+        self._spare = None
+        self._thread = threading.Thread(target=self._start, args=(limits,), name="loopscope-ahead", daemon=True)
+        self._thread.start()
+
+    def _start(self, limits):
+        try:
+            self._spare = Spare(*start_child(self.support, limits, self._argv, self._cwd))
+        except (OSError, NoCgroup):
+            pass  # the run starts its own child, and says why if that fails too
+
+    def take(self, argv, cwd):
+        self._thread.join()
+        spare, self._spare = self._spare, None
+        if spare is not None and argv == self._argv and cwd == self._cwd and spare.process.poll() is None:
+            return spare
+        if spare is not None:
+            spare.discard()
+        return None
+
+    def close(self):
+        self._thread.join()
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.discard()

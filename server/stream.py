@@ -89,48 +89,52 @@ class EventStream:
         of JSON frames (`wire.Unchecked`) are checked here, one by one, as the limits count."""
         out, checker, decoder, limits = [], self._checker, self._decoder, self.limits
         decoder.string_limit = limits.output - checker.text_size
-        number, t = self.seq, self.t
-        for event in decoder.feed(data, limits.events - number):
-            if type(event) is wire.Unchecked:
-                event = checker.check(dict(event))
-                if event is not None:
-                    event["t"] = float(event["t"])
-                    wire.round_times(event)
-                else:
-                    event = checker.check(self._new("stdout", text=_UNKNOWN, task=None, stream="raw"))
-            if type(event) is dict:
-                if event["t"] > t:
-                    t = event["t"]
-                else:  # (the loop's time never goes back: the child's clock reads are its own)
-                    event["t"] = t
-            elif type(event) is bytes:  # not even a frame: show the bytes themselves
-                self.t = t
-                event = checker.check(self._new("stdout", text=event.decode("utf-8", "replace"), task=None,
-                                                stream="raw"))
-            elif event is None:
-                self.t = t
-                event = checker.check(self._new("stdout", text=_UNKNOWN, task=None, stream="raw"))
-            if (checker.text_size + decoder.string_size > limits.output
-                    or checker.sent_size + decoder.sent_size > limits.sent):
+        number, t, unchecked = self.seq, self.t, wire.Unchecked
+        events = decoder.feed(data, limits.events - number)
+        # The decoder's sizes are final once it has decoded `data`; the checker's grow only with
+        # what it checks: the limits are looked at again after each such event.
+        over = (checker.text_size + decoder.string_size > limits.output
+                or checker.sent_size + decoder.sent_size > limits.sent)
+        for event in events:
+            if type(event) is not dict:  # (a packed record's event: checked as it was decoded)
+                if type(event) is unchecked:
+                    event = checker.check(dict(event))
+                    if event is not None:
+                        event["t"] = float(event["t"])
+                        wire.round_times(event)
+                    else:
+                        event = checker.check(self._new("stdout", text=_UNKNOWN, task=None, stream="raw"))
+                else:  # None: not an event; bytes: not even a frame (shown as they are)
+                    self.t = t
+                    text = _UNKNOWN if event is None else event.decode("utf-8", "replace")
+                    event = checker.check(self._new("stdout", text=text, task=None, stream="raw"))
+                over = (checker.text_size + decoder.string_size > limits.output
+                        or checker.sent_size + decoder.sent_size > limits.sent)
+            if event["t"] > t:
+                t = event["t"]
+            else:  # (the loop's time never goes back: the child's clock reads are its own)
+                event["t"] = t
+            if over:
                 self._over_output = True
                 break
             kind = event["kind"]
-            if kind == "run.start":
-                if self.started:
-                    continue
-                self.started = True
-            elif not self.started:
-                self.t = t
-                out.append(self._number(self._start_event()))
-                number = self.seq
-                self.started = True
-            if kind == "run.end":
-                self.child_end = event
-                break
-            if kind == "loop.stalled":
-                self.stalled = (event, time.monotonic())
-            elif self.stalled is not None and kind in _ENDED and event["handle"] == self.stalled[0]["handle"]:
-                self.stalled = None
+            if kind in _NOTED or self.stalled is not None or not self.started:
+                if kind == "run.start":
+                    if self.started:
+                        continue
+                    self.started = True
+                elif not self.started:
+                    self.t = t
+                    out.append(self._number(self._start_event()))
+                    number = self.seq
+                    self.started = True
+                if kind == "run.end":
+                    self.child_end = event
+                    break
+                if kind == "loop.stalled":
+                    self.stalled = (event, time.monotonic())
+                elif self.stalled is not None and kind in _ENDED and event["handle"] == self.stalled[0]["handle"]:
+                    self.stalled = None
             event["seq"] = number  # (the one place an event is numbered, with `_number`)
             number += 1
             out.append(event)
@@ -175,11 +179,13 @@ class EventStream:
             except wire.TooDeep:
                 return Ending("error", "The program sent Loopscope data nested too deeply to be events, so it was "
                               "stopped.")
-            for event in accepted:
-                if event["seq"] >= limits.events:
-                    self.seq = event["seq"]  # the events numbered after it are dropped with it
-                    return Ending("limit", _TOO_MANY.format(limits.events))
-                yield event
+            if accepted and accepted[-1]["seq"] >= limits.events:  # (numbered in order: the last is the highest)
+                for event in accepted:
+                    if event["seq"] >= limits.events:
+                        self.seq = event["seq"]  # the events numbered after it are dropped with it
+                        return Ending("limit", _TOO_MANY.format(limits.events))
+                    yield event
+            yield from accepted
             if self._over_output:
                 return self._too_much_output()
             if self.pauses:
@@ -222,6 +228,7 @@ class EventStream:
         return Ending(status, reason, exit_code)
 
 
+_NOTED = frozenset(("run.start", "run.end", "loop.stalled"))  # kinds the stream itself looks at
 _ENDED = ("handle.end", "loop.blocked")  # a stalled callback that ended (loop.blocked comes just before its end)
 _HELD_BY = {  # what held the loop, by `loop.stalled`'s cause
     "cpu": "code that kept running, like an endless loop that never awaits",

@@ -13,13 +13,15 @@ A file is untrusted code: without the full sandbox it is refused unless
 import argparse
 import dataclasses
 import os
+import shutil
 import sys
 from pathlib import Path
 
 import orjson
 
-from . import catalog, sandbox
+from . import catalog, cgroup, sandbox
 from .runner import Options, Program, Run, SandboxUnavailable
+from .spares import Ahead
 
 LIMITS = sandbox.Limits()
 _LINES_PER_WRITE = 1000  # at most, between two reads from the child
@@ -79,15 +81,50 @@ def main(argv=None):
         program, blocking_sleep = program_for(args.target, args.blocking)
     except ValueError as exc:
         _parser().exit(2, f"trace: {exc}\n")
-    support = sandbox.detect()
-    if not support.full:
-        print(f"trace: warning: {support.describe()}", file=sys.stderr)
-    options = Options(blocking=args.blocking, clock=args.clock, blocking_sleep=blocking_sleep)
+    limits = dataclasses.replace(LIMITS, timeout=args.timeout)
+    ahead = _start_ahead(limits, program.filename)
     try:
-        run = Run(program, options, dataclasses.replace(LIMITS, timeout=args.timeout), support,
-                  allow_reduced=args.trust)
-    except SandboxUnavailable as exc:
-        _parser().exit(2, f"trace: {exc} Pass --trust to run it anyway.\n")
+        support = sandbox.detect()
+        if ahead is not None and not _same_sandbox(ahead.support, support):
+            ahead.close()
+            ahead = None
+        if not support.full:
+            print(f"trace: warning: {support.describe()}", file=sys.stderr)
+        options = Options(blocking=args.blocking, clock=args.clock, blocking_sleep=blocking_sleep)
+        try:
+            run = Run(program, options, limits, support, allow_reduced=args.trust, spares=ahead)
+        except SandboxUnavailable as exc:
+            _parser().exit(2, f"trace: {exc} Pass --trust to run it anyway.\n")
+        _write(run)
+    finally:
+        if ahead is not None:
+            ahead.close()  # (a child no run took: e.g. the file was refused)
+    return 0
+
+
+def _start_ahead(limits, filename):
+    """The run's child, started while `sandbox.detect()` probes the sandbox, for the sandbox the
+    probe most likely finds (bubblewrap, where it is installed): the probe and the child's start
+    are each an interpreter's start, and on two cores they take the time of one. None where there
+    is no bubblewrap to expect."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None or os.environ.get("LOOPSCOPE_NO_BWRAP"):
+        return None
+    expected = sandbox.Support(bwrap=bwrap)
+    try:
+        expected.cgroups = cgroup.find()
+    except cgroup.Unavailable:
+        pass
+    return Ahead(expected, limits, filename)
+
+
+def _same_sandbox(expected, support):
+    """The child started ahead has the sandbox `support` says the host gives (a run in it gets
+    the same layers as one started now: bubblewrap, and a memory cgroup if and only if promised)."""
+    return expected.bwrap == support.bwrap and (expected.cgroups is None) == (support.cgroups is None)
+
+
+def _write(run):
     out = sys.stdout.buffer
     events = run.events(pauses=True)
     lines = []
@@ -109,7 +146,6 @@ def main(argv=None):
     except BrokenPipeError:  # e.g. piped into `head`: the reader has all it wanted
         events.close()
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
 
 
 if __name__ == "__main__":

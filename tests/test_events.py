@@ -286,3 +286,36 @@ def test_every_event_a_packed_record_decodes_to_fits_the_schema(name):
         assert decoder.sent_size == sum({1: 4, 2: 2}[sid] for sid in strings)
 
     check()
+
+
+_HALF_MILLIONTHS = [(k + 0.5) / 1e6 for k in (0, 1, 2, 12, 999_999, 1_234_567, 86_399_999_999, 8_589_934_591)]
+_TIMES = [0.0, -0.0, 5e-324, 4.9e-7, 1e-6, 0.1 + 0.2, 2.5e-6, 1.0000005, 8589.934592, 8589.9345925, 9000.0, -1.5,
+          *_HALF_MILLIONTHS, *(math.nextafter(x, math.inf) for x in _HALF_MILLIONTHS),
+          *(math.nextafter(x, -math.inf) for x in _HALF_MILLIONTHS)]
+
+
+def _decoded_duration(seconds):
+    packed = wire.packer("handle.end").pack(wire.WIRE_CODES["handle.end"], seconds, 1, 0, seconds)
+    [event] = wire.Decoder().feed(wire.frame(wire.PACKED_FRAME, packed))
+    return event
+
+
+@pytest.mark.parametrize("seconds", _TIMES)
+def test_a_packed_time_is_rounded_to_microseconds_as_round_does(seconds):
+    """The decoder rounds times without `round` where that is exact: the same double as
+    `round(x, 6)`, halves of a millionth, their neighbours, zero's sign and the range's ends included."""
+    event = _decoded_duration(seconds)
+    assert math.copysign(1, event["duration"]) == math.copysign(1, round(seconds, 6))
+    assert event["duration"] == round(seconds, 6) and event["t"] == round(seconds, 6)
+
+
+def test_packed_times_round_as_round_does_whatever_the_float():
+    from hypothesis import given, settings, strategies as st
+
+    @settings(max_examples=2000, deadline=None)
+    @given(st.floats(min_value=0, max_value=10_000, allow_nan=False) | st.floats(min_value=0, max_value=1e-3))
+    def check(seconds):
+        event = _decoded_duration(seconds)
+        assert (event["duration"], event["t"]) == (round(seconds, 6), round(seconds, 6))
+
+    check()

@@ -11,7 +11,7 @@ from conftest import child_processes
 from server import catalog, sandbox
 from server.protocol import CODE_FILENAME
 from server.runner import Options, Program, Run
-from server.spares import SparePool
+from server.spares import Ahead, SparePool
 from servers import LiveServer, wait_until
 
 # What a run can see of its world: its /tmp, its environment, its process ids.
@@ -108,3 +108,33 @@ def test_scenarios_and_own_code_start_the_same_sandbox():
     support, limits = sandbox.detect(), sandbox.Limits()
     scenario = catalog.get("sequential")
     assert sandbox.command(support, limits, scenario.filename)[0] == sandbox.command(support, limits, CODE_FILENAME)[0]
+
+
+def test_a_child_started_ahead_serves_a_run_of_exactly_its_command_and_no_other(no_leftovers):
+    """The CLI's child, started while the sandbox is probed: a run with the command it was started
+    with gets it (its process, not a new one); with another command (here a shorter time limit,
+    so another CPU limit) the run starts its own and the one ahead is ended; one no run took ends
+    with `close`."""
+    support, limits = sandbox.detect(), sandbox.Limits()
+    before = set(child_processes())
+
+    def started_ahead():
+        assert wait_until(lambda: set(child_processes()) - before, 30)
+        return set(child_processes()) - before  # (bubblewrap and the interpreter inside it)
+
+    ahead = Ahead(support, limits, CODE_FILENAME)
+    ahead_pids = started_ahead()
+    run = Run(own("print('hi')"), Options(), limits, support, spares=ahead)
+    assert list(run.events())[-1]["status"] == "ok"
+    assert run._process.pid in ahead_pids
+
+    other = Ahead(support, limits, CODE_FILENAME)
+    other_pids = started_ahead()
+    run = Run(own("print('hi')"), Options(), sandbox.Limits(timeout=3), support, spares=other)
+    assert list(run.events())[-1]["status"] == "ok"
+    assert run._process.pid not in other_pids and not other_pids & set(child_processes())
+
+    unused = Ahead(support, limits, CODE_FILENAME)
+    started_ahead()
+    unused.close()
+    assert set(child_processes()) - before == set()

@@ -28,6 +28,7 @@ import math
 import re
 import struct
 
+from .records import compile_decoder
 from .schema import KINDS, QUEUES, SOURCES, STATES, TYPES, VERSION, WAITER_KINDS, clean, shorten
 
 _STRING_COST = 64  # bytes the runner spends keeping one string, besides its text
@@ -106,6 +107,19 @@ def packer(name):
     return struct.Struct("<Bd" + "".join(_STRUCT_TYPES.get(type_, "B") for _, type_ in PACKED[name]))
 
 
+def _decoders():
+    """For each byte a record may begin with: (decode function, record size) of its layout, or None."""
+    table = [None] * 256
+    for name, fields in PACKED.items():
+        struct_ = packer(name)
+        table[WIRE_CODES[name]] = (compile_decoder(name, fields, struct_.unpack_from, WIRE_DEFAULTS.get(name), ENUMS),
+                                   struct_.size)
+    return tuple(table)
+
+
+_DECODERS = _decoders()
+
+
 def enum_index(name, value):
     return ENUMS[name].index(value)
 
@@ -174,10 +188,7 @@ class Decoder:
         self.string_size = 0  # bytes of the strings the child defined, and what keeping each costs
         self.string_limit = math.inf  # past this, TooManyStrings
         self.name_limit = None  # strings are kept cut to this many characters (all of them are names)
-        self._layouts = {}
-        for name, fields in PACKED.items():
-            self._layouts[WIRE_CODES[name]] = (name.partition(":")[0], packer(name), _plan(fields),
-                                               WIRE_DEFAULTS.get(name))
+        self._decoders = _DECODERS
 
     @property
     def lost(self):
@@ -272,110 +283,35 @@ class Decoder:
 
     def _unpack(self, data, limit):
         out, pos, end = [], 0, len(data)
-        while pos < end and len(out) < limit:
-            layout = self._layouts.get(data[pos])
-            if layout is None:
-                if data[pos] != STRING_CODE or pos + STRING_HEAD.size > end:
+        decoders, strings, sizes, origin = self._decoders, self._strings, self._sizes, self._origin
+        sent = 0
+        try:
+            while pos < end and len(out) < limit:
+                decoder = decoders[data[pos]]
+                if decoder is None:
+                    if data[pos] != STRING_CODE or pos + STRING_HEAD.size > end:
+                        return out + [None]
+                    _, sid, size = STRING_HEAD.unpack_from(data, pos)
+                    pos += STRING_HEAD.size + size
+                    if pos > end:
+                        return out + [None]
+                    try:
+                        text = data[pos - size:pos].decode("utf-8", "surrogatepass")
+                    except UnicodeDecodeError:
+                        return out + [None]
+                    self._define(sid, text, size)  # (into `strings` and `sizes`)
+                    continue
+                decode, size = decoder
+                if pos + size > end:
                     return out + [None]
-                _, sid, size = STRING_HEAD.unpack_from(data, pos)
-                pos += STRING_HEAD.size + size
-                if pos > end:
+                carried = decode(data, pos, origin, strings, sizes, out)
+                if carried < 0:
                     return out + [None]
-                try:
-                    text = data[pos - size:pos].decode("utf-8", "surrogatepass")
-                except UnicodeDecodeError:
-                    return out + [None]
-                self._define(sid, text, size)
-                continue
-            name, layout_struct, fields, defaults = layout
-            if pos + layout_struct.size > end:
-                return out + [None]
-            values = layout_struct.unpack_from(data, pos)
-            pos += layout_struct.size
-            event = self._event(name, values, fields)
-            if event is None:
-                return out + [None]
-            if defaults:
-                for key, value in defaults.items():
-                    event[key] = dict(value) if type(value) is dict else value
-            if "+" in name:
-                out.extend(_split(event, name))
-            else:
-                out.append(event)
-        return out
-
-    def _event(self, kind, values, plan):
-        """One packed record's event, or None. It fits the schema by construction (the layout
-        is the schema's), so it needs no `schema.Checker` pass: what the types cannot rule
-        out is checked here — a null where the field takes none, a float that is not finite,
-        an undefined string id, an enum index past its choices. Times are rounded as
-        `round_times` does; strings were cut and cleaned when defined, and count towards
-        `sent_size` each time an event carries one."""
-        names, ints, maybe_ints, floats, maybe_floats, texts, maybe_texts, enums, waiter_keys = plan
-        t = values[1] - self._origin
-        if t - t != 0:  # infinite or NaN
-            return None
-        event = {"v": VERSION, "seq": 0, "t": round(t, 6), "kind": kind}
-        event.update(zip(names, values[2:]))
-        for name in ints:
-            if event[name] == NULL_INT:
-                return None
-        for name in maybe_ints:
-            if event[name] == NULL_INT:
-                event[name] = None
-        for name in floats:
-            value = event[name]
-            if value - value != 0:  # NaN or infinite
-                return None
-            event[name] = round(value, 6)
-        for name in maybe_floats:
-            value = event[name]
-            if value != value:  # NaN: null
-                event[name] = None
-            elif value - value != 0:
-                return None
-            else:
-                event[name] = round(value, 6)
-        strings, sizes = self._strings, self._sizes
-        for name in texts:
-            sid = event[name]
-            value = strings.get(sid)
-            if value is None:
-                return None
-            event[name] = value
-            self.sent_size += sizes[sid]
-        for name in maybe_texts:
-            sid = event[name]
-            if sid == NULL_INT:
-                event[name] = None
-                continue
-            value = strings.get(sid)
-            if value is None:
-                return None
-            event[name] = value
-            self.sent_size += sizes[sid]
-        for name, choices in enums:
-            if event[name] >= len(choices):
-                return None
-            event[name] = choices[event[name]]
-        if waiter_keys:
-            waiter = event["waiter"] = {}
-            for key, name in waiter_keys:
-                value = event.pop(name)
-                if value is not None:
-                    waiter[key] = value
-        return event
-
-
-def _plan(fields):
-    """How `Decoder._event` turns one layout's values into fields: (names, then the fields of
-    each wire type: ints, nullable ints, floats, nullable floats, strings, nullable strings;
-    (enum field, its choices), (waiter key, field))."""
-    names = tuple(name for name, _ in fields)
-    of_type = lambda wanted: tuple(name for name, type_ in fields if type_ == wanted)  # noqa: E731
-    enums = tuple((name, ENUMS[type_]) for name, type_ in fields if type_ in ENUMS)
-    waiter = tuple((name.partition(".")[2], name) for name in names if name.startswith("waiter."))
-    return (names, *(of_type(wire_type) for wire_type in ("i", "i?", "f", "f?", "s", "s?")), enums, waiter)
+                sent += carried
+                pos += size
+            return out
+        finally:
+            self.sent_size += sent
 
 
 def round_times(event):
@@ -391,15 +327,3 @@ def round_times(event):
 
 
 _TIMES = ("t", "duration", "when", "until", "elapsed")
-
-
-def _split(fused, name):
-    """The events a wire-only fused record stands for, each with the fields its kind has."""
-    out = []
-    for kind in name.split("+"):
-        event = {"v": VERSION, "seq": 0, "t": fused["t"], "kind": kind}
-        for field in KINDS[kind][1]:
-            if field in fused:
-                event[field] = fused[field]
-        out.append(event)
-    return out
