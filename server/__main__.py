@@ -29,6 +29,9 @@ def main(argv=None):
     parser.add_argument("--allow-origin", action="append", default=[], metavar="URL",
                         help="let pages from this origin (e.g. https://course.example.org) open /ws besides the "
                              "server's own; repeatable")
+    parser.add_argument("--max-memory", type=float, metavar="MIB",
+                        help=f"MiB of memory a run may use (default {DEFAULTS.memory / MiB:g}; --max-runs times this "
+                             "is what runs could take at worst)")
     parser.add_argument("--max-output", type=float, metavar="MIB",
                         help=f"MiB of program output a run may send (default {DEFAULTS.output / MiB:g}); past it "
                              "the run ends with 'limit'")
@@ -65,7 +68,8 @@ def main(argv=None):
     for name, value in (("timeout", args.run_timeout), ("client_stall", args.client_stall)):
         if value:
             limits[name] = value
-    for name, value in (("output", args.max_output), ("client_backlog", args.client_backlog)):
+    for name, value in (("output", args.max_output), ("client_backlog", args.client_backlog),
+                        ("memory", args.max_memory)):
         if value:
             limits[name] = int(value * MiB)
     config = {"TRUST_CODE": args.trust_code, "ALLOWED_ORIGINS": args.allow_origin, "LIMITS": limits}

@@ -202,6 +202,7 @@ def main(argv=None):
     parser.add_argument("--spares", type=int, default=2, help="sandboxes started ahead (default 2)")
     parser.add_argument("--run-timeout", type=float, help=f"wall-clock seconds a run may take (default {Limits().timeout:g})")
     parser.add_argument("--max-output", type=float, metavar="MIB", help="MiB of program output a run may send")
+    parser.add_argument("--max-memory", type=float, metavar="MIB", help="MiB of memory a run may use (default 512)")
     parser.add_argument("--trust-code", action="store_true",
                         help="run own code even where the full sandbox is unavailable (trusted users only)")
     parser.add_argument("--prefix", default="loopscope", help="the Redis keys' prefix (default loopscope)")
@@ -214,6 +215,8 @@ def main(argv=None):
         limits["timeout"] = args.run_timeout
     if args.max_output:
         limits["output"] = int(args.max_output * MiB)
+    if args.max_memory:
+        limits["memory"] = int(args.max_memory * MiB)
     import redis
 
     try:

@@ -222,3 +222,16 @@ def test_removing_a_runs_cgroup_ends_any_process_still_in_it():
     group.remove()
     assert stray.wait(timeout=10) == -9
     assert not os.path.exists(group.directory)
+
+
+def test_the_servers_max_memory_option_sets_each_runs_limit():
+    from servers import LiveServer
+
+    live = LiveServer("--max-memory", "128")
+    try:
+        connection = live.client()
+        events, _ = connection.run(code="hoard = []\nwhile True:\n    hoard.append(bytearray(16 * 2**20))\n")
+        assert events[-1]["status"] == "limit" and "128 MiB" in events[-1]["reason"], events[-1]
+        connection.close()
+    finally:
+        live.stop()
