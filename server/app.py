@@ -40,7 +40,7 @@ class Settings:
     def new_job(self, session_, request, text):
         """The job that runs `request` (as the client sent it: `text`) for a session."""
         if self.remote:
-            from .remote import RemoteJob
+            from .forwarder import RemoteJob
 
             return RemoteJob(session_, request, text, self.pool)
         run = Run(request.program, request.options, self.limits, self.support, spares=self.spares,
