@@ -95,12 +95,15 @@ export function createPlayer(onMove) {
     player.onChange();
   }
 
+  // Told only when something changed: a pause before a seek or a step (the scrubber, the keys) would
+  // otherwise draw the old position once more just before the new one (half of a scrub's time).
   function pause(reason = null) {
+    const changed = playing || pausedFor !== reason;
     playing = false;
     pausedFor = reason;
     if (frame !== null) cancelAnimationFrame(frame);
     frame = null;
-    player.onChange();
+    if (changed) player.onChange();
   }
 
   // Jump (not play) to `index`.
