@@ -134,7 +134,7 @@ export function createPlayer(onMove) {
     // Loop seconds per second on screen; Infinity: as fast as possible.
     set speed(value) {
       speed = value;
-      schedule = createSchedule(speed).extend(events);
+      schedule = schedule.atSpeed(speed).extend(events);
       clock = timeOf(cursor);
     },
     // The trace's events (the same array, growing as events arrive).
