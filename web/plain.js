@@ -22,8 +22,23 @@ const escaped = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const defines = (source, name) => source !== null && new RegExp(`\\b(def|class)\\s+${escaped(name)}\\b`).test(source);
 
 // A label (a callback's, or what a task awaits) as a learner should read it. `source`: the
-// program's text, so that its own functions keep their names.
+// program's text, so that its own functions keep their names. Remembered per source: the views ask
+// for the same few labels hundreds of times a frame, and each answer may build a RegExp of the source.
+const KEPT = 5000;
+let keptFor = null;
+const kept = new Map();
+
 export function plainLabel(label, source = null) {
+  if (keptFor !== source || kept.size > KEPT) {
+    keptFor = source;
+    kept.clear();
+  }
+  let plain = kept.get(label);
+  if (plain === undefined) kept.set(label, (plain = plainly(label, source)));
+  return plain;
+}
+
+function plainly(label, source) {
   if (CALLBACKS[label]) return CALLBACKS[label];
   const lambda = /^([\w.]+)\.<locals>\.<lambda>$/.exec(label);
   if (lambda) return `a lambda in ${lambda[1]}()`;

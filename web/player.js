@@ -6,7 +6,10 @@ import { createSchedule } from "./pace.js";
 // Events a frame may move over, adapted to how long moving the cursor takes (the fold; the page draws
 // once per frame whatever the count): a slow frame must not make the next one slower still (the
 // backlog is dropped, not carried). The fold gets what a frame may take (under the 50 ms that is felt
-// as a stall) less what the last drawing took, and at least half a frame at 60 Hz.
+// as a stall) less what the rest of the last frame took, and at least half a frame at 60 Hz. The rest
+// is the drawing, or, if longer, the whole last frame less its fold: the browser's style, layout and
+// paint after the drawing count too (about as long as the drawing at the event cap), and so does a
+// busy machine.
 const FRAME_MS = 40;
 const LEAST_FOLD_MS = 8;
 const MOST_PER_FRAME = 4000;
@@ -25,6 +28,7 @@ export function createPlayer(onMove) {
   let frame = null;
   let perFrame = 200;
   let drawMs = 0; // how long the last frame's drawing took (player.onFrame)
+  let foldMs = 0; // how long the last frame's move took
   let pausedFor = null; // why playback paused itself at the cursor
   let waiting = false; // at the last event so far, more to come
 
@@ -49,8 +53,10 @@ export function createPlayer(onMove) {
     frame = null;
     if (!playing) return;
     schedule.extend(events);
+    const rest = last !== null ? Math.max(drawMs, now - last - foldMs) : drawMs;
     if (last !== null) clock += Math.min(now - last, LONGEST_FRAME_MS);
     last = now;
+    foldMs = 0;
     // Live, the wait for the next event counts towards the time the last one stays on screen, but
     // never beyond: what arrives late is not rushed through to catch up.
     if (waiting && cursor < events.length - 1) clock = Math.min(clock, timeOf(cursor + 1));
@@ -61,9 +67,10 @@ export function createPlayer(onMove) {
       const to = stop >= 0 ? stop : Math.min(due, limit);
       const began = performance.now();
       move(to);
+      const took = performance.now() - began;
+      foldMs = took;
       if (to === limit) {
-        const took = performance.now() - began;
-        const budget = Math.max(LEAST_FOLD_MS, FRAME_MS - drawMs);
+        const budget = Math.max(LEAST_FOLD_MS, FRAME_MS - rest);
         perFrame = took > budget ? Math.max(10, perFrame >> 1) : Math.min(MOST_PER_FRAME, perFrame * 2);
         clock = timeOf(cursor);
       }
@@ -95,12 +102,15 @@ export function createPlayer(onMove) {
     player.onChange();
   }
 
+  // Told only when something changed: a pause before a seek or a step (the scrubber, the keys) would
+  // otherwise draw the old position once more just before the new one (half of a scrub's time).
   function pause(reason = null) {
+    const changed = playing || pausedFor !== reason;
     playing = false;
     pausedFor = reason;
     if (frame !== null) cancelAnimationFrame(frame);
     frame = null;
-    player.onChange();
+    if (changed) player.onChange();
   }
 
   // Jump (not play) to `index`.
@@ -124,7 +134,7 @@ export function createPlayer(onMove) {
     // Loop seconds per second on screen; Infinity: as fast as possible.
     set speed(value) {
       speed = value;
-      schedule = createSchedule(speed).extend(events);
+      schedule = schedule.atSpeed(speed).extend(events);
       clock = timeOf(cursor);
     },
     // The trace's events (the same array, growing as events arrive).

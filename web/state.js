@@ -237,15 +237,15 @@ export function addEvents(trace, events) {
 }
 
 // The state after events[0..index] (index -1: before the first event). `from`, a state at or
-// before `index`, is advanced in place instead of starting again from a checkpoint.
+// before `index`, is advanced in place instead of starting again from a checkpoint, unless a
+// checkpoint lies between the two: then no position is more than CHECKPOINT_EVERY events of folding
+// away once the trace has been played through (a scrub forward was up to 5,000).
 export function foldTo(trace, index, from = null) {
   const last = Math.max(-1, Math.min(index, trace.events.length - 1));
+  let at = Math.floor((last + 1) / CHECKPOINT_EVERY);
+  while (at > 0 && !trace.checkpoints[at]) at -= 1;
   let state = from;
-  if (!state || state.index > last) {
-    let at = Math.floor((last + 1) / CHECKPOINT_EVERY);
-    while (at > 0 && !trace.checkpoints[at]) at -= 1;
-    state = resume(trace.checkpoints[at]);
-  }
+  if (!state || state.index > last || state.index < at * CHECKPOINT_EVERY - 1) state = resume(trace.checkpoints[at]);
   for (let i = state.index + 1; i <= last; i += 1) {
     apply(state, trace.events[i], trace.context);
     const slot = (i + 1) / CHECKPOINT_EVERY;

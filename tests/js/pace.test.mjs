@@ -92,6 +92,19 @@ test("a schedule extended as events stream in equals one made at once", () => {
   assert.deepEqual(streamed.compressed, whole.compressed);
 });
 
+test("a schedule taken to another speed, part streamed, equals one made at that speed", () => {
+  const events = recorded("tasks-blocking");
+  for (const speed of [2, 0.5, Infinity, 1]) {
+    const half = Math.floor(events.length / 2);
+    const moved = createSchedule(1).extend(events.slice(0, half)).atSpeed(speed).extend(events);
+    const whole = createSchedule(speed).extend(events);
+    assert.deepEqual(moved.at, whole.at, `at ${speed}x`);
+    assert.deepEqual(moved.compressed, whole.compressed);
+    assert.deepEqual(moved.own, whole.own);
+    assert.deepEqual(moved.held, whole.held);
+  }
+});
+
 test("asyncio's own shutdown work passes at the quickest dwell", () => {
   const events = recorded("sequential");
   const schedule = createSchedule(1).extend(events);

@@ -50,7 +50,31 @@ function drawRows(list, log) {
 const scrollNow = (scroll) => scroll && scroll();
 const outputs = new WeakMap(); // the output element -> the lines it shows
 
-// Draws the output and the event log; returns their scrolling (to the end), for once every view has drawn.
+// Scrolling reads the layout, and in a section the browser skips while it is out of view
+// (content-visibility in style.css) that means laying out the whole section there and then, every
+// frame (about 8 ms of a scrub position at the event cap). So a skipped section scrolls once it
+// comes into view, and not before. (The browser says when it skips one; asking would lay it out.)
+const sections = new WeakMap(); // a section -> {skipped, due: its scrolling when it shows}
+function scrollWhenShown(section, scroll) {
+  let known = sections.get(section);
+  if (!known) {
+    known = { skipped: false, due: null };
+    sections.set(section, known);
+    section.addEventListener("contentvisibilityautostatechange", (event) => {
+      known.skipped = event.skipped;
+      if (event.skipped) return;
+      const due = known.due;
+      known.due = null;
+      scrollNow(due);
+    });
+  }
+  if (!known.skipped) scroll();
+  else {
+    const earlier = known.due;
+    known.due = () => { scrollNow(earlier); scroll(); };
+  }
+}
+
 export function renderLog(root, state, trace) {
   const output = root.querySelector("[data-output]");
   const shown = state.output.slice(-LOG_ROWS);
@@ -73,10 +97,10 @@ export function renderLog(root, state, trace) {
   const moved = settings.internals && (log.events !== trace.events || log.count !== state.index + 1);
   if (moved) Object.assign(log, { events: trace.events, count: state.index + 1 });
   const scrollLog = moved && drawRows(list, log);
-  return () => {
+  return () => scrollWhenShown(root, () => {
     if (changed) output.scrollTop = output.scrollHeight;
     scrollNow(scrollLog);
-  };
+  });
 }
 
 const STATUS_WORDS = {

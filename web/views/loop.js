@@ -6,7 +6,10 @@ import { el, join } from "../join.js";
 import { isInternalTask, plainLabel } from "../plain.js";
 import { settings } from "../settings.js";
 
-const SHOWN = 60; // chips per area; the rest are counted
+const SHOWN = 60; // chips in the ready queue, which wraps them in rows; the rest are counted
+// Chips in an area that stacks them one a line (the timer heap, the tasks' columns): with 60 each, at
+// the event cap they made the page 5,700 px long and most of each frame's layout (2,000 tasks).
+const STACKED = 20;
 const reducedMotion = () => window.matchMedia("(prefers-reduced-motion: reduce)").matches;
 
 function taskName(state, id) {
@@ -25,14 +28,16 @@ function handleText(state, handle) {
 
 // `describe(id, place)` -> [text, className, extra]: extra is a timer's share of the axis (0..1)
 // or a ready handle's turn ("this" / "next" iteration).
-function chips(container, state, ids, describe) {
-  const shown = ids.slice(0, SHOWN);
+function chips(container, state, ids, describe, most = STACKED) {
+  const shown = ids.slice(0, most);
   join(container, shown, (id) => id, () => el("li", "chip"), (element, id, place) => {
     const [text, className, extra] = describe(id, place);
     if (element.textContent !== text) element.textContent = text;
     if (element.className !== className) element.className = className;
-    if (typeof extra === "number") element.style.setProperty("--left", extra.toFixed(3));
-    else if (extra && element.dataset.turn !== extra) element.dataset.turn = extra;
+    if (typeof extra === "number") {
+      const left = extra.toFixed(3);
+      if (element.left !== left) element.style.setProperty("--left", (element.left = left)); // (a style change costs a recalculation)
+    } else if (extra && element.dataset.turn !== extra) element.dataset.turn = extra;
   });
   const more = ids.length - shown.length;
   const label = more > 0 ? `+${more} more` : "";
@@ -62,6 +67,21 @@ const TASK_SAYS = {
   waiting: (task) => `${task.name} awaits ${said(task.awaiting)}`,
 };
 
+// The tasks shown, by their place on the board (one pass over them: 2,000 at the event cap).
+function tasksByPlace(state) {
+  const active = [];
+  const waiting = [];
+  const done = [];
+  for (const task of Object.values(state.tasks)) {
+    if (task.internal && !settings.internals) continue;
+    if (task.state === "waiting") waiting.push(task);
+    else if (task.state === "done") done.push(task);
+    else active.push(task);
+  }
+  done.sort((a, b) => a.doneAt - b.doneAt);
+  return { active, waiting, done };
+}
+
 export function renderLoop(root, state) {
   const positions = glideFor > 0 ? chipPositions(root) : null;
   const area = (name) => root.querySelector(`[data-area="${name}"]`);
@@ -72,25 +92,23 @@ export function renderLoop(root, state) {
     chips(ready.querySelector(`[data-turn="${turn}"]`), state, ids, (id) => {
       const handle = state.handles[id];
       return [handleText(state, handle), `chip handle ${handle.task !== null && handle.task !== undefined ? "step" : "callback"}`, turn];
-    });
+    }, SHOWN);
   }
   ready.querySelector(".fifo-divider").hidden = state.nextFrom === null;
   const running = state.running !== null && state.handles[state.running] ? [state.running] : [];
   chips(area("running"), state, running, (id) => [handleText(state, state.handles[id]),
     `chip handle running${state.blocked ? " blocked" : ""}`]);
-  const furthest = Math.max(0, ...state.timers.slice(0, SHOWN).map((id) => state.handles[id].when - state.t));
+  const furthest = Math.max(0, ...state.timers.slice(0, STACKED).map((id) => state.handles[id].when - state.t));
   chips(area("timers"), state, state.timers, (id) => timerRow(state, state.handles[id], furthest));
-  const tasks = Object.values(state.tasks).filter((task) => settings.internals || !task.internal);
-  const active = tasks.filter((t) => t.state === "ready" || t.state === "running");
+  const { active, waiting, done } = tasksByPlace(state);
   chips(area("active"), state, active.map((t) => t.id), (id) => {
     const task = state.tasks[id];
     return [TASK_SAYS[task.state](task), `chip task ${task.state}${task.cancelling ? " cancelling" : ""}`];
   });
-  chips(area("waiting"), state, tasks.filter((t) => t.state === "waiting").map((t) => t.id), (id) => {
+  chips(area("waiting"), state, waiting.map((t) => t.id), (id) => {
     const task = state.tasks[id];
     return [TASK_SAYS.waiting(task), `chip task waiting${task.cancelling ? " cancelling" : ""}`];
   });
-  const done = tasks.filter((t) => t.state === "done").sort((a, b) => a.doneAt - b.doneAt);
   chips(area("done"), state, done.map((t) => t.id), (id) => {
     const task = state.tasks[id];
     const said = { result: `returned ${task.detail}`, exception: `raised ${task.detail}`, cancelled: "cancelled" };

@@ -52,8 +52,8 @@ function rows(container, items) {
 }
 
 function futureRows(state, hidden) {
-  const futures = Object.values(state.futures).filter((f) => f.kind === "future" && !hidden(f)
-    && f.waiters.some((id) => shownTask(state, id)));
+  const futures = Object.values(state.futures).filter((f) => f.kind === "future"
+    && f.waiters.some((id) => shownTask(state, id)) && !hidden(f));
   const pending = futures.filter((f) => f.state === null);
   const latest = [...pending, ...futures.filter((f) => f.state !== null).reverse()].slice(0, FUTURES).sort((a, b) => a.id - b.id);
   return latest.map((f) => [`future:${f.id}`, "future", `object-row ${f.state || "pending"}`, [
@@ -179,8 +179,9 @@ const GROUPS = [
 
 export function renderObjects(root, state) {
   // Drawn elsewhere: waits in a semaphore or queue drawn above, and a TaskGroup's (the chain shows it).
-  const explained = (f) => f.awaiting.startsWith("its TaskGroup's tasks") || (/^(Bounded)?Semaphore\.acquire|^(Priority|Lifo)?Queue\.(get|put)\(/.test(f.awaiting)
-    && (Object.keys(state.semaphores).length || Object.keys(state.queues).length));
+  const drawnAbove = Object.keys(state.semaphores).length > 0 || Object.keys(state.queues).length > 0;
+  const explained = (f) => f.awaiting.startsWith("its TaskGroup's tasks") || (drawnAbove
+    && /^(Bounded)?Semaphore\.acquire|^(Priority|Lifo)?Queue\.(get|put)\(/.test(f.awaiting));
   const drawn = {
     chain: chainRows(state), future: futureRows(state, explained), thread: threadRows(state),
     shield: shieldRows(state), semaphore: semaphoreRows(state), queue: queueRows(state),
