@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest import trace
-from test_page import browser, page, server  # noqa: F401 - fixtures
+from test_page import page, server  # noqa: F401 - fixtures
 
 # 300 tasks sharing a semaphore and a queue, printing now and then: every area has more chips than it
 # draws, the objects panel has a semaphore, a queue and an await chain, and the trace (about 8,000
