@@ -28,7 +28,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from conftest import trace  # noqa: E402
 from servers import LiveServer  # noqa: E402
-from test_page import CHROMIUM, FLAGS  # noqa: E402
+from conftest import CHROMIUM, FLAGS  # noqa: E402
 
 PLAY_LIMIT_S = 2.0
 STALL_LIMIT_MS = 50.0

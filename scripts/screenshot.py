@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from servers import LiveServer  # noqa: E402
-from test_page import CHROMIUM, FLAGS  # noqa: E402
+from conftest import CHROMIUM, FLAGS  # noqa: E402
 
 
 def shoot(browser, url, out, viewport, present=False):
