@@ -61,6 +61,34 @@ class WorkerProcess:
         self.process.wait(timeout=30)
 
 
+class Lone:
+    """A Redis, one worker and one replica of a test's own (the module's cluster reaps a silent
+    worker's runs after 3 s); `server` may be replaced (a Redis that restarts): the last is stopped."""
+
+    def __init__(self, folder, worker, worker_args, replica_args):
+        self.server = RedisServer(folder)
+        self.worker = WorkerProcess(self.server.url, worker, "--max-runs", "1", "--spares", "0", *worker_args)
+        self.replica = None
+        try:
+            self.replica = LiveServer("--redis", self.server.url, *replica_args)
+            assert wait_until(lambda: worker in self.replica.get("/api/health")[1]["runs"]["workers"], 30)
+        except BaseException:
+            self.stop()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def stop(self):
+        if self.replica is not None:
+            self.replica.stop()
+        self.worker.stop()
+        self.server.stop()
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """(redis, {worker name: WorkerProcess}, [replica A, replica B]): each worker one run at once."""
@@ -343,12 +371,9 @@ def test_a_redis_that_lost_its_data_ends_the_runs_it_held_clearly_and_the_cluste
 
 
 def test_a_redis_that_hangs_then_goes_away_ends_the_runs_the_health_check_answers_and_all_recovers(tmp_path):
-    server = RedisServer(tmp_path)
-    worker = WorkerProcess(server.url, "worker-lone", "--max-runs", "1", "--spares", "0", "--run-timeout", "30")
-    replica = None
-    try:
-        replica = LiveServer("--redis", server.url, "--client-max-runs", "1", "--worker-timeout", str(WORKER_TIMEOUT))
-        assert wait_until(lambda: "worker-lone" in replica.get("/api/health")[1]["runs"]["workers"], 30)
+    with Lone(tmp_path, "worker-lone", ["--run-timeout", "30"],
+              ["--client-max-runs", "1", "--worker-timeout", str(WORKER_TIMEOUT)]) as lone:
+        server, replica = lone.server, lone.replica
         client = start(replica, code=WAIT.format(seconds=25), clock="real")
         until_running(client)
         os.kill(server.process.pid, signal.SIGSTOP)  # (as a partition would: connections open, no answer)
@@ -367,18 +392,13 @@ def test_a_redis_that_hangs_then_goes_away_ends_the_runs_the_health_check_answer
         client.send({"op": "run", "scenario": "tasks"})
         refused = client.until(lambda m: m["type"] == "error", 5)[-1]
         assert "cannot reach its run queue" in refused["message"]
-        server = RedisServer(tmp_path, server.port)  # back, empty
+        lone.server = RedisServer(tmp_path, server.port)  # back, empty
         assert wait_until(lambda: "worker-lone" in replica.get("/api/health")[1]["runs"]["workers"], 30)
         events, messages = finish(start(replica, scenario="tasks"))
         assert events and events[-1]["status"] == "ok", messages
         events, messages = finish(start(replica, scenario="tasks"))  # (its count was released)
         assert events and events[-1]["status"] == "ok", messages
         client.close()
-    finally:
-        if replica is not None:
-            replica.stop()
-        worker.stop()
-        server.stop()
     assert wait_until(lambda: not child_processes(), 10)
 
 
@@ -408,12 +428,8 @@ def test_a_run_whose_request_its_worker_dropped_ends_clearly_and_leaves_the_queu
 def test_a_stop_that_a_silent_worker_does_not_answer_still_ends_the_run_and_nothing_of_it_follows(tmp_path):
     # (its own Redis: the cluster's replicas would reap a silent worker's run after 3 s, and here the
     # replica waits the default 10 s, as long as a session waits for its run's end before the next)
-    server = RedisServer(tmp_path)
-    worker = WorkerProcess(server.url, "worker-hung", "--max-runs", "1", "--spares", "0", "--run-timeout", "60")
-    replica = None
-    try:
-        replica = LiveServer("--redis", server.url, "--client-max-runs", "1")
-        assert wait_until(lambda: "worker-hung" in replica.get("/api/health")[1]["runs"]["workers"], 30)
+    with Lone(tmp_path, "worker-hung", ["--run-timeout", "60"], ["--client-max-runs", "1"]) as lone:
+        server, worker, replica = lone.server, lone.worker, lone.replica
         client = start(replica, code=WAIT.format(seconds=50), clock="real")
         old = client.until(lambda m: m["type"] == "status" and m["state"] == "running")[-1]["run"]
         os.kill(worker.process.pid, signal.SIGSTOP)  # (a machine that hangs: silent, not yet given up on)
@@ -438,11 +454,6 @@ def test_a_stop_that_a_silent_worker_does_not_answer_still_ends_the_run_and_noth
         _, messages = finish(client)
         assert messages[-1]["status"] == "ok" and all(m.get("run") != old for m in messages), messages
         client.close()
-    finally:
-        if replica is not None:
-            replica.stop()
-        worker.stop()
-        server.stop()
     assert wait_until(lambda: not child_processes(), 10)
 
 
