@@ -7,6 +7,8 @@ this process (`session.RunJob`) and for one a worker streams to a replica (`work
 import time
 
 from . import protocol
+from .runner import Options, Program
+from .stream import EventStream
 
 BATCH_EVENTS = 500  # events per "events" message at most
 BATCH_SECONDS = 0.03  # and no event waits longer than this to be sent
@@ -33,3 +35,13 @@ def messages(run, run_id, worker=None):
         yield "finished", protocol.finished(run_id, status)
     finally:
         stream.close()  # ends the child process
+
+
+def stream_of(request_text, limits):
+    """An EventStream for the program a queued request asked for, to word the `run.start` and
+    `run.end` of a run that ends without its child (refused by a worker, its worker gone)."""
+    try:
+        _, request = protocol.parse(request_text, limits)
+        return EventStream(request.program, request.options, limits)
+    except protocol.BadRequest:
+        return EventStream(Program("", protocol.CODE_FILENAME, protocol.CODE_FILENAME), Options(), limits)

@@ -13,11 +13,10 @@ import time
 
 import orjson
 
-from . import protocol
+from . import protocol, relay
 from .pool import Busy
 from .run_queue import RunQueue
-from .runner import Options, Program
-from .stream import Ending, EventStream
+from .stream import Ending
 
 log = logging.getLogger("loopscope")
 WATCH_SECONDS = 5  # a run whose replica has not renewed its watch for this long is stopped by its worker
@@ -171,7 +170,7 @@ class RemotePool:
         if ended is not None:
             status = ended
         else:
-            stream = _stream_of(request, self.limits)
+            stream = relay.stream_of(request, self.limits)
             if last is not None:
                 stream.seq, stream.t, stream.started = last["seq"] + 1, last["t"], True
             events = stream.end(Ending(status, reason))
@@ -183,12 +182,3 @@ class RemotePool:
 def _unreachable(exc):
     log.warning("the run queue cannot be reached: %s", exc)
     return Busy("The server cannot reach its run queue right now, so nothing can run. Please try again in a moment.")
-
-
-def _stream_of(request_text, limits):
-    """An EventStream for the program a request asked for (to word its `run.start`)."""
-    try:
-        _, request = protocol.parse(request_text, limits)
-        return EventStream(request.program, request.options, limits)
-    except protocol.BadRequest:
-        return EventStream(Program("", protocol.CODE_FILENAME, protocol.CODE_FILENAME), Options(), limits)

@@ -20,10 +20,10 @@ import time
 from . import protocol, relay, sandbox
 from .protocol import CODE_FILENAME
 from .run_queue import RunQueue, connect
-from .runner import Options, Program, Run, SandboxUnavailable
+from .runner import Run, SandboxUnavailable
 from .sandbox import MiB, Limits
 from .spares import SparePool
-from .stream import EventStream, Ending
+from .stream import Ending
 
 log = logging.getLogger("loopscope")
 BEAT = 1.0  # seconds between a worker's signs of life
@@ -154,7 +154,7 @@ class Worker:
             return Run(request.program, request.options, limits, self.support, spares=self.spares,
                        allow_reduced=self.trust_code)
         except (protocol.BadRequest, SandboxUnavailable) as exc:
-            return _Refused(str(exc), limits)
+            return _Refused(str(exc), relay.stream_of(request_text, limits))
 
     def _watch(self, run_id, run, over):
         """Stop the run when its replica asks, or when that replica is no longer there to forward it."""
@@ -179,14 +179,13 @@ def _notes(state, message):
 class _Refused:
     """A run that cannot start here: only its `run.start` and a `run.end` saying why."""
 
-    def __init__(self, reason, limits):
-        self.reason, self.limits = reason, limits
+    def __init__(self, reason, stream):
+        self.reason, self.stream = reason, stream
         self.count = 0
 
     def events(self, pauses=False):
-        stream = EventStream(Program("", CODE_FILENAME, CODE_FILENAME), Options(), self.limits)
-        yield from stream.end(Ending("error", self.reason))
-        self.count = stream.seq
+        yield from self.stream.end(Ending("error", self.reason))
+        self.count = self.stream.seq
 
     def stop(self):
         pass

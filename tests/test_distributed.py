@@ -517,3 +517,20 @@ def test_workers_and_replicas_say_clearly_when_redis_cannot_be_reached():
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 1 and "Traceback" not in done.stderr
         assert f"cannot use the Redis at redis://127.0.0.1:{port}/0: Error 111" in done.stderr, done.stderr
+
+
+def test_a_request_a_worker_cannot_run_ends_at_once_with_a_run_end_saying_why():
+    # (the replica checks own code against every worker's sandbox, but a worker's may differ by the
+    # time it takes the request)
+    from server.sandbox import Limits, Support
+    from server.worker import Worker
+
+    worker = Worker(None, "w", 1, Limits(), Support(problems=["no bubblewrap"]))
+    try:
+        run = worker._prepare(json.dumps({"op": "run", "code": "print(1)"}))
+        events = list(run.events())
+    finally:
+        worker.spares.close()
+    assert [e["kind"] for e in events] == ["run.start", "run.end"] and run.count == 2
+    assert events[0]["target"] == "main.py" and events[0]["file"] == "main.py"
+    assert events[-1]["status"] == "error" and "Refusing to run untrusted code" in events[-1]["reason"]
