@@ -19,6 +19,7 @@ from .run_queue import RunQueue
 from .stream import Ending
 
 log = logging.getLogger("loopscope")
+ENDER = "replica"  # the writer a replica ending a run is (a worker writes as "worker:NAME")
 WATCH_SECONDS = 5  # a run whose replica has not renewed its watch for this long is stopped by its worker
 
 
@@ -142,11 +143,15 @@ class RemotePool:
     # -- the runs of a worker that went silent ----------------------------------------------------
 
     def _reap(self):
+        ticks = 0
         while not self._closed.wait(1.0):
+            ticks += 1
             try:
                 for entry_id, fields, worker in self.queue.abandoned(self.worker_timeout):
                     self._end_abandoned(fields, worker)
                     self.queue.done(entry_id)
+                if ticks % max(1, round(self.worker_timeout)) == 0:  # (workers gone: rarely needed)
+                    self.queue.drop_gone_consumers(self.worker_timeout)
             except Exception:  # noqa: BLE001 - Redis away for a moment: look again next second
                 log.warning("could not look for the runs of silent workers", exc_info=True)
 
@@ -159,12 +164,14 @@ class RemotePool:
 
     def end_run(self, run_id, request, worker, reason, status="error"):
         """Finish a run's messages with a `run.end` (`status`, `reason`) after what came, unless it
-        has finished already."""
-        first, last = self.queue.ends(run_id)
-        if last is not None and last[0] == "finished":
+        has finished already. The run is closed first: its worker, if it is only slow, cannot add
+        a message after this end, nor one numbered as this end is."""
+        if not self.queue.close(run_id, ENDER):
             return
+        first, last = self.queue.ends(run_id)
         if first is None:
-            self.queue.publish(run_id, "running", protocol.encode(protocol.running(run_id, worker)), worker=worker)
+            self.queue.publish(run_id, ENDER, "running", protocol.encode(protocol.running(run_id, worker)),
+                               worker=worker)
         last = orjson.loads(last[1])["events"][-1] if last is not None and last[0] == "events" else None
         ended = last["status"] if last is not None and last["kind"] == "run.end" else None
         if ended is not None:
@@ -174,9 +181,10 @@ class RemotePool:
             if last is not None:
                 stream.seq, stream.t, stream.started = last["seq"] + 1, last["t"], True
             events = stream.end(Ending(status, reason))
-            self.queue.publish(run_id, "events", protocol.encode(protocol.events_message(run_id, events)),
+            self.queue.publish(run_id, ENDER, "events", protocol.encode(protocol.events_message(run_id, events)),
                                events=events[-1]["seq"] + 1)
-        self.queue.publish(run_id, "finished", protocol.encode(protocol.finished(run_id, status)), status=status)
+        self.queue.publish(run_id, ENDER, "finished", protocol.encode(protocol.finished(run_id, status)),
+                           status=status)
 
 
 def _unreachable(exc):

@@ -10,6 +10,10 @@ replicas and workers share, in one place.
 - `PREFIX:run:ID:messages`, a stream per run: the protocol messages (`running`, `events`,
   `finished`) that the worker writes and the replica holding the client's socket forwards.
 - `PREFIX:run:ID:control`, a stream per run: stop requests from the replica to the worker.
+- `PREFIX:run:ID:closed`, who wrote a run's last message (`finished`), or who alone may still
+  write to it: a replica ending the run of a silent worker closes it first, so that the worker,
+  should it come back, can add nothing after that end (no event number twice, nothing after
+  `finished`).
 - `PREFIX:run:ID:watched`, a key the replica forwarding a run keeps alive: when it lapses (the
   replica died) the worker stops the run, as it would on a disconnect.
 - `PREFIX:worker:NAME`, a key per live worker with what it says of itself, which lapses when the
@@ -65,6 +69,39 @@ if #waiting > 0 and waiting[#waiting][1] == ARGV[2] then return 1 end
 if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) > 0 then return 1 end
 return 0
 """
+# KEYS: a run's messages stream, its `closed` key. ARGV: the writer, the message's state, KEPT, then
+# the entry's fields and values. Adds the message unless another writer closed the run: 1, else 0.
+# A `finished` message closes the run (to its writer).
+_PUBLISH = """
+local closer = redis.call('GET', KEYS[2])
+if closer and closer ~= ARGV[1] then return 0 end
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+if ARGV[2] == 'finished' then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3]) end
+return 1
+"""
+# KEYS: a run's `closed` key. ARGV: the writer, KEPT. 1 if the run is now the writer's alone to
+# finish, 0 if it is closed already (finished, or being ended by another).
+_CLOSE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+return 0
+"""
+# KEYS: the runs stream. ARGV: group, the workers' key prefix, idle ms. Deletes the consumers that
+# hold nothing, were idle that long and are no live worker's (a crashed worker's, once its runs
+# were ended): the number deleted. (It reads keys it is not given: Redis outside a cluster allows it.)
+_DROP_GONE = """
+local dropped = 0
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local about = {}
+  for i = 1, #consumer, 2 do about[consumer[i]] = consumer[i + 1] end
+  if about['pending'] == 0 and about['idle'] >= tonumber(ARGV[3])
+      and redis.call('EXISTS', ARGV[2] .. about['name']) == 0 then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], about['name'])
+    dropped = dropped + 1
+  end
+end
+return dropped
+"""
 
 
 def connect(url):
@@ -115,6 +152,9 @@ class RunQueue:
         self._withdraw = redis.register_script(_WITHDRAW)
         self._held = redis.register_script(_HELD)
         self._new_run_id = redis.register_script(_NEW_RUN_ID)
+        self._publish = redis.register_script(_PUBLISH)
+        self._close = redis.register_script(_CLOSE)
+        self._drop_gone = redis.register_script(_DROP_GONE)
         self._create_group("0")
 
     def _create_group(self, start):
@@ -184,8 +224,14 @@ class RunQueue:
         self.redis.expire(self._key(run_id, "control"), KEPT)
 
     def forget(self, run_id):
-        """The run is over and forwarded: its keys go."""
+        """The run is over and forwarded: its keys go (but `closed`, which expires: a worker that
+        comes back after its run was ended must still find it closed)."""
         self.redis.delete(*(self._key(run_id, what) for what in ("messages", "control", "watched")))
+
+    def close(self, run_id, writer):
+        """Make the run `writer`'s alone to finish: True, or False if it is finished or being
+        ended already (then nothing is to be added)."""
+        return bool(self._close(keys=[self._key(run_id, "closed")], args=[writer, KEPT]))
 
     # -- a worker -------------------------------------------------------------------------------
 
@@ -198,14 +244,14 @@ class RunQueue:
                 return entry_id.decode(), {key.decode(): value.decode() for key, value in fields.items()}
         return None
 
-    def publish(self, run_id, state, message, **notes):
+    def publish(self, run_id, writer, state, message, **notes):
         """Add a message (its text) to the run's stream, with `notes` (strings or numbers) that spare
-        the replica parsing it: the worker's name, the events so far, the finished status."""
-        key = self._key(run_id, "messages")
-        with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xadd(key, {"state": state, "message": message, **{k: v for k, v in notes.items() if v is not None}})
-            pipe.expire(key, KEPT)
-            pipe.execute()
+        the replica parsing it: the worker's name, the events so far, the finished status. False
+        (nothing added) once another writer closed the run (see `close`)."""
+        fields = [item for key, value in {"state": state, "message": message, **notes}.items() if value is not None
+                  for item in (key, value)]
+        return bool(self._publish(keys=[self._key(run_id, "messages"), self._key(run_id, "closed")],
+                                  args=[writer, state, KEPT, *fields]))
 
     def stop_asked(self, run_id, block_ms):
         """Whether a stop for the run has come (waiting up to `block_ms` for one)."""
@@ -265,6 +311,13 @@ class RunQueue:
     def waiting(self):
         """Requests on the stream that no worker has taken yet."""
         return self.redis.xlen(self.runs) - self.redis.xpending(self.runs, GROUP)["pending"]
+
+    @_regrouped
+    def drop_gone_consumers(self, idle_seconds):
+        """Forget the consumers of workers that are gone and hold nothing (a crashed worker's stay
+        in the group otherwise, for ever): how many. A worker that comes back is one again at its
+        next read."""
+        return int(self._drop_gone(keys=[self.runs], args=[GROUP, f"{self.prefix}:worker:", int(idle_seconds * 1000)]))
 
     @_regrouped
     def abandoned(self, idle_seconds):

@@ -33,6 +33,7 @@ ALIVE_FOR = 5.0  # seconds its presence lasts after each (a replica ends its run
 class Worker:
     def __init__(self, queue, name, max_runs, limits, support, spares=0, trust_code=False):
         self.queue, self.name, self.max_runs = queue, name, max_runs
+        self.writer = f"worker:{name}"  # what it writes a run's messages as (see RunQueue.publish)
         self.limits, self.support, self.trust_code = limits, support, trust_code
         self.spares = SparePool(spares, support, limits, CODE_FILENAME)
         self._slots = threading.BoundedSemaphore(max_runs)
@@ -124,14 +125,23 @@ class Worker:
             with self._lock:
                 self._runs[entry_id] = run
             threading.Thread(target=self._watch, args=(run_id, run, over), daemon=True).start()
+            refused = False
             for state, message in relay.messages(run, run_id, self.name):
-                self.queue.publish(run_id, state, protocol.encode(message), **_notes(state, message))
-            log.info("worker %s: run %s %s (%d events)", self.name, run_id, message.get("status"), run.count)
+                if refused:
+                    continue  # (until the stopped run's end: its child is then gone)
+                if not self.queue.publish(run_id, self.writer, state, protocol.encode(message),
+                                          **_notes(state, message)):
+                    refused = True  # a replica ended the run meanwhile (this worker was silent too long)
+                    run.stop()
+            if refused:
+                log.warning("worker %s: run %s had been ended by a replica; stopped", self.name, run_id)
+            else:
+                log.info("worker %s: run %s %s (%d events)", self.name, run_id, message.get("status"), run.count)
         except Exception:  # noqa: BLE001 - one broken run must not take the worker down
             log.exception("worker %s: run %s failed", self.name, run_id)
             try:
-                self.queue.publish(run_id, "finished", protocol.encode(protocol.finished(run_id, "error")),
-                                   status="error")
+                self.queue.publish(run_id, self.writer, "finished",
+                                   protocol.encode(protocol.finished(run_id, "error")), status="error")
             except Exception:  # noqa: BLE001
                 log.exception("worker %s: could not end run %s", self.name, run_id)
         finally:

@@ -202,6 +202,9 @@ def test_a_worker_killed_mid_run_ends_that_run_clearly_while_the_others_go_on(cl
     assert survived[-1]["status"] == "ok"
     assert wait_until(lambda: victim not in replicas[0].get("/api/health")[1]["runs"]["workers"], 15)
     assert wait_until(lambda: not child_processes(), 10), "the killed worker's run outlived it"
+    consumers = lambda: {c["name"].decode() for c in server.client.xinfo_consumers("loopscope:runs", "workers")}  # noqa: E731
+    assert wait_until(lambda: victim not in consumers(), 20), "the dead worker stayed a consumer of the group"
+    assert set(workers) - {victim} <= consumers()  # (a live worker's, even idle, stays)
     workers[victim] = WorkerProcess(server.url, victim, "--max-runs", "1", "--spares", "0", "--run-timeout", "30")
     assert wait_until(lambda: victim in replicas[0].get("/api/health")[1]["runs"]["workers"], 30)
     for client in (doomed, survivor):
@@ -455,6 +458,30 @@ def test_a_stop_that_a_silent_worker_does_not_answer_still_ends_the_run_and_noth
         assert messages[-1]["status"] == "ok" and all(m.get("run") != old for m in messages), messages
         client.close()
     assert wait_until(lambda: not child_processes(), 10)
+
+
+def test_a_worker_that_comes_back_after_its_run_was_ended_adds_nothing_to_it_and_stops_it(tmp_path):
+    ticking = ("import asyncio\nasync def main():\n    for i in range(600):\n        print(i)\n"
+               "        await asyncio.sleep(0.05)\nasyncio.run(main())\n")
+    with Lone(tmp_path, "worker-slow", ["--run-timeout", "60"], ["--worker-timeout", str(WORKER_TIMEOUT)]) as lone:
+        server, worker, replica = lone.server, lone.worker, lone.replica
+        client = start(replica, code=ticking, clock="real")
+        run = client.until(lambda m: m["type"] == "status" and m["state"] == "running")[-1]["run"]
+        client.until(lambda m: m["type"] == "events" and any(e["kind"] == "stdout" for e in m["events"]))
+        os.kill(worker.process.pid, signal.SIGSTOP)  # (slow, not dead: it comes back after its run was ended)
+        try:
+            events, messages = finish(client, timeout=30)
+        finally:
+            os.kill(worker.process.pid, signal.SIGCONT)
+        assert events[-1]["kind"] == "run.end" and "stopped answering" in events[-1]["reason"], events[-1]
+        assert wait_until(lambda: "had been ended by a replica" in worker.log(), 15), worker.log()
+        assert wait_until(lambda: not child_processes(), 10), "the ended run's child outlived it"
+        # what the worker still had to say was refused: the run's stream, forgotten, is not made again
+        assert not server.client.exists(f"loopscope:run:{run}:messages")
+        assert server.client.get(f"loopscope:run:{run}:closed") == b"replica"
+        again, _ = finish(start(replica, scenario="tasks"))  # (the worker serves the next run as before)
+        assert again[-1]["status"] == "ok"
+        client.close()
 
 
 def test_a_worker_that_trusts_code_opens_own_code_only_to_a_replica_that_trusts_it_too(tmp_path):
