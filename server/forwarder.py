@@ -8,10 +8,12 @@ import logging
 import threading
 import time
 
+import redis
 from flask_sock import ConnectionClosed
 
 from . import protocol
 from .remote import WATCH_SECONDS
+from .run_queue import OUTAGE_GRACE
 
 log = logging.getLogger("loopscope")
 POLL_MS = 250  # how long a forwarder waits for a message before it looks at the queue again
@@ -85,51 +87,61 @@ class RemoteJob:
     def _forward(self):
         queue, limits = self._pool.queue, self.session.settings.client_limits
         started, status, count, after, position = time.monotonic(), "error", 0, "0-0", 0
-        renewed, lost, ending = started, 0, False
+        renewed, lost, ending, outage = started, 0, False, None
         try:
             while True:
-                if self._withdrawn.is_set():
-                    self.reported, status = True, "stopped"
-                    self._send(protocol.encode(protocol.finished(self.id, "stopped")))
-                    return
-                messages = queue.read(self.id, after, POLL_MS)
-                for after, state, text, notes in messages:
-                    if state == "finished":
-                        self.reported = True  # (before it is sent: a stop that follows finds nothing running)
-                        status = notes.get("status", "error")
-                    elif state == "running":
-                        self._started = True
-                        self.worker = notes.get("worker")
-                    elif state == "events":
-                        count = int(notes.get("events", count))
-                    self._send(text)
-                    if state == "finished":
+                try:
+                    if self._withdrawn.is_set():
+                        self.reported, status = True, "stopped"
+                        self._send(protocol.encode(protocol.finished(self.id, "stopped")))
                         return
-                if not self._started:
-                    now = queue.position(self._entry)
-                    if now and now != position:
-                        self._send(protocol.encode(protocol.queued(self.id, now)))
-                    position = now or position
-                if time.monotonic() - renewed >= RENEW:
-                    renewed = time.monotonic()
-                    queue.watch(self.id, WATCH_SECONDS)
-                    limits.refresh(self.session.client, self.id)
-                    lost = lost + 1 if not ending and self._lost() else 0
-                    # (twice, and every message read: a worker that finished it said so before it let go of
-                    # it, and one that lost it stops its run, and says so, within a second)
-                    if lost >= 2 and not messages:
-                        ending = True
-                        self._end_lost()
-                    stopping = self._stop_asked is not None and time.monotonic() - self._stop_asked >= STOP_GRACE
-                    if stopping and not ending and not messages:
-                        # (a worker that hangs: a session waits 10 s for its run's end before the next
-                        # run, whose messages this run's must not come among; the worker, if it comes
-                        # back, stops the run itself once its watch is gone)
-                        ending = True
-                        worker = self.worker or "not named yet"
-                        self._pool.end_run(self.id, self.text, self.worker, f"The worker running this program "
-                                           f"({worker}) did not answer the stop within {STOP_GRACE:g} s, so the "
-                                           "run was ended here.", status="stopped")
+                    messages = queue.read(self.id, after, POLL_MS)
+                    for after, state, text, notes in messages:
+                        if state == "finished":
+                            self.reported = True  # (before it is sent: a stop that follows finds nothing running)
+                            status = notes.get("status", "error")
+                        elif state == "running":
+                            self._started = True
+                            self.worker = notes.get("worker")
+                        elif state == "events":
+                            count = int(notes.get("events", count))
+                        self._send(text)
+                        if state == "finished":
+                            return
+                    if not self._started:
+                        now = queue.position(self._entry)
+                        if now and now != position:
+                            self._send(protocol.encode(protocol.queued(self.id, now)))
+                        position = now or position
+                    if time.monotonic() - renewed >= RENEW:
+                        renewed = time.monotonic()
+                        queue.watch(self.id, WATCH_SECONDS)
+                        limits.refresh(self.session.client, self.id)
+                        lost = lost + 1 if not ending and self._lost() else 0
+                        # (twice, and every message read: a worker that finished it said so before it let go of
+                        # it, and one that lost it stops its run, and says so, within a second)
+                        if lost >= 2 and not messages:
+                            self._end_lost()
+                            ending = True  # (once it is done: after an outage it is made again)
+                        stopping = self._stop_asked is not None and time.monotonic() - self._stop_asked >= STOP_GRACE
+                        if stopping and not ending and not messages:
+                            # (a worker that hangs: a session waits 10 s for its run's end before the next
+                            # run, whose messages this run's must not come among; the worker, if it comes
+                            # back, stops the run itself once its watch is gone)
+                            worker = self.worker or "not named yet"
+                            self._pool.end_run(self.id, self.text, self.worker, f"The worker running this program "
+                                               f"({worker}) did not answer the stop within {STOP_GRACE:g} s, so the "
+                                               "run was ended here.", status="stopped")
+                            ending = True
+                except (redis.ConnectionError, redis.TimeoutError):
+                    # (Redis away for a moment: restarting, failing over, cut off. Reading on from
+                    # `after` again, and ending a run again, are harmless; a longer outage ends the run)
+                    outage = outage or time.monotonic()
+                    if time.monotonic() - outage >= OUTAGE_GRACE:
+                        raise
+                    time.sleep(0.25)
+                    continue
+                outage = None
         except ConnectionClosed:
             status = "disconnected"
         except Exception:  # noqa: BLE001 - one broken run must not take the server down

@@ -10,6 +10,7 @@ of a worker that went silent.
 import logging
 import threading
 import time
+import uuid
 
 import orjson
 
@@ -19,7 +20,6 @@ from .run_queue import RunQueue
 from .stream import Ending
 
 log = logging.getLogger("loopscope")
-ENDER = "replica"  # the writer a replica ending a run is (a worker writes as "worker:NAME")
 WATCH_SECONDS = 5  # a run whose replica has not renewed its watch for this long is stopped by its worker
 
 
@@ -29,6 +29,7 @@ class RemotePool:
         self.limits = limits
         self.max_queued = max_queued
         self.worker_timeout = worker_timeout
+        self.writer = f"replica:{uuid.uuid4().hex}"  # what it writes a run's messages as when it ends one
         self._lock = threading.Lock()
         self._jobs = set()
         self._closed = threading.Event()
@@ -165,13 +166,17 @@ class RemotePool:
     def end_run(self, run_id, request, worker, reason, status="error"):
         """Finish a run's messages with a `run.end` (`status`, `reason`) after what came, unless it
         has finished already. The run is closed first: its worker, if it is only slow, cannot add
-        a message after this end, nor one numbered as this end is."""
-        if not self.queue.close(run_id, ENDER):
+        a message after this end, nor one numbered as this end is. Safe to call again."""
+        queue = self.queue
+        if not queue.close(run_id, self.writer):
             return
-        first, last = self.queue.ends(run_id)
+        first, last, number = queue.ends(run_id)
+        if last is not None and last[0] == "finished":
+            return
         if first is None:
-            self.queue.publish(run_id, ENDER, "running", protocol.encode(protocol.running(run_id, worker)),
-                               worker=worker)
+            number += 1
+            queue.publish(run_id, self.writer, number, "running",
+                          protocol.encode(protocol.running(run_id, worker)), worker=worker)
         last = orjson.loads(last[1])["events"][-1] if last is not None and last[0] == "events" else None
         ended = last["status"] if last is not None and last["kind"] == "run.end" else None
         if ended is not None:
@@ -181,10 +186,11 @@ class RemotePool:
             if last is not None:
                 stream.seq, stream.t, stream.started = last["seq"] + 1, last["t"], True
             events = stream.end(Ending(status, reason))
-            self.queue.publish(run_id, ENDER, "events", protocol.encode(protocol.events_message(run_id, events)),
-                               events=events[-1]["seq"] + 1)
-        self.queue.publish(run_id, ENDER, "finished", protocol.encode(protocol.finished(run_id, status)),
-                           status=status)
+            number += 1
+            queue.publish(run_id, self.writer, number, "events",
+                          protocol.encode(protocol.events_message(run_id, events)), events=events[-1]["seq"] + 1)
+        queue.publish(run_id, self.writer, number + 1, "finished", protocol.encode(protocol.finished(run_id, status)),
+                      status=status)
 
 
 def _unreachable(exc):

@@ -23,11 +23,13 @@ replicas and workers share, in one place.
 
 import functools
 import json
+import time
 
 GROUP = "workers"
 REAPER = "loopscope-reaper"  # the consumer an abandoned request is moved to while it is ended
 KEPT = 600  # seconds a run's streams outlive their last write (a replica reads them at once)
 TIMEOUT = 2.0  # seconds an answer from Redis may take (the longest block asked for is 1 s)
+OUTAGE_GRACE = 6.0  # seconds a run's worker and replica go on trying a Redis they cannot reach
 
 # KEYS: the run id counter. A new counter starts at a thousand times the Unix time in seconds
 # (Redis's clock), beyond any id handed out before unless over a thousand runs a second were.
@@ -69,21 +71,27 @@ if #waiting > 0 and waiting[#waiting][1] == ARGV[2] then return 1 end
 if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) > 0 then return 1 end
 return 0
 """
-# KEYS: a run's messages stream, its `closed` key. ARGV: the writer, the message's state, KEPT, then
-# the entry's fields and values. Adds the message unless another writer closed the run: 1, else 0.
-# A `finished` message closes the run (to its writer).
+# KEYS: a run's messages stream, its `closed` key. ARGV: the writer, the message's number (1, 2, ...:
+# its entry id is 0-NUMBER), its state, KEPT, then the entry's fields and values. Adds the message
+# unless another writer closed the run (0). A message whose number is there already was added by
+# an earlier try of the same call (a timeout can come after Redis did it): 1, not added again. A
+# `finished` message closes the run (to its writer).
 _PUBLISH = """
 local closer = redis.call('GET', KEYS[2])
 if closer and closer ~= ARGV[1] then return 0 end
-redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-if ARGV[2] == 'finished' then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3]) end
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #top > 0 and tonumber(string.match(top[1][1], '%d+$')) >= tonumber(ARGV[2]) then return 1 end
+redis.call('XADD', KEYS[1], '0-' .. ARGV[2], unpack(ARGV, 5))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+if ARGV[3] == 'finished' then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[4]) end
 return 1
 """
-# KEYS: a run's `closed` key. ARGV: the writer, KEPT. 1 if the run is now the writer's alone to
-# finish, 0 if it is closed already (finished, or being ended by another).
+# KEYS: a run's `closed` key. ARGV: the writer, KEPT. 1 if the run is now (or was already) the
+# writer's alone to finish, 0 if another writer closed it (finished it, or is ending it).
 _CLOSE = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+local closer = redis.call('GET', KEYS[1])
+if not closer then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]); return 1 end
+if closer == ARGV[1] then return 1 end
 return 0
 """
 # KEYS: the runs stream. ARGV: group, the workers' key prefix, idle ms. Deletes the consumers that
@@ -102,6 +110,24 @@ for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
 end
 return dropped
 """
+
+
+def through_outage(call, *args, grace=OUTAGE_GRACE, **kwargs):
+    """`call(*args, **kwargs)`, tried again while Redis cannot be reached (refused, timed out) for
+    up to `grace` seconds: a Redis that restarts, fails over or is cut off for a moment ends no
+    run. Only for calls that may be made twice (a timeout can come after Redis did what it was asked)."""
+    import redis
+
+    gave_up_at = None
+    while True:
+        try:
+            return call(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError):
+            now = time.monotonic()
+            gave_up_at = gave_up_at or now + grace
+            if now >= gave_up_at:
+                raise
+            time.sleep(0.25)
 
 
 def connect(url):
@@ -209,11 +235,13 @@ class RunQueue:
         return [(entry_id.decode(), *_message(fields)) for _, entries in answer for entry_id, fields in entries]
 
     def ends(self, run_id):
-        """The first and the last of a run's messages as (state, text, notes), or None for each."""
+        """The first and the last of a run's messages as (state, text, notes), or None for each, and
+        the last one's number (0: none)."""
         key = self._key(run_id, "messages")
         first = self.redis.xrange(key, count=1)
         last = self.redis.xrevrange(key, count=1)
-        return (_message(first[0][1]) if first else None), (_message(last[0][1]) if last else None)
+        number = int(last[0][0].decode().rpartition("-")[2]) if last else 0
+        return (_message(first[0][1]) if first else None), (_message(last[0][1]) if last else None), number
 
     def watch(self, run_id, seconds):
         """The replica still forwards this run (it lapses `seconds` after the last call)."""
@@ -244,14 +272,15 @@ class RunQueue:
                 return entry_id.decode(), {key.decode(): value.decode() for key, value in fields.items()}
         return None
 
-    def publish(self, run_id, writer, state, message, **notes):
-        """Add a message (its text) to the run's stream, with `notes` (strings or numbers) that spare
-        the replica parsing it: the worker's name, the events so far, the finished status. False
-        (nothing added) once another writer closed the run (see `close`)."""
+    def publish(self, run_id, writer, number, state, message, **notes):
+        """Add a run's message number `number` (1, 2, ... for each run: what makes a try again
+        harmless), its text, with `notes` (strings or numbers) that spare the replica parsing it:
+        the worker's name, the events so far, the finished status. False (nothing added) once
+        another writer closed the run (see `close`)."""
         fields = [item for key, value in {"state": state, "message": message, **notes}.items() if value is not None
                   for item in (key, value)]
         return bool(self._publish(keys=[self._key(run_id, "messages"), self._key(run_id, "closed")],
-                                  args=[writer, state, KEPT, *fields]))
+                                  args=[writer, number, state, KEPT, *fields]))
 
     def stop_asked(self, run_id, block_ms):
         """Whether a stop for the run has come (waiting up to `block_ms` for one)."""

@@ -19,7 +19,7 @@ import time
 
 from . import protocol, relay, sandbox
 from .protocol import CODE_FILENAME
-from .run_queue import RunQueue, connect
+from .run_queue import RunQueue, connect, through_outage
 from .runner import Run, SandboxUnavailable
 from .sandbox import MiB, Limits
 from .spares import SparePool
@@ -126,11 +126,11 @@ class Worker:
                 self._runs[entry_id] = run
             threading.Thread(target=self._watch, args=(run_id, run, over), daemon=True).start()
             refused = False
-            for state, message in relay.messages(run, run_id, self.name):
+            for number, (state, message) in enumerate(relay.messages(run, run_id, self.name), 1):
                 if refused:
                     continue  # (until the stopped run's end: its child is then gone)
-                if not self.queue.publish(run_id, self.writer, state, protocol.encode(message),
-                                          **_notes(state, message)):
+                if not through_outage(self.queue.publish, run_id, self.writer, number, state,
+                                      protocol.encode(message), **_notes(state, message)):
                     refused = True  # a replica ended the run meanwhile (this worker was silent too long)
                     run.stop()
             if refused:
@@ -140,8 +140,10 @@ class Worker:
         except Exception:  # noqa: BLE001 - one broken run must not take the worker down
             log.exception("worker %s: run %s failed", self.name, run_id)
             try:
-                self.queue.publish(run_id, self.writer, "finished",
-                                   protocol.encode(protocol.finished(run_id, "error")), status="error")
+                _, last, number = self.queue.ends(run_id)  # (after what came: the run's messages are numbered)
+                if last is None or last[0] != "finished":
+                    self.queue.publish(run_id, self.writer, number + 1, "finished",
+                                       protocol.encode(protocol.finished(run_id, "error")), status="error")
             except Exception:  # noqa: BLE001
                 log.exception("worker %s: could not end run %s", self.name, run_id)
         finally:

@@ -18,6 +18,8 @@ from conftest import ROOT, child_processes
 from servers import LiveServer, free_port, wait_until
 
 WAIT = "import asyncio\nasync def main():\n    await asyncio.sleep({seconds})\n    print('done')\nasyncio.run(main())\n"
+TICKING = ("import asyncio\nasync def main():\n    for i in range({count}):\n        print(i)\n"
+           "        await asyncio.sleep(0.05)\nasyncio.run(main())\n")
 WORKER_TIMEOUT = 3  # seconds a worker may be silent before a replica ends its runs (10 by default)
 
 
@@ -461,11 +463,9 @@ def test_a_stop_that_a_silent_worker_does_not_answer_still_ends_the_run_and_noth
 
 
 def test_a_worker_that_comes_back_after_its_run_was_ended_adds_nothing_to_it_and_stops_it(tmp_path):
-    ticking = ("import asyncio\nasync def main():\n    for i in range(600):\n        print(i)\n"
-               "        await asyncio.sleep(0.05)\nasyncio.run(main())\n")
     with Lone(tmp_path, "worker-slow", ["--run-timeout", "60"], ["--worker-timeout", str(WORKER_TIMEOUT)]) as lone:
         server, worker, replica = lone.server, lone.worker, lone.replica
-        client = start(replica, code=ticking, clock="real")
+        client = start(replica, code=TICKING.format(count=600), clock="real")
         run = client.until(lambda m: m["type"] == "status" and m["state"] == "running")[-1]["run"]
         client.until(lambda m: m["type"] == "events" and any(e["kind"] == "stdout" for e in m["events"]))
         os.kill(worker.process.pid, signal.SIGSTOP)  # (slow, not dead: it comes back after its run was ended)
@@ -478,9 +478,29 @@ def test_a_worker_that_comes_back_after_its_run_was_ended_adds_nothing_to_it_and
         assert wait_until(lambda: not child_processes(), 10), "the ended run's child outlived it"
         # what the worker still had to say was refused: the run's stream, forgotten, is not made again
         assert not server.client.exists(f"loopscope:run:{run}:messages")
-        assert server.client.get(f"loopscope:run:{run}:closed") == b"replica"
+        assert server.client.get(f"loopscope:run:{run}:closed").startswith(b"replica:")
         again, _ = finish(start(replica, scenario="tasks"))  # (the worker serves the next run as before)
         assert again[-1]["status"] == "ok"
+        client.close()
+
+
+def test_a_redis_away_for_a_few_seconds_ends_no_run(tmp_path):
+    with Lone(tmp_path, "worker-patient", ["--run-timeout", "60"], []) as lone:
+        server, worker, replica = lone.server, lone.worker, lone.replica
+        client = start(replica, code=TICKING.format(count=100), clock="real")
+        early = client.until(lambda m: m["type"] == "events" and any(e["kind"] == "stdout" for e in m["events"]))
+        os.kill(server.process.pid, signal.SIGSTOP)  # (cut off: calls time out, as in a failover)
+        try:
+            assert "cannot be reached" in replica.get("/api/health")[1]["runs"]["error"]  # (2 s and more)
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+        _, messages = finish(client, timeout=60)
+        messages = early + messages
+        events = [e for m in messages if m["type"] == "events" for e in m["events"]]
+        assert events[-1]["kind"] == "run.end" and events[-1]["status"] == "ok", events[-1]
+        assert [e["seq"] for e in events] == list(range(len(events)))  # nothing lost, nothing twice
+        assert "".join(e["text"] for e in events if e["kind"] == "stdout") == "".join(f"{i}\n" for i in range(100))
+        assert [m["state"] for m in messages if m["type"] == "status"].count("finished") == 1
         client.close()
 
 
