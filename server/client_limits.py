@@ -7,6 +7,7 @@ NAT is one address, so the right numbers depend on who uses the server.
 """
 
 import collections
+import ipaddress
 import logging
 import threading
 import time
@@ -14,6 +15,21 @@ from dataclasses import dataclass
 
 MINUTE = 60.0
 log = logging.getLogger("loopscope")
+
+
+def counted_as(address):
+    """The client a peer's address is counted as: an IPv4 address itself; an IPv6 address its /64
+    network, which is one household's or one machine's (a host picks any address in its /64, so
+    counting each address alone would let one client have as many runs as it likes)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or ""
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 class Refused(Exception):

@@ -116,7 +116,7 @@ class RemoteJob:
                     if time.monotonic() - renewed >= RENEW:
                         renewed = time.monotonic()
                         queue.watch(self.id, WATCH_SECONDS)
-                        limits.refresh(self.session.client, self.id)
+                        limits.refresh(self.session.counted_as, self.id)
                         lost = lost + 1 if not ending and self._lost() else 0
                         # (twice, and every message read: a worker that finished it said so before it let go of
                         # it, and one that lost it stops its run, and says so, within a second)

@@ -17,7 +17,7 @@ from flask import request as http_request
 from flask_sock import ConnectionClosed, Sock
 
 from . import protocol, relay
-from .client_limits import Refused
+from .client_limits import Refused, counted_as
 from .outbox import Outbox
 from .pool import Busy
 
@@ -32,6 +32,7 @@ class Session:
         self.ws = ws
         self.settings = settings
         self.client = client  # the peer's address (for the run log)
+        self.counted_as = counted_as(client)  # the client the per-client limits count it as
         self.job = None
         limits = settings.limits
         self.outbox = Outbox(ws, limits.client_backlog, limits.client_stall, on_cut=self._cut_off)
@@ -77,7 +78,7 @@ class Session:
         except Busy as exc:  # (in distributed mode: the queue cannot be reached)
             raise protocol.BadRequest(str(exc)) from None
         try:
-            settings.client_limits.admit(self.client, job.id)
+            settings.client_limits.admit(self.counted_as, job.id)
         except Refused as exc:
             raise protocol.BadRequest(str(exc)) from None
         self.job = job
@@ -85,13 +86,13 @@ class Session:
             settings.pool.submit(job)
         except Busy as exc:
             self.job = None
-            settings.client_limits.release(self.client, job.id)
+            settings.client_limits.release(self.counted_as, job.id)
             raise protocol.BadRequest(str(exc)) from None
 
     def job_over(self, job, status, seconds, events, worker=None):
         """A run of this session's ended (or was stopped before it started): its client may have
         another, and it is logged, one line per run, its fields a JSON object (`loopscope run {...}`)."""
-        self.settings.client_limits.release(self.client, job.id)
+        self.settings.client_limits.release(self.counted_as, job.id)
         options = job.request.options
         record = {"run": job.id, "target": "own code" if job.request.own_code else job.request.program.target,
                   "mode": "blocking" if options.blocking else "non-blocking", "clock": options.clock,

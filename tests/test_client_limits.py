@@ -3,7 +3,7 @@ replicas: tests/test_distributed.py)."""
 
 import pytest
 
-from server.client_limits import ClientPolicy, LocalLimits, Refused
+from server.client_limits import ClientPolicy, LocalLimits, Refused, counted_as
 from servers import LiveServer
 
 WAIT = "import asyncio\nasync def main():\n    await asyncio.sleep(25)\nasyncio.run(main())\n"
@@ -96,6 +96,28 @@ def test_behind_proxies_the_limits_count_the_address_they_pass_on():
         assert '"client":"203.0.113.8"' in server.stop()
     finally:
         server.stop()
+
+
+def test_an_ipv6_client_is_counted_by_its_64_network_whichever_address_it_takes():
+    server = LiveServer("--client-max-runs", "1", "--proxies", "1")
+    try:
+        first = server.client({"X-Forwarded-For": "2001:db8:5:6::1"})
+        first.send({"op": "run", "code": WAIT, "clock": "real"})
+        first.until(lambda m: m.get("state") == "running")
+        _, refused = server.client({"X-Forwarded-For": "2001:db8:5:6:abcd:1:2:3"}).run(scenario="tasks")
+        assert refused[-1]["type"] == "error" and "already have 1 run going" in refused[-1]["message"]
+        events, _ = server.client({"X-Forwarded-For": "2001:db8:5:7::1"}).run(scenario="tasks")
+        assert events[-1]["status"] == "ok"  # the next /64 is another client
+        first.close()
+    finally:
+        server.stop()
+
+
+def test_addresses_are_counted_as_their_client():
+    assert counted_as("203.0.113.7") == "203.0.113.7"
+    assert counted_as("2001:db8:5:6:abcd::9") == counted_as("2001:DB8:5:6::1") == "2001:db8:5:6::/64"
+    assert counted_as("::ffff:203.0.113.7") == "203.0.113.7"  # (IPv4 on a dual-stack socket)
+    assert counted_as("not an address") == "not an address" and counted_as(None) == ""
 
 
 def test_limits_on_a_redis_that_cannot_be_reached_refuse_clearly_and_release_quietly():
