@@ -21,8 +21,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import orjson  # noqa: E402
 
+from server import sandbox  # noqa: E402
 from server.events import wire  # noqa: E402
 from server.runner import Options, Program, Run  # noqa: E402
+from server.sandbox import Limits  # noqa: E402
+from server.spares import SparePool  # noqa: E402
 from servers import LiveServer  # noqa: E402
 
 WS_TARGET = 150_000  # events/s to a WebSocket client
@@ -36,9 +39,13 @@ def steps_program(tasks, steps=3):
             "asyncio.run(main())\n")
 
 
-def raw_pipe(program):
-    """(events, seconds) from the child's start until its pipe closes, nothing decoded meanwhile."""
-    run = Run(program, Options())
+def raw_pipe(program, spares=None):
+    """(events, seconds) from the child's start (or, with `spares`, from taking a child started
+    ahead, as a server with spares does) until its pipe closes, nothing decoded meanwhile."""
+    if spares is not None:
+        while not spares.ready():  # (the bench waits for its spare: a server's would be there already)
+            time.sleep(0.01)
+    run = Run(program, Options(), spares=spares)
     start = time.perf_counter()
     run._start()  # (the bench looks inside: the runner has no public "bytes only" mode)
     chunks, fd = [], run._process.stdout.fileno()
@@ -65,10 +72,18 @@ def websocket(live, source):
     return len(events), seconds
 
 
-def websocket_lean(live, source):
+def cpu_seconds(pid):
+    """User and system CPU time of process `pid` so far (its threads', not its children's)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def websocket_lean(live, source, cpu=None):
     """As `websocket`, its messages parsed by orjson, not the json module (which took the
-    client as long as the server took to decode: here both share the machine's 2 cores)."""
+    client as long as the server took to decode: here both share the machine's 2 cores).
+    `cpu`, a list, gets (the server's, this client's) CPU seconds for the run."""
     connection = live.client()
+    server_before, client_before = cpu_seconds(live.process.pid), time.process_time()
     start = time.perf_counter()
     connection.send({"op": "run", "code": source})
     count = 0
@@ -79,6 +94,8 @@ def websocket_lean(live, source):
         elif message["type"] == "error" or message.get("state") == "finished":
             break
     seconds = time.perf_counter() - start
+    if cpu is not None:
+        cpu.append((cpu_seconds(live.process.pid) - server_before, time.process_time() - client_before))
     connection.close()
     assert message.get("status") == "ok", message
     return count, seconds
@@ -100,24 +117,35 @@ def main(repeats=5):
     # Without spares every run starts its own child (so the pipe's rate, start included, bounds it);
     # with the server's default of 2, as a server runs, a run starts from a child started ahead.
     live, spared = LiveServer(), LiveServer("--spares", "2")
+    pool = SparePool(1, sandbox.detect(), Limits(), program.filename)
     try:
-        raw, parent, ws, ws_spared = [], [], [], []
+        raw, raw_spared, parent, ws, ws_spared, cpu = [], [], [], [], [], []
         for _ in range(repeats):  # interleaved, so that a busy spell of this shared machine hits each
             raw.append(raw_pipe(program))
+            raw_spared.append(raw_pipe(program, pool))
             parent.append(runner(program))
             ws.append(websocket(live, big))
-            ws_spared.append(websocket_lean(spared, big))
+            ws_spared.append(websocket_lean(spared, big, cpu))
     finally:
+        pool.close()
         live.stop()
         spared.stop()
     events = raw[0][0]
     pipe_rate, runner_rate, ws_rate, spared_rate = rate(raw), rate(parent), rate(ws), rate(ws_spared)
+    pipe_spared = rate(raw_spared)
     print(f"raw pipe (child start to pipe closed, nothing decoded): {events:,} events, {pipe_rate:,.0f} events/s")
+    print(f"raw pipe from a spare (a child started ahead, as a server's): {pipe_spared:,.0f} events/s, "
+          f"{pipe_spared / WS_TARGET:.2f}x the WebSocket target (the most any client could get of this child)")
     print(f"runner (decoded, checked, numbered): {runner_rate:,.0f} events/s, {runner_rate / pipe_rate:.2f}x the pipe")
     print(f"to a WebSocket client (run request to finished status): {ws_rate:,.0f} events/s, "
           f"{ws_rate / pipe_rate:.2f}x the pipe, {ws_rate / WS_TARGET:.2f}x the target of {WS_TARGET:,}/s")
     print(f"to a WebSocket client parsing with orjson, the server's default 2 spares: {spared_rate:,.0f} events/s, "
-          f"{spared_rate / pipe_rate:.2f}x the pipe, {spared_rate / WS_TARGET:.2f}x the target")
+          f"{spared_rate / pipe_spared:.2f}x the pipe from a spare, {spared_rate / WS_TARGET:.2f}x the target")
+    server_cpu, client_cpu = (statistics.median(c[i] for c in cpu) * 1e6 / events for i in (0, 1))
+    child_cpu = 1e6 / pipe_spared  # (the child computes all the while it writes: about one core's time)
+    print(f"  CPU per event: the child ~{child_cpu:.1f} us, the server {server_cpu:.1f} us (decoding, batching, "
+          f"sending), this client {client_cpu:.1f} us: on {os.cpu_count()} cores at most "
+          f"{os.cpu_count() * 1e6 / (child_cpu + server_cpu + client_cpu):,.0f} events/s with all three on this machine")
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
     with tempfile.TemporaryDirectory() as folder:
