@@ -17,21 +17,25 @@ BATCH_SECONDS = 0.03  # and no event waits longer than this to be sent
 def messages(run, run_id, worker=None):
     """Yield (state, message) for `run`: state is "running", "events" or "finished" (the last).
     Closing the generator early ends the run's process, as its end does."""
-    status, stream = "error", run.events(pauses=True)
+    status, stream = "error", run.batches(pauses=True)
     try:
         yield "running", protocol.running(run_id, worker)
-        batch, oldest = [], 0.0
-        for event in stream:
-            if event is not None:
-                if not batch:
+        held, oldest = [], 0.0
+        for events in stream:
+            ended = False
+            if events is not None:
+                if not held:
                     oldest = time.monotonic()
-                batch.append(event)
-                if event["kind"] == "run.end":
-                    status = event["status"]
-            if batch and (event is None or len(batch) >= BATCH_EVENTS
-                          or time.monotonic() - oldest >= BATCH_SECONDS or event["kind"] == "run.end"):
-                yield "events", protocol.events_message(run_id, batch)
-                batch = []
+                held += events
+                if events[-1]["kind"] == "run.end":  # (always the last of the last list)
+                    status, ended = events[-1]["status"], True
+                while len(held) > BATCH_EVENTS:
+                    yield "events", protocol.events_message(run_id, held[:BATCH_EVENTS])
+                    del held[:BATCH_EVENTS]
+            if held and (events is None or ended or len(held) == BATCH_EVENTS
+                         or time.monotonic() - oldest >= BATCH_SECONDS):
+                yield "events", protocol.events_message(run_id, held)
+                held = []
         yield "finished", protocol.finished(run_id, status)
     finally:
         stream.close()  # ends the child process

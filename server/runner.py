@@ -79,20 +79,33 @@ class Run:
         now (after each chunk it wrote, and every tick it is silent), so a consumer
         that batches events knows when to send what it holds.
         """
+        batches = self.batches(pauses)
+        try:
+            for batch in batches:
+                if batch is None:
+                    yield None
+                else:
+                    yield from batch
+        finally:
+            batches.close()
+
+    def batches(self, pauses=False):
+        """As `events`, the events in lists (never empty) as they came from the child: for a
+        consumer that sends them on in batches, without handling each one on its way."""
         stream = self._stream
         stream.pauses = pauses
         try:
             try:
                 self._start()
             except (OSError, SandboxUnavailable) as exc:
-                yield from stream.end(Ending("error", f"The sandbox could not start: {exc}"))
+                yield stream.end(Ending("error", f"The sandbox could not start: {exc}"))
                 return
             ending = yield from stream.read(self._process.stdout.fileno(), self._stop.is_set)
             if ending is None:  # the child closed the pipe: it is ending by itself
                 ending = stream.ending_of_child(self._exit_code(), self.stderr_text(), self.out_of_memory())
             else:
                 self._kill()
-            yield from stream.end(ending)
+            yield stream.end(ending)
         finally:
             self._kill()
 

@@ -142,9 +142,11 @@ class EventStream:
         return out
 
     def read(self, fd, stopped):
-        """Yield the events the child writes to `fd` until it closes it (then return None), or until
-        the run must end (then return its Ending: the caller ends the process). `stopped()` says a
-        stop was asked for. With `pauses`, also yield None whenever the child is silent for now."""
+        """Yield the events the child writes to `fd`, in lists (what each read of the pipe brought,
+        never empty), until it closes it (then return None), or until the run must end (then return
+        its Ending: the caller ends the process). `stopped()` says a stop was asked for. With
+        `pauses`, also yield None whenever the child is silent for now. (Lists, not events one by
+        one: each layer an event passes through one at a time cost the parent a share of its time.)"""
         limits = self.limits
         deadline = time.monotonic() + limits.timeout
         while True:
@@ -180,12 +182,13 @@ class EventStream:
                 return Ending("error", "The program sent Loopscope data nested too deeply to be events, so it was "
                               "stopped.")
             if accepted and accepted[-1]["seq"] >= limits.events:  # (numbered in order: the last is the highest)
-                for event in accepted:
-                    if event["seq"] >= limits.events:
-                        self.seq = event["seq"]  # the events numbered after it are dropped with it
-                        return Ending("limit", _TOO_MANY.format(limits.events))
-                    yield event
-            yield from accepted
+                first_over = next(i for i, event in enumerate(accepted) if event["seq"] >= limits.events)
+                if first_over:
+                    yield accepted[:first_over]
+                self.seq = accepted[first_over]["seq"]  # the events numbered after it are dropped with it
+                return Ending("limit", _TOO_MANY.format(limits.events))
+            if accepted:
+                yield accepted
             if self._over_output:
                 return self._too_much_output()
             if self.pauses:

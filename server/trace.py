@@ -24,7 +24,6 @@ from .runner import Options, Program, Run, SandboxUnavailable
 from .spares import Ahead
 
 LIMITS = sandbox.Limits()
-_LINES_PER_WRITE = 1000  # at most, between two reads from the child
 
 
 class _Parser(argparse.ArgumentParser):
@@ -126,25 +125,19 @@ def _same_sandbox(expected, support):
 
 def _write(run):
     out = sys.stdout.buffer
-    events = run.events(pauses=True)
-    lines = []
+    batches = run.batches(pauses=True)
+    dumps = orjson.dumps
     try:
         # Written as they come, in one write per read from the child (None: it is silent for now),
         # not one per event; the JSON is the WebSocket's (protocol.encode).
-        for event in events:
-            if event is not None:
-                lines.append(orjson.dumps(event))
-            if lines and (event is None or len(lines) >= _LINES_PER_WRITE):
-                lines.append(b"")
-                out.write(b"\n".join(lines))
+        for events in batches:
+            if events is None:
                 out.flush()
-                lines = []
-        if lines:
-            lines.append(b"")
-            out.write(b"\n".join(lines))
+            else:
+                out.write(b"".join([dumps(event) + b"\n" for event in events]))
         out.flush()
     except BrokenPipeError:  # e.g. piped into `head`: the reader has all it wanted
-        events.close()
+        batches.close()
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 

@@ -66,9 +66,10 @@ def read(stream, data):
         events, reading = [], stream.read(child.fileno(), lambda: False)
         try:
             while True:
-                event = next(reading)
-                if event is not None:
-                    events.append(event)
+                batch = next(reading)
+                if batch is not None:
+                    assert batch, "an empty list of events"
+                    events += batch
         except StopIteration as stop:
             return events, stop.value
 

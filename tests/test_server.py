@@ -240,3 +240,29 @@ def test_stopping_the_server_ends_every_run_and_logs_each_run():
         "target": "tasks", "mode": "blocking", "clock": "virtual", "status": "ok", "client": "127.0.0.1"}
     assert runs[0]["events"] > 50 and runs[0]["duration"] > 0
     assert runs[1]["target"] == "own code" and runs[1]["status"] == "stopped"
+
+
+def test_a_runs_events_go_out_in_order_in_batches_of_at_most_500():
+    from server import relay
+
+    def event(seq, kind="stdout", **fields):
+        return {"v": 1, "seq": seq, "t": 0.0, "kind": kind, **fields}
+
+    class Run:  # what relay.messages asks of a runner.Run: its events in lists, pauses between
+        closed = False
+
+        def batches(self, pauses=False):
+            try:
+                yield [event(i) for i in range(1234)]  # (one read of the pipe can bring thousands)
+                yield None
+                yield [event(1234 + i) for i in range(500)]
+                yield [event(1734), event(1735, "run.end", status="ok")]
+            finally:
+                Run.closed = True
+
+    messages = list(relay.messages(Run(), 7))
+    assert [state for state, _ in messages][0] == "running" and messages[-1] == ("finished", messages[-1][1])
+    assert messages[-1][1]["status"] == "ok" and Run.closed
+    batches = [message["events"] for state, message in messages if state == "events"]
+    assert [len(batch) for batch in batches] == [500, 500, 234, 500, 2]
+    assert [e["seq"] for batch in batches for e in batch] == list(range(1736))
