@@ -7,11 +7,12 @@ script's docstring). The README's benchmark section is made from this output. No
 asserted: the machine may be shared and noisy (the load average before and after is printed).
 """
 
-import datetime
 import os
 import platform
+import re
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,16 +37,31 @@ def load():
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def against_a_limit(line):
+    """Whether an output line states a figure against its target (each script words them so)."""
+    return "target" in line or re.search(r" = \d+(\.\d+)?x", line) is not None
+
+
 def main(argv):
     quick = "--quick" in argv
-    print(f"# Loopscope benchmarks, {datetime.date.today().isoformat()} — {machine()}")
+    print(f"# Loopscope benchmarks, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC — {machine()}")
     print(f"# load average before: {load()}", flush=True)
+    targets = []
     for script, quick_args in BENCHES:
         print(f"\n## bench/{script}", flush=True)
-        done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *(quick_args if quick else [])], cwd=ROOT)
-        if done.returncode:
+        done = subprocess.Popen([sys.executable, str(ROOT / "bench" / script), *(quick_args if quick else [])],
+                                cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        for line in done.stdout:  # (shown as it comes: a script may run for minutes)
+            print(line, end="", flush=True)
+            if against_a_limit(line):
+                targets.append(f"{script}: {line.strip()}")
+        if done.wait():
             print(f"(bench/{script} failed with exit status {done.returncode})")
+            targets.append(f"{script}: failed with exit status {done.returncode}")
     print(f"\n# load average after: {load()}")
+    print("\n## Every figure against its limit (1.00x or less, or 'of the target' 1.00 or less, meets it)")
+    for line in targets:
+        print(line)
 
 
 if __name__ == "__main__":
