@@ -79,6 +79,9 @@ def test_tasks_finish_shortest_first_when_non_blocking(page, server):
     expect(page.locator("[data-outcome]")).to_contain_text("finished after 2 s of loop time")
     expect(page.locator("[data-output] li")).to_have_text(["[world] world", "[hello] hello",
                                                            "[Task-1] hello is done / world is done"])
+    # (the run is over on the server long before its picture is: the status says the picture is a replay)
+    expect(page.locator("#status")).to_have_text(
+        "Run finished: ok. The program is over; the picture replays what it recorded, at the speed you choose.")
 
 
 def test_blocked_state_only_in_blocking_mode_and_names_the_line(page, server):

@@ -119,7 +119,8 @@ const runs = createRuns({
     player.finished = true;
     const end = page.trace.ended ? page.trace.events[page.trace.events.length - 1] : null;
     if (status !== "ok" && end) setStatus(`Run finished: ${status}. ${end.reason}`, status === "stopped" ? "" : "error");
-    else setStatus(`Run finished: ${status}.`);
+    // (the server's run is over long before the playback is: say that the picture is a replay)
+    else setStatus(`Run finished: ${status}. The program is over; the picture replays what it recorded, at the speed you choose.`);
   },
 });
 
