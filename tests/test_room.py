@@ -24,6 +24,17 @@ def test_at_1440_by_900_the_picture_source_and_narration_need_no_scrolling(brows
     context.close()
 
 
+def test_the_title_and_every_control_share_one_row_at_1440_and_1920(browser, server):  # noqa: F811
+    for width, height, subtitle in ((1440, 900, False), (1920, 1080, True)):
+        context, page = new_page(browser, {"width": width, "height": height})
+        open_page(page, server, "?scenario=tasks")
+        middles = page.evaluate("""() => ['header h1', '#scenario', '#blocking', '#present', '#edit', '#run', '#stop']
+            .map(s => { const box = document.querySelector(s).getBoundingClientRect(); return box.top + box.height / 2; })""")
+        assert max(middles) - min(middles) < 20, f"the header's parts are on more than one row at {width} px: {middles}"
+        assert page.locator("header h1 small").is_visible() == subtitle
+        context.close()
+
+
 def test_the_source_pane_opens_on_the_program_with_the_docstring_folded(browser, server):  # noqa: F811
     context, page = new_page(browser, {"width": 1440, "height": 900})
     open_page(page, server, "?scenario=tasks")
