@@ -41,8 +41,8 @@ function show(index) {
   else render();
 }
 
-// Every view is render(root, state, trace). One that scrolls returns how, done once all have drawn:
-// the layout is then read once per frame, not once per view.
+// Every view is render(root, state, trace). One that scrolls (or glides, the loop's chips) returns how,
+// done once all have drawn: the layout is then read once per frame, not once per view.
 const VIEWS = [["loop", "#loop", renderLoop], ["source", "#source", renderSource],
   ["timeline", "#timeline", renderTimeline], ["log", "#logs", renderLog], ["outcome", "#outcome-area", renderOutcome],
   ["coach", "#coach", renderCoach], ["objects", "#objects", renderObjects]];

@@ -82,8 +82,9 @@ function tasksByPlace(state) {
   return { active, waiting, done };
 }
 
+// Returns the chips' glide, if any, for app.js to run once every view has drawn (it reads the layout).
 export function renderLoop(root, state) {
-  const positions = glideFor > 0 ? chipPositions(root) : null;
+  const positions = glideFor > 0 && !reducedMotion() ? chipPositions(root) : null;
   const area = (name) => root.querySelector(`[data-area="${name}"]`);
   // The ready queue in two parts: what this iteration runs, then what waits for the next one.
   const ready = area("ready");
@@ -132,7 +133,8 @@ export function renderLoop(root, state) {
   }
   const idle = root.querySelector("[data-idle]");
   idle.textContent = state.idle ? (state.idle.until === null ? "waiting for I/O" : `sleeping until t=${Number(state.idle.until.toFixed(4))}`) : "";
-  if (positions) glide(root, positions, glideFor);
+  const duration = glideFor;
+  return positions && (() => glide(root, positions, duration));
 }
 
 // FLIP: where every chip was before this render.
@@ -145,19 +147,22 @@ function chipPositions(root) {
   return positions;
 }
 
+// Every chip's place is read before any animation starts: an animation started between two reads
+// made each read lay the page out again (once per travelling chip, up to 81 a frame).
 function glide(root, positions, duration) {
   if (reducedMotion()) return;
-  for (const chip of root.querySelectorAll(TRAVELLING)) {
+  const chips = [...root.querySelectorAll(TRAVELLING)];
+  const after = chips.map((chip) => positions.has(chip.dataset.key) && chip.getBoundingClientRect());
+  chips.forEach((chip, i) => {
     const before = positions.get(chip.dataset.key);
     if (!before) {
       chip.animate([{ opacity: 0, transform: "scale(0.6)" }, { opacity: 1, transform: "none" }], { duration });
-      continue;
+      return;
     }
-    const after = chip.getBoundingClientRect();
-    const dx = before.left - after.left;
-    const dy = before.top - after.top;
+    const dx = before.left - after[i].left;
+    const dy = before.top - after[i].top;
     if (Math.abs(dx) > 1 || Math.abs(dy) > 1) {
       chip.animate([{ transform: `translate(${dx}px, ${dy}px)` }, { transform: "none" }], { duration, easing: "ease-out" });
     }
-  }
+  });
 }
