@@ -196,7 +196,11 @@ class _Refused:
         self.count = 0
 
     def events(self, pauses=False):
-        yield from self.stream.end(Ending("error", self.reason))
+        for batch in self.batches(pauses):
+            yield from batch
+
+    def batches(self, pauses=False):  # (what relay.messages reads)
+        yield self.stream.end(Ending("error", self.reason))
         self.count = self.stream.seq
 
     def stop(self):

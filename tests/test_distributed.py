@@ -569,15 +569,19 @@ def test_workers_and_replicas_say_clearly_when_redis_cannot_be_reached():
 def test_a_request_a_worker_cannot_run_ends_at_once_with_a_run_end_saying_why():
     # (the replica checks own code against every worker's sandbox, but a worker's may differ by the
     # time it takes the request)
+    from server import relay
     from server.sandbox import Limits, Support
     from server.worker import Worker
 
     worker = Worker(None, "w", 1, Limits(), Support(problems=["no bubblewrap"]))
     try:
         run = worker._prepare(json.dumps({"op": "run", "code": "print(1)"}))
-        events = list(run.events())
+        messages = list(relay.messages(run, 7, "w"))  # (as the worker sends it on)
     finally:
         worker.spares.close()
+    assert [state for state, _ in messages] == ["running", "events", "finished"]
+    assert messages[-1][1]["status"] == "error"
+    events = messages[1][1]["events"]
     assert [e["kind"] for e in events] == ["run.start", "run.end"] and run.count == 2
     assert events[0]["target"] == "main.py" and events[0]["file"] == "main.py"
     assert events[-1]["status"] == "error" and "Refusing to run untrusted code" in events[-1]["reason"]
