@@ -10,7 +10,6 @@ of a worker that went silent.
 import logging
 import threading
 import time
-import uuid
 
 import orjson
 
@@ -29,7 +28,10 @@ class RemotePool:
         self.limits = limits
         self.max_queued = max_queued
         self.worker_timeout = worker_timeout
-        self.writer = f"replica:{uuid.uuid4().hex}"  # what it writes a run's messages as when it ends one
+        # What it writes a run's messages as when it ends one: the same for every replica, so that a
+        # run one replica began to end (then died, or lost Redis) is ended by any other. Replicas
+        # ending a run at once write one end: its messages are numbered, the first of each number stays.
+        self.writer = "replica"
         self._lock = threading.Lock()
         self._jobs = set()
         self._closed = threading.Event()
@@ -189,6 +191,10 @@ class RemotePool:
             number += 1
             queue.publish(run_id, self.writer, number, "events",
                           protocol.encode(protocol.events_message(run_id, events)), events=events[-1]["seq"] + 1)
+            _, last, number = queue.ends(run_id)  # (another replica's end may be the one that stayed)
+            if last[0] == "finished":
+                return
+            status = orjson.loads(last[1])["events"][-1]["status"]
         queue.publish(run_id, self.writer, number + 1, "finished", protocol.encode(protocol.finished(run_id, status)),
                       status=status)
 
