@@ -8,6 +8,7 @@ of a worker that went silent.
 """
 
 import logging
+import math
 import threading
 import time
 
@@ -146,16 +147,21 @@ class RemotePool:
     # -- the runs of a worker that went silent ----------------------------------------------------
 
     def _reap(self):
-        ticks = 0
+        ticks, failed_at = 0, -math.inf
         while not self._closed.wait(1.0):
             ticks += 1
+            # (after Redis was away, every pending request's idle time holds the outage too: the
+            # workers get a worker-timeout to touch theirs again before a silent one is given up on)
+            if time.monotonic() - failed_at < self.worker_timeout:
+                continue
             try:
                 for entry_id, fields, worker in self.queue.abandoned(self.worker_timeout):
                     self._end_abandoned(fields, worker)
                     self.queue.done(entry_id)
                 if ticks % max(1, round(self.worker_timeout)) == 0:  # (workers gone: rarely needed)
                     self.queue.drop_gone_consumers(self.worker_timeout)
-            except Exception:  # noqa: BLE001 - Redis away for a moment: look again next second
+            except Exception:  # noqa: BLE001 - Redis away for a moment: look again later
+                failed_at = time.monotonic()
                 log.warning("could not look for the runs of silent workers", exc_info=True)
 
     def _end_abandoned(self, fields, worker):

@@ -29,7 +29,10 @@ GROUP = "workers"
 REAPER = "loopscope-reaper"  # the consumer an abandoned request is moved to while it is ended
 KEPT = 600  # seconds a run's streams outlive their last write (a replica reads them at once)
 TIMEOUT = 2.0  # seconds an answer from Redis may take (the longest block asked for is 1 s)
-OUTAGE_GRACE = 6.0  # seconds a run's worker and replica go on trying a Redis they cannot reach
+# Seconds a run's worker and replica go on trying a Redis they cannot reach: less than the watch a
+# replica renews each second lasts (remote.WATCH_SECONDS), so that an outage that ends no run
+# does not let the watch lapse either (its worker would stop the run).
+OUTAGE_GRACE = 4.0
 
 # KEYS: the run id counter. A new counter starts at a thousand times the Unix time in seconds
 # (Redis's clock), beyond any id handed out before unless over a thousand runs a second were.

@@ -206,7 +206,6 @@ def test_a_worker_killed_mid_run_ends_that_run_clearly_while_the_others_go_on(cl
     assert wait_until(lambda: not child_processes(), 10), "the killed worker's run outlived it"
     consumers = lambda: {c["name"].decode() for c in server.client.xinfo_consumers("loopscope:runs", "workers")}  # noqa: E731
     assert wait_until(lambda: victim not in consumers(), 20), "the dead worker stayed a consumer of the group"
-    assert set(workers) - {victim} <= consumers()  # (a live worker's, even idle, stays)
     workers[victim] = WorkerProcess(server.url, victim, "--max-runs", "1", "--spares", "0", "--run-timeout", "30")
     assert wait_until(lambda: victim in replicas[0].get("/api/health")[1]["runs"]["workers"], 30)
     for client in (doomed, survivor):

@@ -120,7 +120,8 @@ const runs = createRuns({
     const end = page.trace.ended ? page.trace.events[page.trace.events.length - 1] : null;
     if (status !== "ok" && end) setStatus(`Run finished: ${status}. ${end.reason}`, status === "stopped" ? "" : "error");
     // (the server's run is over long before the playback is: say that the picture is a replay)
-    else setStatus(`Run finished: ${status}. The program is over; the picture replays what it recorded, at the speed you choose.`);
+    else if (status === "ok") setStatus("Run finished: ok. The program is over; the picture replays what it recorded, at the speed you choose.");
+    else setStatus(`Run finished: ${status}.`, "error"); // (no run.end came: e.g. the server lost its run queue)
   },
 });
 
