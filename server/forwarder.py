@@ -85,68 +85,15 @@ class RemoteJob:
         self.session.outbox.put(text)
 
     def _forward(self):
-        queue, limits = self._pool.queue, self.session.settings.client_limits
-        started, status, count, after, position = time.monotonic(), "error", 0, "0-0", 0
-        renewed, lost, ending, outage = started, 0, False, None
+        started, progress = time.monotonic(), _Progress()
         try:
-            while True:
-                try:
-                    if self._withdrawn.is_set():
-                        self.reported, status = True, "stopped"
-                        self._send(protocol.encode(protocol.finished(self.id, "stopped")))
-                        return
-                    messages = queue.read(self.id, after, POLL_MS)
-                    for after, state, text, notes in messages:
-                        if state == "finished":
-                            self.reported = True  # (before it is sent: a stop that follows finds nothing running)
-                            status = notes.get("status", "error")
-                        elif state == "running":
-                            self._started = True
-                            self.worker = notes.get("worker")
-                        elif state == "events":
-                            count = int(notes.get("events", count))
-                        self._send(text)
-                        if state == "finished":
-                            return
-                    if not self._started:
-                        now = queue.position(self._entry)
-                        if now and now != position:
-                            self._send(protocol.encode(protocol.queued(self.id, now)))
-                        position = now or position
-                    if time.monotonic() - renewed >= RENEW:
-                        renewed = time.monotonic()
-                        queue.watch(self.id, WATCH_SECONDS)
-                        limits.refresh(self.session.counted_as, self.id)
-                        lost = lost + 1 if not ending and self._lost() else 0
-                        # (twice, and every message read: a worker that finished it said so before it let go of
-                        # it, and one that lost it stops its run, and says so, within a second)
-                        if lost >= 2 and not messages:
-                            self._end_lost()
-                            ending = True  # (once it is done: after an outage it is made again)
-                        stopping = self._stop_asked is not None and time.monotonic() - self._stop_asked >= STOP_GRACE
-                        if stopping and not ending and not messages:
-                            # (a worker that hangs: a session waits 10 s for its run's end before the next
-                            # run, whose messages this run's must not come among; the worker, if it comes
-                            # back, stops the run itself once its watch is gone)
-                            worker = self.worker or "not named yet"
-                            self._pool.end_run(self.id, self.text, self.worker, f"The worker running this program "
-                                               f"({worker}) did not answer the stop within {STOP_GRACE:g} s, so the "
-                                               "run was ended here.", status="stopped")
-                            ending = True
-                except (redis.ConnectionError, redis.TimeoutError):
-                    # (Redis away for a moment: restarting, failing over, cut off. Reading on from
-                    # `after` again, and ending a run again, are harmless; a longer outage ends the run)
-                    outage = outage or time.monotonic()
-                    if time.monotonic() - outage >= OUTAGE_GRACE:
-                        raise
-                    time.sleep(0.25)
-                    continue
-                outage = None
+            while not self._look(progress):
+                pass
         except ConnectionClosed:
-            status = "disconnected"
+            progress.status = "disconnected"
         except Exception:  # noqa: BLE001 - one broken run must not take the server down
             log.exception("run %s failed in the server", self.id)
-            status = "server-error"
+            progress.status = "server-error"
             if not self.reported:
                 self.reported = True
                 try:
@@ -155,11 +102,95 @@ class RemoteJob:
                     pass
         finally:
             try:
-                queue.forget(self.id)  # (its watch goes too: a worker still running it stops it)
+                self._pool.queue.forget(self.id)  # (its watch goes too: a worker still running it stops it)
             except Exception:  # noqa: BLE001
                 log.warning("run %s: its keys could not be removed (they expire)", self.id)
             try:
-                self.session.job_over(self, status, time.monotonic() - started, count, self.worker)
+                self.session.job_over(self, progress.status, time.monotonic() - started, progress.count, self.worker)
             finally:  # (whatever happened there: the session waits for this, the pool counts it)
                 self.done.set()
                 self._pool.finished(self)
+
+    def _look(self, progress):
+        """One look at the run on Redis: its new messages forwarded, its place in the queue told, its
+        watch renewed, its end made here if no worker will make it. True once it is over for the client.
+        Redis away for a moment (restarting, failing over, cut off) is waited out: reading on from
+        `after` again, and ending a run again, are harmless; an outage past OUTAGE_GRACE raises."""
+        try:
+            over = self._forward_messages(progress)
+            if not over:
+                self._tend(progress)
+            progress.outage = None
+            return over
+        except (redis.ConnectionError, redis.TimeoutError):
+            progress.outage = progress.outage or time.monotonic()
+            if time.monotonic() - progress.outage >= OUTAGE_GRACE:
+                raise
+            time.sleep(0.25)
+            return False
+
+    def _forward_messages(self, progress):
+        """The run's messages since the last look, sent on: True once `finished` (or its withdrawal) was."""
+        if self._withdrawn.is_set():
+            self.reported, progress.status = True, "stopped"
+            self._send(protocol.encode(protocol.finished(self.id, "stopped")))
+            return True
+        progress.messages = self._pool.queue.read(self.id, progress.after, POLL_MS)
+        for progress.after, state, text, notes in progress.messages:
+            if state == "finished":
+                self.reported = True  # (before it is sent: a stop that follows finds nothing running)
+                progress.status = notes.get("status", "error")
+            elif state == "running":
+                self._started = True
+                self.worker = notes.get("worker")
+            elif state == "events":
+                progress.count = int(notes.get("events", progress.count))
+            self._send(text)
+            if state == "finished":
+                return True
+        return False
+
+    def _tend(self, progress):
+        """Its place while it waits; once a second, its watch and its client's count renewed, and its
+        end made here when its request is lost or its worker does not answer a stop."""
+        queue = self._pool.queue
+        if not self._started:
+            now = queue.position(self._entry)
+            if now and now != progress.position:
+                self._send(protocol.encode(protocol.queued(self.id, now)))
+            progress.position = now or progress.position
+        if time.monotonic() - progress.renewed < RENEW:
+            return
+        progress.renewed = time.monotonic()
+        queue.watch(self.id, WATCH_SECONDS)
+        self.session.settings.client_limits.refresh(self.session.counted_as, self.id)
+        progress.lost = progress.lost + 1 if not progress.ending and self._lost() else 0
+        quiet = not progress.messages
+        # (twice, and every message read: a worker that finished it said so before it let go of
+        # it, and one that lost it stops its run, and says so, within a second)
+        if progress.lost >= 2 and quiet:
+            self._end_lost()
+            progress.ending = True  # (once it is done: after an outage it is made again)
+        stopping = self._stop_asked is not None and time.monotonic() - self._stop_asked >= STOP_GRACE
+        if stopping and not progress.ending and quiet:
+            # (a worker that hangs: a session waits 10 s for its run's end before the next
+            # run, whose messages this run's must not come among; the worker, if it comes
+            # back, stops the run itself once its watch is gone)
+            worker = self.worker or "not named yet"
+            self._pool.end_run(self.id, self.text, self.worker, f"The worker running this program "
+                               f"({worker}) did not answer the stop within {STOP_GRACE:g} s, so the "
+                               "run was ended here.", status="stopped")
+            progress.ending = True
+
+
+class _Progress:
+    """What a forwarder knows of its run from one look at Redis to the next."""
+
+    def __init__(self):
+        self.status, self.count = "error", 0  # how it ended, for the run log; the events sent
+        self.after, self.messages = "0-0", []  # the last message read; those of the last look
+        self.position = 0  # its place in the queue last told
+        self.renewed = time.monotonic()  # when its watch and its client's count were renewed
+        self.lost = 0  # looks in a row that found its request gone
+        self.ending = False  # its end is made here
+        self.outage = None  # since when Redis cannot be reached
