@@ -1,5 +1,6 @@
 """The page in headless Chromium (Debian's, driven by Playwright): what a learner sees."""
 
+import json
 import re
 
 import pytest
@@ -177,6 +178,27 @@ def start_long_run(page, server):
     page.select_option("#clock", "real")
     page.click("#run")
     expect(page.locator("#status")).to_contain_text("Running")
+
+
+def test_a_run_that_ends_without_its_run_end_says_so_as_an_error(page, server):
+    # (as when a server loses its run queue mid-run: `finished` comes with no run.end before it)
+    def route(ws):
+        upstream = ws.connect_to_server()
+
+        def from_page(message):
+            if json.loads(message).get("op") == "run":
+                ws.send(json.dumps({"type": "status", "run": 10**9, "state": "running"}))
+                ws.send(json.dumps({"type": "status", "run": 10**9, "state": "finished", "status": "error"}))
+            else:
+                upstream.send(message)
+
+        ws.on_message(from_page)
+
+    page.route_web_socket("**/ws", route)
+    open_page(page, server, "?scenario=tasks")
+    page.click("#run")
+    expect(page.locator("#status")).to_have_text("Run finished: error.")
+    expect(page.locator("#status")).to_have_class("error")
 
 
 def test_stop_stops_a_run(page, server):
