@@ -3,16 +3,16 @@
 // synchronously, so tests can drive it without waiting.
 import { createSchedule } from "./pace.js";
 
-// Events a frame may move over, adapted to how long moving the cursor takes (the fold; the page draws
-// once per frame whatever the count): a slow frame must not make the next one slower still (the
-// backlog is dropped, not carried). The fold gets what a frame may take (under the 50 ms that is felt
-// as a stall) less what the rest of the last frame took, and at least half a frame at 60 Hz. The rest
-// is the drawing, or, if longer, the whole last frame less its fold: the browser's style, layout and
-// paint after the drawing count too (about as long as the drawing at the event cap), and so does a
-// busy machine.
-const FRAME_MS = 40;
+// How far a frame moves the cursor is bounded by time: it folds SLICE events at a time while the
+// frame's budget lasts, what a frame may take (well under the 50 ms felt as a stall) less what the
+// rest of the recent frames took, and at least half a frame at 60 Hz. A frame's rest is its drawing
+// or, if longer, the whole frame less its fold (the browser's style, layout and paint count, and so
+// does a busy machine); the longest of the last three counts, as one quick frame says little. A count
+// of events adapted from frame to frame overshot: folding an event differs tenfold in cost (a task's
+// birth against a step). What a frame does not reach waits for the next (no backlog is carried).
+const FRAME_MS = 32;
 const LEAST_FOLD_MS = 8;
-const MOST_PER_FRAME = 4000;
+const SLICE = 100; // events folded between two looks at the clock (well under a millisecond)
 // A frame later than this (a background tab, a busy machine) moves the picture on by this much only:
 // the playback waits rather than skipping what it had to show.
 const LONGEST_FRAME_MS = 100;
@@ -26,9 +26,9 @@ export function createPlayer(onMove) {
   let playing = false;
   let last = null;
   let frame = null;
-  let perFrame = 200;
   let drawMs = 0; // how long the last frame's drawing took (player.onFrame)
   let foldMs = 0; // how long the last frame's move took
+  let rests = []; // what the last frames took besides their fold, the latest first
   let pausedFor = null; // why playback paused itself at the cursor
   let waiting = false; // at the last event so far, more to come
 
@@ -53,7 +53,8 @@ export function createPlayer(onMove) {
     frame = null;
     if (!playing) return;
     schedule.extend(events);
-    const rest = last !== null ? Math.max(drawMs, now - last - foldMs) : drawMs;
+    rests = last !== null ? [Math.max(drawMs, now - last - foldMs), ...rests.slice(0, 2)] : [FRAME_MS]; // (first: the least fold)
+    const rest = Math.max(...rests);
     if (last !== null) clock += Math.min(now - last, LONGEST_FRAME_MS);
     last = now;
     foldMs = 0;
@@ -62,19 +63,15 @@ export function createPlayer(onMove) {
     if (waiting && cursor < events.length - 1) clock = Math.min(clock, timeOf(cursor + 1));
     const due = schedule.indexAt(clock);
     if (due > cursor) {
-      const limit = cursor + perFrame;
-      const stop = stopBefore(Math.min(due, limit));
-      const to = stop >= 0 ? stop : Math.min(due, limit);
+      const stop = stopBefore(due);
+      const to = stop >= 0 ? stop : due;
       const began = performance.now();
-      move(to);
-      const took = performance.now() - began;
-      foldMs = took;
-      if (to === limit) {
-        const budget = Math.max(LEAST_FOLD_MS, FRAME_MS - rest);
-        perFrame = took > budget ? Math.max(10, perFrame >> 1) : Math.min(MOST_PER_FRAME, perFrame * 2);
-        clock = timeOf(cursor);
-      }
-      if (stop >= 0) {
+      const budget = Math.max(LEAST_FOLD_MS, FRAME_MS - rest);
+      do move(Math.min(to, cursor + SLICE));
+      while (cursor < to && performance.now() - began < budget);
+      foldMs = performance.now() - began;
+      if (cursor < to) clock = timeOf(cursor);
+      else if (stop >= 0) {
         pause(player.stopAt(stop));
         return;
       }

@@ -89,3 +89,39 @@ test("live, the wait for the next event counts towards the last one's time, and 
   for (const until = now + next - 20; now < until;) frames.frame((now += 16));
   assert.equal(player.cursor, begin + 1, "the one after at its own pace");
 });
+
+test("at full speed a frame folds for a bounded time, however its events' costs vary, and the play ends", () => {
+  const events = recorded("stress");
+  // A clock of the test's own: folding costs 2 µs an event in the trace's first half and 100 µs in its
+  // second (a count of events that was cheap to fold in one frame is not in the next).
+  let clock = 0;
+  Object.defineProperty(globalThis, "performance", { value: { now: () => clock }, configurable: true });
+  const half = Math.floor(events.length / 2);
+  const cost = (index) => (index < half ? 0.002 : 0.1);
+  const frames = fakeFrames();
+  let cursor = -1;
+  let folded = 0; // ms of folding in this frame
+  const player = createPlayer((index) => {
+    let spent = 0;
+    for (let i = cursor + 1; i <= index; i += 1) spent += cost(i);
+    folded += spent;
+    clock += spent; // (spent as the player looks on)
+    cursor = index;
+  });
+  player.setEvents(events);
+  player.finished = true;
+  player.speed = Infinity;
+  player.play();
+  const folds = [];
+  for (let frame = 0; player.playing && frame < 10_000; frame += 1) {
+    const before = folded;
+    clock += 16;
+    frames.frame(clock);
+    folds.push(folded - before);
+  }
+  assert.equal(player.cursor, events.length - 1, "played to the end");
+  const slice = 100 * cost(events.length - 1);
+  const longest = Math.max(...folds);
+  assert.ok(longest <= 32 + slice, `a frame folded for ${longest.toFixed(1)} ms (${folds.length} frames)`);
+  assert.ok(folds.length < events.length / 50, `${folds.length} frames for ${events.length} events`);
+});
