@@ -78,11 +78,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def websocket_lean(live, source, cpu=None):
+def websocket_lean(live, source, cpu=None, deflate=False):
     """As `websocket`, its messages parsed by orjson, not the json module (which took the
     client as long as the server took to decode: here both share the machine's 2 cores).
-    `cpu`, a list, gets (the server's, this client's) CPU seconds for the run."""
-    connection = live.client()
+    `cpu`, a list, gets (the server's, this client's) CPU seconds for the run. With `deflate`
+    the client offers permessage-deflate, as browsers do: the server then compresses."""
+    connection = live.client(deflate=deflate)
     server_before, client_before = cpu_seconds(live.process.pid), time.process_time()
     start = time.perf_counter()
     connection.send({"op": "run", "code": source})
@@ -119,13 +120,14 @@ def main(repeats=5):
     live, spared = LiveServer(), LiveServer("--spares", "2")
     pool = SparePool(1, sandbox.detect(), Limits(), program.filename)
     try:
-        raw, raw_spared, parent, ws, ws_spared, cpu = [], [], [], [], [], []
+        raw, raw_spared, parent, ws, ws_spared, cpu, ws_deflate, cpu_deflate = [], [], [], [], [], [], [], []
         for _ in range(repeats):  # interleaved, so that a busy spell of this shared machine hits each
             raw.append(raw_pipe(program))
             raw_spared.append(raw_pipe(program, pool))
             parent.append(runner(program))
             ws.append(websocket(live, big))
             ws_spared.append(websocket_lean(spared, big, cpu))
+            ws_deflate.append(websocket_lean(spared, big, cpu_deflate, deflate=True))
     finally:
         pool.close()
         live.stop()
@@ -146,6 +148,11 @@ def main(repeats=5):
     print(f"  CPU per event: the child ~{child_cpu:.1f} us, the server {server_cpu:.1f} us (decoding, batching, "
           f"sending), this client {client_cpu:.1f} us: on {os.cpu_count()} cores at most "
           f"{os.cpu_count() * 1e6 / (child_cpu + server_cpu + client_cpu):,.0f} events/s with all three on this machine")
+    deflate_rate = rate(ws_deflate)
+    server_deflate = statistics.median(c[0] for c in cpu_deflate) * 1e6 / events
+    print(f"to a WebSocket client that offers compression (permessage-deflate), as browsers do: {deflate_rate:,.0f} "
+          f"events/s, {deflate_rate / pipe_spared:.2f}x the pipe from a spare, {deflate_rate / WS_TARGET:.2f}x the target "
+          f"(the server's CPU per event {server_deflate:.1f} us, compressing included)")
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
     with tempfile.TemporaryDirectory() as folder:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from . import api, origin, sandbox, session
+from . import api, deflate, origin, sandbox, session
 from .client_limits import ClientPolicy, LocalLimits, RedisLimits
 from .keepalive import Keepalive
 from .pool import RunPool
@@ -141,6 +141,7 @@ def create_app(test_config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXIES"]), x_proto=0, x_host=0, x_port=0,
                                 x_prefix=0)
     origin.init_app(app, app.config["ALLOWED_ORIGINS"], loopback_only=settings.trust_code)
+    deflate.install()
     atexit.register(settings.shutdown)
     app.register_blueprint(api.bp)
     app.register_blueprint(session.bp)

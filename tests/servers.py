@@ -71,8 +71,9 @@ class LiveServer:
         """The server's log lines until now."""
         return "".join(list(self._log))
 
-    def client(self, headers=None):
-        return Client(f"ws://127.0.0.1:{self.port}/ws", headers)
+    def client(self, headers=None, deflate=False):
+        """A WebSocket client; with `deflate`, one that offers permessage-deflate, as browsers do."""
+        return Client(f"ws://127.0.0.1:{self.port}/ws", headers, deflate)
 
     def idle(self):
         """Nothing running or queued, by its own account (/api/health), and no sandboxed child alive."""
@@ -89,9 +90,26 @@ class LiveServer:
         return "".join(self._log)
 
 
+class _DeflatingClient(simple_websocket.Client):
+    """simple-websocket's client (1.1.0), offering permessage-deflate in its handshake (its own
+    offers no extension); wsproto then inflates what the server compressed."""
+
+    def handshake(self):
+        from wsproto.events import Request
+        from wsproto.extensions import PerMessageDeflate
+
+        send = self.ws.send
+        self.ws.send = lambda event: send(Request(host=event.host, target=event.target, subprotocols=event.subprotocols,
+                                                  extensions=[PerMessageDeflate()], extra_headers=event.extra_headers))
+        try:
+            super().handshake()
+        finally:
+            self.ws.send = send
+
+
 class Client:
-    def __init__(self, url, headers=None):
-        self.ws = simple_websocket.Client.connect(url, headers=headers)
+    def __init__(self, url, headers=None, deflate=False):
+        self.ws = (_DeflatingClient if deflate else simple_websocket.Client).connect(url, headers=headers)
 
     def send(self, message):
         self.ws.send(message if isinstance(message, str) else json.dumps(message))

@@ -77,6 +77,47 @@ def test_every_scenario_streams_from_start_to_end(client, scenario_id, mode):
     assert all(len(m["events"]) <= 500 for m in messages if m["type"] == "events")
 
 
+def test_a_client_that_offers_compression_gets_the_same_run_compressed(server, client):
+    """Browsers offer permessage-deflate: the server compresses (at zlib's level 1, server/deflate.py)
+    and the client gets every event as a client without compression does."""
+    from wsproto.extensions import PerMessageDeflate
+
+    deflating = server.client(deflate=True)
+    try:
+        extensions = deflating.ws.ws.connection._proto.extensions  # (wsproto 1.3.2: what the handshake agreed)
+        assert [type(e) for e in extensions if e.enabled()] == [PerMessageDeflate]
+        compressed, messages = deflating.run(scenario="tasks")
+    finally:
+        deflating.close()
+    plain, _ = client.run(scenario="tasks")
+    assert compressed == plain and compressed[-1]["kind"] == "run.end"
+    assert messages[-1]["type"] == "status" and messages[-1]["status"] == "ok"
+
+
+def test_the_server_compresses_at_zlibs_fastest_level():
+    import zlib
+
+    import simple_websocket.ws
+    from wsproto.frame_protocol import Opcode, RsvBits
+
+    from server import deflate
+    from server.app import create_app
+
+    create_app({"SPARES": 0}).extensions["loopscope"].shutdown()
+    assert simple_websocket.ws.PerMessageDeflate is deflate.QuickDeflate  # what simple-websocket accepts with
+    extension = deflate.QuickDeflate()
+    assert extension.accept("permessage-deflate") is not None
+    message = json.dumps([{"kind": "handle.begin", "handle": i, "t": i / 1000} for i in range(500)]).encode()
+
+    class Server:
+        client = False
+
+    sent = [extension.frame_outbound(Server, Opcode.TEXT, RsvBits(False, False, False), message, True) for _ in range(2)]
+    level_one = zlib.compressobj(1, zlib.DEFLATED, -15)  # (the same context for both: context takeover)
+    for rsv, data in sent:
+        assert rsv.rsv1 and data == (level_one.compress(message) + level_one.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
 def test_own_code_runs_in_the_sandbox(client):
     events, _ = client.run(code="import asyncio\nasync def main():\n    print('mine')\nasyncio.run(main())\n")
     assert [e["text"] for e in events if e["kind"] == "stdout"] == ["mine\n"]
