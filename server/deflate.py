@@ -1,12 +1,13 @@
 """The WebSocket's compression (permessage-deflate) at zlib's fastest level.
 
 Browsers offer permessage-deflate and simple-websocket (1.1.0) accepts it with wsproto's
-(1.3.2) default, zlib's level 6: for this server's messages, mostly events, that cost about
-2.2 µs of CPU per event, as much as all the rest of the server's work on an event, while a
-client that does not offer it (the benchmarks', the tests') saw none of that cost. Level 1
-compresses the same messages 7.8x rather than 10x in a third of the time (see
-docs/benchmarks.md), the trade most WebSocket servers make by default (e.g. gorilla/websocket's
-level 1): the bytes a slow network carries stay few, and the server's CPU goes to events.
+(1.3.2) default, zlib's level 6: for this server's messages, mostly events, that cost 1.5 to
+2.1 µs of CPU per event, a third or more on top of the 5 µs of the rest of the server's work on
+an event, and a client that does not offer it (the benchmarks', the tests') saw none of that
+cost. Level 1 compresses the same messages 12x and 7.8x rather than 15x and 10x, in a third to
+a quarter of the time (see docs/benchmarks.md), the trade most WebSocket servers make by default
+(e.g. gorilla/websocket's level 1): the bytes a slow network carries stay few, and the server's
+CPU goes to events.
 """
 
 import zlib

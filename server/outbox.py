@@ -32,7 +32,8 @@ class Outbox:
         ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
                            struct.pack("ll", seconds, int((stall - seconds) * 1e6)))
         # The server closes a socket only when its client has gone quiet (no pong, cut off, shutting
-        # down): closing then drops what the kernel still holds for it (a reset). A client too slow
+        # down) or sent a message past the limit (simple-websocket's close frame, 1009, is sent before):
+        # closing then drops what the kernel still holds for it (a reset). A client too slow
         # to read that would keep those buffers, and the socket, for minutes.
         ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         ws.sock = _OneWriter(ws.sock)

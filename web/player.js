@@ -6,13 +6,14 @@ import { createSchedule } from "./pace.js";
 // How far a frame moves the cursor is bounded by time: it folds SLICE events at a time while the
 // frame's budget lasts, what a frame may take (well under the 50 ms felt as a stall) less what the
 // rest of the recent frames took, and at least half a frame at 60 Hz. A frame's rest is its drawing
-// or, if longer, the whole frame less its fold (the browser's style, layout and paint count, and so
-// does a busy machine); the longest of the last three counts, as one quick frame says little. A count
+// or, if longer, the whole frame less its fold (the browser's style, layout and paint count, so does
+// the wait for the screen's next refresh, and so does a busy machine); the longest of the last three
+// counts, as one quick frame says little. A count
 // of events adapted from frame to frame overshot: folding an event differs tenfold in cost (a task's
 // birth against a step). What a frame does not reach waits for the next (no backlog is carried).
 const FRAME_MS = 32;
 const LEAST_FOLD_MS = 8;
-const SLICE = 100; // events folded between two looks at the clock (well under a millisecond)
+const SLICE = 100; // events folded between two looks at the clock (mostly under a millisecond)
 // A frame later than this (a background tab, a busy machine) moves the picture on by this much only:
 // the playback waits rather than skipping what it had to show.
 const LONGEST_FRAME_MS = 100;
@@ -53,8 +54,8 @@ export function createPlayer(onMove) {
     frame = null;
     if (!playing) return;
     schedule.extend(events);
-    rests = last !== null ? [Math.max(drawMs, now - last - foldMs), ...rests.slice(0, 2)] : [FRAME_MS]; // (first: the least fold)
-    const rest = Math.max(...rests);
+    rests = last !== null ? [Math.max(drawMs, now - last - foldMs), ...rests.slice(0, 2)] : [];
+    const rest = rests.length > 0 ? Math.max(...rests) : FRAME_MS; // (the first frame: the least fold)
     if (last !== null) clock += Math.min(now - last, LONGEST_FRAME_MS);
     last = now;
     foldMs = 0;

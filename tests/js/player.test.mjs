@@ -90,12 +90,14 @@ test("live, the wait for the next event counts towards the last one's time, and 
   assert.equal(player.cursor, begin + 1, "the one after at its own pace");
 });
 
-test("at full speed a frame folds for a bounded time, however its events' costs vary, and the play ends", () => {
+test("at full speed a frame folds for a bounded time, however its events' costs vary, and the play ends", (t) => {
   const events = recorded("stress");
   // A clock of the test's own: folding costs 2 µs an event in the trace's first half and 100 µs in its
   // second (a count of events that was cheap to fold in one frame is not in the next).
   let clock = 0;
+  const real = Object.getOwnPropertyDescriptor(globalThis, "performance");
   Object.defineProperty(globalThis, "performance", { value: { now: () => clock }, configurable: true });
+  t.after(() => Object.defineProperty(globalThis, "performance", real));
   const half = Math.floor(events.length / 2);
   const cost = (index) => (index < half ? 0.002 : 0.1);
   const frames = fakeFrames();
