@@ -193,7 +193,7 @@ def test_the_coach_passes_its_node_tests(traced, tmp_path):
                           capture_output=True, text=True, timeout=300,
                           env={"LOOPSCOPE_TRACES": json.dumps(paths), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "# fail 0" in done.stdout and "# pass 9" in done.stdout, done.stdout
+    assert "# fail 0" in done.stdout and "# pass 10" in done.stdout, done.stdout
 
 
 # -- the page --------------------------------------------------------------------------------------

@@ -272,6 +272,18 @@ def shape(events):
             for e in events if e["kind"] != "loop.stalled"]
 
 
+def test_a_callback_that_waits_for_a_busy_cpu_is_not_reported_as_holding_the_loop(no_leftovers):
+    """Under the virtual clock a callback is charged the time it ran, not the time its thread waited for
+    a CPU: one that computed 30 ms in some 150 ms of real time, sharing its CPU with four threads, is
+    no `loop.stalled` (a stall report came with no `loop.blocked` after it, and the coach then said the
+    loop was held until the run was stopped)."""
+    path = PROGRAMS / "crowded_cpu.py"
+    for _ in range(2):
+        events = trace(path.read_text(), path.name)
+        assert events[-1]["status"] == "ok" and stdout_of(events) == "computed\n"
+        assert of_kind(events, "loop.stalled") == []
+
+
 def test_small_chunks_of_computing_trace_the_same_every_time(no_leftovers):
     """Each callback is charged its CPU time in whole milliseconds: the timeout falls after the same
     chunk in every run (charged exactly, or not at all below 5 ms, it fell elsewhere each time)."""

@@ -79,7 +79,9 @@ function say(owner, coach, event, kind, line, title, advice, live = null) {
   return message;
 }
 
-// A callback that held the loop ended (its loop.blocked): its live message goes, unless counted already.
+// A callback that held the loop ended (its loop.blocked, or its handle.end with none: it was reported
+// while it ran long in real time, and turned out not to hold the loop past the threshold): its live
+// message goes, unless counted already.
 function ended(owner, coach, handle) {
   coach.messages = coach.messages.filter((m) => m.live !== handle || m.count > 0);
   coach.messages.forEach((m, at) => { if (m.live === handle) messageAt(owner, coach, at).live = null; });
@@ -110,6 +112,9 @@ const NOTES = {
       "Nobody awaited the task, so its exception went nowhere but this warning. Keep the task and `await` it (or "
       + "`await asyncio.gather(...)` it, or create it in an `async with asyncio.TaskGroup()`) so the exception "
       + "reaches your code.");
+  },
+  "handle.end": (c, e, o) => {
+    if (c.messages.some((m) => m.live === e.handle)) ended(o, c, e.handle);
   },
   "loop.stalled": (c, e, o) => {
     ended(o, c, e.handle); // (its line may have moved since the last report)

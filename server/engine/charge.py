@@ -40,6 +40,13 @@ import time
 _real_time = time.monotonic  # (the real one: the program's may be virtual)
 _thread_id, _native_id = threading.get_ident, threading.get_native_id
 _cpu_time = time.thread_time  # (kept: the program may replace it)
+_cpu_clock_of, _clock_gettime = time.pthread_getcpuclockid, time.clock_gettime
+
+
+def _thread_cpu_time(ident):
+    return _clock_gettime(_cpu_clock_of(ident))
+
+
 _pread = os.pread
 
 QUANTUM = 0.001  # charged time is a whole number of these seconds
@@ -132,6 +139,18 @@ class Charger:
         # real time between two readings (a virtual machine's clocks), a few milliseconds at a time.
         cpu = _cpu_time() - self._mark_cpu
         return ran if waits and ran - cpu >= SHORT_WAIT else min(cpu, span)
+
+    def cpu_so_far(self, ident):
+        """CPU seconds thread `ident` has used since the latest mark (its running callback's start, or
+        at most MARK_EVERY of real time before it), or None: the mark is another thread's. Another
+        thread's CPU time is exact at any moment, where its run delay is not (schedstat is brought
+        up to date only when that thread gets a CPU back)."""
+        if self._mark_thread != ident:
+            return None
+        try:
+            return _thread_cpu_time(ident) - self._mark_cpu
+        except (OSError, OverflowError):
+            return None
 
     def settle(self, started, ended, real):
         """The callback on this thread that ran from real `started` to `ended` took `real` seconds of

@@ -28,7 +28,9 @@ _cpu_clock, _cpu_time = time.pthread_getcpuclockid, time.clock_gettime  # (kept:
 
 INTERVAL = 0.01  # seconds between looks
 AFTER = 0.02  # a callback is sampled once it has run this long
-STALL_AFTER = 0.1  # real seconds a callback runs before its first `loop.stalled` report (twice the threshold)
+STALL_AFTER = 0.1  # real seconds a callback runs before its first `loop.stalled` report (twice the threshold;
+# under the virtual clock seconds of CPU, or STALL_AFTER_WAITING real ones: see `_not_stalled_yet`)
+STALL_AFTER_WAITING = 0.3
 STALL_EVERY = 0.25  # ... and between the next ones
 WAITING = 0.25  # a callback whose thread was busy less than this share of the time it was sampled waited
 # Modules whose functions, called from the program's line, wait rather than compute: with them a
@@ -40,7 +42,7 @@ _OWN_PACKAGE = __name__.rpartition(".engine.")[0] + "."  # Loopscope's modules: 
 class Samples:
     """What the sampler saw of one callback: program lines, the calls they were in, how busy its thread was."""
 
-    __slots__ = ("lines", "calls", "busy", "wall", "last", "ident", "schedstat", "clock", "next_stall")
+    __slots__ = ("lines", "calls", "busy", "wall", "last", "ident", "schedstat", "clock", "next_stall", "stalled")
 
     def __init__(self, ident, native_id, now, started):
         self.lines = {}  # line -> looks that found the program there
@@ -52,6 +54,7 @@ class Samples:
         busy = self._busy_seconds()
         self.last = None if busy is None else (busy, now)
         self.next_stall = started + STALL_AFTER
+        self.stalled = False  # reported as stalled already
 
     def _busy_seconds(self):
         """Seconds the thread has spent on a CPU or waiting for one (schedstat), else on a CPU
@@ -143,9 +146,32 @@ def _look(tracer):
             if name is not None:
                 samples.calls[name] = samples.calls.get(name, 0) + 1
         if now >= samples.next_stall:
+            wait = _not_stalled_yet(tracer, ident, samples, now - handle._loopscope_started)
+            if wait:
+                samples.next_stall = now + wait
+                continue
             samples.next_stall = now + STALL_EVERY
+            samples.stalled = True
             tracer.hooks.callback_stalled(handle, samples, now - handle._loopscope_started)
             tracer.emitter.flush()  # at once: the page is to see it now
+
+
+def _not_stalled_yet(tracer, ident, samples, running):
+    """Under the virtual clock, before a callback's first `loop.stalled`: the seconds to look again
+    after, while it has computed less than STALL_AFTER and run less than STALL_AFTER_WAITING in
+    real time; else 0 (report it). The clock charges a callback the time it ran, not the time its
+    thread waited for a CPU (charge.py): on a busy machine one that computed 30 ms may take 150 ms,
+    and a stall reported then came with no `loop.blocked` after it (a held loop the trace itself
+    says was never held, and a trace that differed from run to run). Another thread's CPU time is
+    exact; its waits for a CPU are not known until it runs again, so a callback that waits (a
+    lock, `time.sleep`) is reported after STALL_AFTER_WAITING of real time."""
+    charger = tracer.clock.charger
+    if charger is None or samples.stalled:
+        return 0.0
+    cpu = charger.cpu_so_far(ident)
+    if cpu is None or cpu >= STALL_AFTER or running >= STALL_AFTER_WAITING:
+        return 0.0
+    return max(INTERVAL, min(STALL_AFTER - cpu, STALL_AFTER_WAITING - running))
 
 
 def _name_of(frame):

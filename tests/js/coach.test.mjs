@@ -90,6 +90,15 @@ test("a callback that holds the loop is told while it lasts, then as what it tur
   assert.equal(state.coach.messages[0].live, null);
 });
 
+test("a callback reported while it ran long that returns without holding the loop past the threshold says nothing", () => {
+  const messages = coachOf(events(stalled(7, 6, 0.12), ["handle.end", { handle: 7, task: 2 }],
+    ["run.end", { status: "ok", reason: "…", elapsed: 0 }]));
+  assert.deepEqual(messages, []);
+  const counted = coachOf(events(blocked(7, 6, "cpu"), stalled(9, 6, 0.12), ["handle.end", { handle: 9, task: 2 }]));
+  assert.deepEqual(where(counted), [["blocking-cpu", 6]]);
+  assert.equal(counted[0].live, null);
+});
+
 test("a callback still holding the loop when the run ends held it until the run was stopped", () => {
   const messages = coachOf(events(stalled(7, 6, 0.1), stalled(7, 6, 2.5),
     ["run.end", { status: "timeout", reason: "…", elapsed: 0 }]));
