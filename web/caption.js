@@ -3,12 +3,15 @@
 // are skipped, not flashed). Stepping or paused, the line says the event on screen at once. Pure.
 import { DWELL, IDLE_MS } from "./pace.js";
 
-// How much an event's sentence matters: what changes the picture most, most; an event that holds the
-// screen for long (a block, an idle wait) more than any; asyncio's own work, nothing.
-export function weight(schedule, events, index) {
+// How much an event's sentence matters, with the cursor at `cursor`: what changes the picture most,
+// most; an event that holds the screen for long (a block, an idle wait) more than any while it is on
+// screen, but once the cursor is past it, no more than its kind (else "the loop sleeps until t=1"
+// stayed on through the wake-up, the prints and the tasks' ends it was waiting for); asyncio's own
+// work, nothing.
+export function weight(schedule, events, index, cursor = index) {
   const event = events[index];
   if (schedule.own[index] && event.kind !== "run.end") return 0;
-  if (event.kind === "run.end" || schedule.held[index] >= IDLE_MS) return 200;
+  if (event.kind === "run.end" || (index === cursor && schedule.held[index] >= IDLE_MS)) return 200;
   return DWELL[event.kind] ?? 40;
 }
 
@@ -41,11 +44,13 @@ export function createCaption(sentenceOf, show) {
       let best = cursor;
       let heft = weight(schedule, events, cursor);
       for (let i = cursor - 1; i >= since; i -= 1) {
-        const each = weight(schedule, events, i);
+        const each = weight(schedule, events, i, cursor);
         if (each > heft) [best, heft] = [i, each];
       }
       const age = now - shownAt;
-      const due = !shownPlaying || age >= read || (heft > shownWeight && age >= read / 3);
+      // (what the line says now weighs as its event does from here: less once the cursor is past it)
+      const current = shown >= 0 ? weight(schedule, events, shown, cursor) : shownWeight;
+      const due = !shownPlaying || age >= read || (heft > current && age >= read / 3);
       if (due && (heft > 0 || !shownPlaying)) put(sentenceOf(best), best, now, true, heft);
     },
   };

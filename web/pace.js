@@ -32,6 +32,8 @@ export const DWELL = {
   "loop.idle": 50,
   "loop.blocked": 100,
   "loop.exception": 100,
+  "coroutine.unawaited": 100, // (a coach message: said over the prints around it)
+  "program.hint": 100, // (likewise)
   "stdout": 80,
   "error": 100,
   "run.end": 0,

@@ -185,8 +185,9 @@ test("narration: a sentence stays at least its reading time, the heaviest one si
   for (let cursor = 1; schedule.at[cursor] < READ_MS / 3; cursor += 1) at(cursor, schedule.at[cursor]);
   assert.deepEqual(shown, ["sentence 0"], "nothing replaces a sentence within a third of its reading time");
   // Playing on frame by frame: every sentence shown had its reading time unless a heavier one replaced it.
+  // (the sentence on screen weighs as its event does at the cursor: less once the cursor is past it)
   const when = [0];
-  const heft = [weight(schedule, events, 0)];
+  const said = [0];
   for (let now = 0, cursor = 0; cursor < events.length - 1; now += 16) {
     cursor = schedule.indexAt(now);
     const before = shown.length;
@@ -194,14 +195,33 @@ test("narration: a sentence stays at least its reading time, the heaviest one si
     if (shown.length > before) {
       const index = Number(shown.at(-1).split(" ")[1]);
       const age = now - when.at(-1);
-      const heavier = weight(schedule, events, index) > heft.at(-1);
+      const heavier = weight(schedule, events, index, cursor) > weight(schedule, events, said.at(-1), cursor);
       assert.ok(age >= READ_MS || (heavier && age >= READ_MS / 3), `sentence ${index} after ${age} ms`);
       assert.ok(!schedule.own[index] || events[index].kind === "run.end", "asyncio's own work is not narrated");
       when.push(now);
-      heft.push(weight(schedule, events, index));
+      said.push(index);
     }
   }
   assert.ok(shown.length >= 3 && shown.length < events.length / 4, `${shown.length} sentences of ${events.length}`);
+});
+
+test("narration: a long wait is said while it is on screen, and what follows it is said once it is over", () => {
+  const { events, schedule, shown, at } = captionOver("tasks");
+  const said = []; // [index, cursor] of each sentence as it came
+  for (let now = 0, cursor = 0; cursor < events.length - 1; now += 16) {
+    cursor = schedule.indexAt(now);
+    const before = shown.length;
+    at(cursor, now);
+    if (shown.length > before) said.push([Number(shown.at(-1).split(" ")[1]), cursor]);
+  }
+  const long = ([index]) => schedule.held[index] >= IDLE_MS && events[index].kind !== "run.end";
+  const idle = said.filter(long);
+  assert.ok(idle.length >= 2 && idle.every(([index, cursor]) => index === cursor), JSON.stringify(said));
+  // After each long wait, what comes of it is said before the next one (it used to hold the line through it).
+  said.forEach((sentence, at) => {
+    if (long(sentence) && at + 1 < said.length) assert.ok(!long(said[at + 1]), JSON.stringify(said));
+  });
+  assert.ok(said.some(([index]) => events[index].kind === "task.done"), JSON.stringify(said));
 });
 
 test("narration: paused or stepping, the line changes at once, and playing again starts afresh", () => {
@@ -213,4 +233,18 @@ test("narration: paused or stepping, the line changes at once, and playing again
   assert.deepEqual(shown, ["sentence 0", "paused here"]);
   at(5, 20);
   assert.deepEqual(shown, ["sentence 0", "paused here", "sentence 5"]);
+});
+
+test("narration: a coach's warning is said over the prints around it", () => {
+  const at = (kind, fields) => ({ v: 1, seq: 0, t: 0, kind, ...fields });
+  const events = [at("run.start", { target: "main.py", blocking: false, clock: "virtual", python: "3.11", file: "main.py", threshold: 0.05 }),
+    at("stdout", { text: "a\n", task: 1, stream: "stdout" }), at("coroutine.unawaited", { coro: "fetch", line: 5 }),
+    at("stdout", { text: "b\n", task: 1, stream: "stdout" }), at("stdout", { text: "c\n", task: 1, stream: "stdout" })]
+    .map((event, seq) => ({ ...event, seq }));
+  const schedule = createSchedule(1).extend(events);
+  const shown = [];
+  const caption = createCaption((index) => index, (index) => shown.push(index));
+  caption.follow({ schedule, events, cursor: 1, now: 0, read: READ_MS });
+  caption.follow({ schedule, events, cursor: 4, now: READ_MS, read: READ_MS }); // (all passed within one reading)
+  assert.deepEqual(shown, [1, 2]);
 });
