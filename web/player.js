@@ -33,7 +33,13 @@ export function createPlayer(onMove) {
   let pausedFor = null; // why playback paused itself at the cursor
   let waiting = false; // at the last event so far, more to come
 
-  const timeOf = (index) => (index >= 0 ? schedule.at[index] : 0);
+  const timeOf = (index) => (index >= 0 ? schedule.at[Math.min(index, schedule.at.length - 1)] ?? 0 : 0);
+  // How much of the event at the cursor's time on screen has passed, from 0 to 1.
+  function share() {
+    const from = timeOf(cursor);
+    const span = timeOf(cursor + 1) - from;
+    return span > 0 && Number.isFinite(span) ? Math.min(1, Math.max(0, (clock - from) / span)) : 0;
+  }
 
   function move(to) {
     const next = Math.max(-1, Math.min(to, events.length - 1));
@@ -130,10 +136,12 @@ export function createPlayer(onMove) {
     get schedule() { return schedule; },
     get speed() { return speed; },
     // Loop seconds per second on screen; Infinity: as fast as possible.
+    // (what the event on screen had left of its time, it keeps, in proportion: not all of it again)
     set speed(value) {
+      const shown = share();
       speed = value;
       schedule = schedule.atSpeed(speed).extend(events);
-      clock = timeOf(cursor);
+      clock = timeOf(cursor) + shown * (timeOf(cursor + 1) - timeOf(cursor));
     },
     // The trace's events (the same array, growing as events arrive).
     setEvents(value) {

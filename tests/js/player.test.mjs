@@ -127,3 +127,23 @@ test("at full speed a frame folds for a bounded time, however its events' costs 
   assert.ok(longest <= 32 + slice, `a frame folded for ${longest.toFixed(1)} ms (${folds.length} frames)`);
   assert.ok(folds.length < events.length / 50, `${folds.length} frames for ${events.length} events`);
 });
+
+test("changing the speed in the middle of an event keeps what it had left of its time, in proportion", () => {
+  const events = recorded("tasks-blocking");
+  const long = createSchedule(1).extend(events);
+  const held = events.findIndex((_, i) => i + 1 < events.length && long.at[i + 1] - long.at[i] >= 1000);
+  assert.ok(held > 0, "an event held a second or more at 1x");
+  const { player, frames } = playerFor(events);
+  player.finished = true;
+  player.play();
+  let now = 0;
+  frames.frame(now);
+  const switchAt = long.at[held] + 0.75 * (long.at[held + 1] - long.at[held]);
+  while (now + 16 <= switchAt) frames.frame((now += 16));
+  assert.equal(player.cursor, held);
+  player.speed = 2;
+  const left = 0.25 * (long.at[held + 1] - long.at[held]) / 2; // a quarter of its time, at twice the speed
+  const switched = now;
+  while (player.cursor === held) frames.frame((now += 16));
+  assert.ok(Math.abs(now - switched - left) <= 40, `${now - switched} ms left of the event, not ${left}`);
+});
