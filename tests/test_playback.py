@@ -124,6 +124,21 @@ def test_playback_pauses_at_the_first_block_and_space_goes_on(page, server):  # 
     expect(narration).to_contain_text("Paused: a task finished. Task world is done")
 
 
+def test_after_a_pause_at_a_key_moment_space_goes_on_whichever_control_was_clicked_last(page, server):  # noqa: F811
+    open_page(page, server, "?scenario=tasks&blocking=1")
+    page.select_option("#speed", "5")
+    page.click("#pause-key")
+    page.click("#pause-key")  # (ticked again, and focused: Space would untick it)
+    assert page.is_checked("#pause-key")
+    page.click("#run")
+    page.wait_for_function("() => window.loopscope.player.pausedFor !== null")
+    at = page.evaluate("() => window.loopscope.player.cursor")
+    expect(page.locator("#play")).to_be_focused()
+    page.keyboard.press("Space")
+    page.wait_for_function("() => window.loopscope.player.cursor > %d" % at)
+    assert page.is_checked("#pause-key")
+
+
 def test_pausing_at_key_moments_is_off_for_your_own_code(page, server):  # noqa: F811
     open_page(page, server, "?scenario=own")
     assert not page.is_checked("#pause-key")

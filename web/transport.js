@@ -72,11 +72,16 @@ export function createTransport(player, trace, stepIteration) {
     }
   }
 
-  // Paused at a key moment, the narration says Space goes on: a Run button that has the focus (it was
-  // just clicked) would take Space for itself and start again, so the focus moves to Play.
+  // Paused at a key moment, the narration says Space goes on: a control that has the focus (it was just
+  // clicked: Run, the "pause at key moments" box) would take Space for itself (start again, untick the
+  // box), so the focus moves to Play. Text (the editor, a field) keeps it: Space is a character there.
   function continueWithSpace() {
     const focused = document.activeElement;
-    if (!focused || focused === document.body || focused.id === "run") $("#play").focus({ preventScroll: true });
+    const takesSpace = (element) => element.tagName === "BUTTON" || element.tagName === "SELECT"
+      || ["checkbox", "radio", "range"].includes(element.type);
+    if (!focused || focused === document.body || (focused.id !== "play" && takesSpace(focused))) {
+      $("#play").focus({ preventScroll: true });
+    }
   }
 
   function fastForward(events) {
