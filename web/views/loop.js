@@ -63,7 +63,8 @@ function timerRow(state, handle, furthest) {
 // Each task is in one place only: ready or running (its step is queued or runs), waiting, or done.
 const TASK_SAYS = {
   ready: (task) => `${task.name} · ready`,
-  running: (task) => `${task.name} · running`,
+  // (a task whose last step finished it is done, though that step has not returned yet: said so)
+  running: (task) => (task.finished ? `${task.name} · done, its last step ending` : `${task.name} · running`),
   waiting: (task) => `${task.name} awaits ${said(task.awaiting)}`,
 };
 
