@@ -254,7 +254,9 @@ export function foldTo(trace, index, from = null) {
     }
   }
   // Only the sentence for the event at the cursor is ever shown: say it once.
-  state.narration = last >= 0 ? narrate(trace.events[last], state) : initialState().narration;
+  state.narration = last >= 0 ? narrate(trace.events[last], state)
+    : trace.events.length > 0 ? "Before the first event: nothing has happened yet. Play (Space) or → steps through the run."
+      : initialState().narration;
   const tip = last >= 0 ? saidAt(state.coach, trace.events[last].seq) : null;
   if (tip) state.narration += ` Coach: ${tip.title}. ${tip.advice}`.replaceAll("`", "");
   return state;

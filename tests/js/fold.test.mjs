@@ -27,6 +27,13 @@ test("the fold marks the trace ended when its run.end arrives", () => {
   assert.equal(trace.ended, true);
 });
 
+test("before the first event the line says so, and says Run only when nothing is recorded", () => {
+  assert.equal(foldTo(createTrace(), -1).narration, "Press Run to start.");
+  const before = foldTo(recorded("tasks"), -1).narration;
+  assert.match(before, /Before the first event/);
+  assert.doesNotMatch(before, /Press Run/);
+});
+
 test("at the end of a run every task is done and the queues are empty", () => {
   const trace = recorded("tasks");
   const state = foldTo(trace, trace.events.length - 1);
