@@ -11,7 +11,8 @@ import pytest
 from conftest import ROOT
 
 TRACES = {"tasks": ["tasks"], "tasks-blocking": ["tasks", "--blocking"], "stress": ["stress"],
-          "sequential": ["sequential"], "sequential-blocking": ["sequential", "--blocking"]}
+          "sequential": ["sequential"], "sequential-blocking": ["sequential", "--blocking"],
+          "semaphore-blocking": ["semaphore", "--blocking"]}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def node_tests(name, traces):
 
 
 # Each file of node tests, and how many tests it holds (so a file whose tests stop loading fails).
-NODE_TESTS = {"fold.test.mjs": 10, "loop.test.mjs": 3, "pace.test.mjs": 17, "player.test.mjs": 5, "narrate.test.mjs": 1}
+NODE_TESTS = {"fold.test.mjs": 10, "loop.test.mjs": 3, "pace.test.mjs": 18, "player.test.mjs": 5, "narrate.test.mjs": 1}
 
 
 @pytest.mark.parametrize("name", NODE_TESTS)

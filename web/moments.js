@@ -11,7 +11,7 @@ export function createMoments() {
   const internal = new Set(); // asyncio's own tasks
   let tasks = 0; // the program's tasks
   let firstBlock = -1;
-  let firstDone = -1;
+  const doneAt = []; // indexes of the program's tasks' task.done events
   const runningAt = []; // index of the handle.begin whose callback runs at each event, or -1
 
   const moments = {
@@ -25,7 +25,7 @@ export function createMoments() {
           if (event.internal) internal.add(event.task);
           else tasks += 1;
         } else if (event.kind === "loop.blocked" && firstBlock === -1) firstBlock = seen;
-        else if (event.kind === "task.done" && firstDone === -1 && !internal.has(event.task)) firstDone = seen;
+        else if (event.kind === "task.done" && !internal.has(event.task)) doneAt.push(seen);
       }
       return moments;
     },
@@ -34,12 +34,16 @@ export function createMoments() {
       if (!event || index >= seen) return null;
       if (event.kind === "run.end") return "the run is over";
       if (event.kind === "loop.blocked") return index === firstBlock ? "the loop is blocked for the first time" : null;
-      if (event.kind !== "task.done" || internal.has(event.task)) return null;
-      // A task that ends inside the callback that first blocks the loop: the block's pause, a moment
-      // later, says more.
-      if (firstBlock > index && runningAt[firstBlock] === runningAt[index] && runningAt[index] !== -1) return null;
-      return tasks <= MANY_TASKS || index === firstDone ? "a task finished" : null;
+      if (event.kind !== "task.done" || internal.has(event.task) || inFirstBlock(index)) return null;
+      // With many tasks, only the first end that pauses (not one inside the first block's callback).
+      return tasks <= MANY_TASKS || index === doneAt.find((at) => !inFirstBlock(at)) ? "a task finished" : null;
     },
   };
+
+  // A task that ends inside the callback that first blocks the loop: the block's pause, a moment
+  // later, says more.
+  function inFirstBlock(index) {
+    return firstBlock > index && runningAt[firstBlock] === runningAt[index] && runningAt[index] !== -1;
+  }
   return moments;
 }

@@ -248,3 +248,14 @@ test("narration: a coach's warning is said over the prints around it", () => {
   caption.follow({ schedule, events, cursor: 4, now: READ_MS, read: READ_MS }); // (all passed within one reading)
   assert.deepEqual(shown, [1, 2]);
 });
+
+test("key moments in a run of many tasks whose first end is inside the first block: the next end", () => {
+  const events = recorded("semaphore-blocking");
+  const moments = createMoments().extend(events);
+  assert.ok(events.filter((e) => e.kind === "task.new" && !e.internal).length > MANY_TASKS);
+  const ends = events.map((e, i) => i).filter((i) => events[i].kind === "task.done");
+  const done = events.map((e, i) => i).filter((i) => moments.reason(i) === "a task finished");
+  assert.equal(done.length, 1);
+  const block = find(events, (e) => e.kind === "loop.blocked");
+  assert.ok(ends[0] < block && done[0] === ends.find((i) => i > block), `ends ${ends}, block ${block}, paused ${done}`);
+});
