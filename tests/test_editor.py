@@ -120,8 +120,13 @@ def test_reload_keeps_the_text(page, server):  # noqa: F811
 
 def test_edit_this_scenario_opens_its_source(page, server):  # noqa: F811
     open_page(page, server, "?scenario=tasks&blocking=1")
-    page.click("#edit")
+    page.uncheck("#pause-key")
+    page.click("#run")
+    page.wait_for_function("() => window.loopscope.player.playing")
+    page.click("#edit")  # (while the scenario's run plays: it stops, and its picture goes)
     assert page.input_value("#scenario") == "own"
+    assert page.evaluate("() => !window.loopscope.player.playing && window.loopscope.page.trace.events.length === 0")
+    expect(page.locator("#status")).to_contain_text("Ready")
     assert "time.sleep(2)" in editor_text(page)
     run_own(page)
     expect(page.locator("[data-outcome]")).to_contain_text("after 3 s")

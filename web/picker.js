@@ -49,7 +49,8 @@ export function createPicker(page, setStatus, onShown) {
     if (!current) return;
     setText(page.editor, current.source[mode()]);
     $("#scenario").value = OWN;
-    show();
+    // (as choosing "Your own code" in the list does: the scenario's run stops and its picture goes)
+    $("#scenario").dispatchEvent(new Event("change"));
     page.editor.focus();
   }
 
