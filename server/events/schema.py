@@ -148,8 +148,11 @@ KINDS = {
     ),
     "loop.stalled": (
         "One callback has held the loop for a while and has not returned yet: sent after a tenth of a "
-        "second of real time, then every quarter second while it lasts, so a page sees a loop that is "
-        "stuck while it is stuck. Its `loop.blocked` follows if it ever returns.",
+        "second of real time (under the virtual clock, a tenth of a second of CPU, or three tenths of "
+        "real time: its waits for a CPU are not the program's), then every quarter second while it "
+        "lasts, so a page sees a loop that is stuck while it is stuck. Its `loop.blocked` follows if it "
+        "returns having held the loop past the threshold (almost always; a `handle.end` with no "
+        "`loop.blocked` says it did not).",
         {
             "handle": "handle id of the callback",
             "task": "task id or null",
