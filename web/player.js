@@ -8,9 +8,9 @@ import { createSchedule } from "./pace.js";
 // rest of the recent frames took, and at least half a frame at 60 Hz. A frame's rest is its drawing
 // or, if longer, the whole frame less its fold (the browser's style, layout and paint count, so does
 // the wait for the screen's next refresh, and so does a busy machine); the longest of the last three
-// counts, as one quick frame says little. A count
-// of events adapted from frame to frame overshot: folding an event differs tenfold in cost (a task's
-// birth against a step). What a frame does not reach waits for the next (no backlog is carried).
+// counts, as one quick frame says little. A count of events adapted from frame to frame overshot:
+// folding an event differs tenfold in cost (a task's birth against a step). What a frame does not
+// reach waits for the next (no backlog is carried).
 const FRAME_MS = 32;
 const LEAST_FOLD_MS = 8;
 const SLICE = 100; // events folded between two looks at the clock (mostly under a millisecond)
