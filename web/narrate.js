@@ -21,7 +21,8 @@ function callback(state, handle) {
     if (task && task.internal && !settings.internals) return "asyncio.run()'s own shutdown work";
     return `${who(state, found.task)}'s ${found.label.split(" ")[0]}`;
   }
-  return settings.internals || plainLabel(found.label, settings.source) === found.label ? `\`${found.label}\`` : said(found.label);
+  // (a label said in plain words is a description, not a name: quoted, it reads as the callback's name)
+  return settings.internals || plainLabel(found.label, settings.source) === found.label ? `\`${found.label}\`` : `“${said(found.label)}”`;
 }
 
 // Where a nested await sits: " (inside `put_item()`, which `producer()` awaits on line 8, which …)".

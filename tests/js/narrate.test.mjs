@@ -17,3 +17,13 @@ test("a cancel names the task as the program named it, in its own case", () => {
   assert.equal(foldTo(trace, 3).narration,
     "Task `Main` asks task `Fetch-A` to cancel: it will get a CancelledError at its next await.");
 });
+
+test("a callback said in plain words is quoted, so the sentence reads it as the callback's name", () => {
+  const trace = createTrace({ scenario: null, blocking: false });
+  addEvents(trace, [
+    at(0, "run.start", { target: "main.py", blocking: false, clock: "virtual", python: "3.11.7", file: "main.py", threshold: 0.05 }),
+    at(0, "handle.schedule", { handle: 5, queue: "ready", when: null, task: null, label: "Timeout._on_timeout", source: "call_soon", owner: null }),
+    at(0, "handle.begin", { handle: 5, task: null }),
+  ].map((e, seq) => ({ ...e, seq })));
+  assert.equal(foldTo(trace, 2).narration, "The loop runs “the timeout runs out”; nothing else can run until it returns.");
+});
