@@ -62,6 +62,9 @@ def drawn(page):
 def fresh_at(page, server, trace_text, internals, index):
     loaded(page, server, trace_text, internals)
     page.evaluate("(index) => window.loopscope.player.seek(index)", index)
+    # (two frames: the event log learns its height from a ResizeObserver, which reports after a layout;
+    # read at once, a fresh page's log could still be drawn for a height of none)
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     return drawn(page)
 
 
