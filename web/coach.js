@@ -113,9 +113,7 @@ const NOTES = {
       + "`await asyncio.gather(...)` it, or create it in an `async with asyncio.TaskGroup()`) so the exception "
       + "reaches your code.");
   },
-  "handle.end": (c, e, o) => {
-    if (c.messages.some((m) => m.live === e.handle)) ended(o, c, e.handle);
-  },
+  "handle.end": (c, e, o) => ended(o, c, e.handle),
   "loop.stalled": (c, e, o) => {
     ended(o, c, e.handle); // (its line may have moved since the last report)
     const blocking = BLOCKING[e.cause === "cpu" ? "endless" : e.cause];
@@ -144,9 +142,14 @@ const NOTES = {
 };
 
 // Take `event` (the next one of the run) into `state.coach` (`state`: the fold's, or any object with a coach).
+// Kinds of which only some events concern the coach, asked first of the coach as it is: the most
+// frequent kind, a callback's end, then copies nothing (sharing.js) unless a message is live.
+const CONCERNS = { "handle.end": (coach, e) => coach.messages.some((m) => m.live === e.handle) };
+
 export function note(state, event) {
   const noting = NOTES[event.kind];
-  if (noting) noting(writable(state, state, "coach"), event, state);
+  const concerns = CONCERNS[event.kind];
+  if (noting && (!concerns || concerns(state.coach, event))) noting(writable(state, state, "coach"), event, state);
 }
 
 // The message the event `seq` said (or changed), if any: what the narration adds.

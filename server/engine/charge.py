@@ -40,13 +40,7 @@ import time
 _real_time = time.monotonic  # (the real one: the program's may be virtual)
 _thread_id, _native_id = threading.get_ident, threading.get_native_id
 _cpu_time = time.thread_time  # (kept: the program may replace it)
-_cpu_clock_of, _clock_gettime = time.pthread_getcpuclockid, time.clock_gettime
-
-
-def _thread_cpu_time(ident):
-    return _clock_gettime(_cpu_clock_of(ident))
-
-
+_cpu_clock_of, _clock_gettime = time.pthread_getcpuclockid, time.clock_gettime  # (another thread's CPU time)
 _pread = os.pread
 
 QUANTUM = 0.001  # charged time is a whole number of these seconds
@@ -64,6 +58,10 @@ MARK_EVERY = 0.00025
 def whole(seconds):
     """What `seconds` of running is charged: 0 below `FREE_BELOW`, else the nearest whole `QUANTUM` (half up)."""
     return 0.0 if seconds < FREE_BELOW else max(math.floor(seconds / QUANTUM + 0.5), 1) * QUANTUM
+
+
+def _thread_cpu_time(ident):
+    return _clock_gettime(_cpu_clock_of(ident))
 
 
 class Charger:
