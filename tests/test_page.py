@@ -123,19 +123,6 @@ def test_a_task_whose_last_step_blocks_stays_running_until_the_loop_gets_control
     assert "hello: returned 'hello is done'" in chips(page, "done")
 
 
-def test_a_long_lines_markers_stay_in_view_at_the_panels_edge(page, server):
-    open_page(page, server, "?scenario=gather-and-taskgroup")
-    run_to_end(page)
-    seek(page, index_of(page, "e => e.kind === 'task.suspend' && e.line === 26") + 1)
-    line = page.locator("#source li", has=page.locator(".markers", has_text="waiting: Task-1"))
-    expect(line).to_have_count(1)
-    panel, marker, code = (page.evaluate("(el) => { const r = el.getBoundingClientRect(); return [r.left, r.right]; }",
-                                         handle.element_handle())
-                           for handle in (page.locator("#source"), line.locator(".markers"), line.locator("code")))
-    assert code[1] > panel[1], "the line is longer than the panel"
-    assert panel[0] < marker[0] and marker[1] <= panel[1] + 1, (panel, marker)
-
-
 def test_stepping_back_restores_the_earlier_picture_exactly(page, server):
     open_page(page, server, "?scenario=futures")
     run_to_end(page)
