@@ -126,6 +126,8 @@ def test_playback_pauses_at_the_first_block_and_space_goes_on(page, server):  # 
     expect(narration).to_contain_text("Paused: a task finished. Task world is done")
     # (its step has not returned yet: the board says it is done all the same)
     expect(page.locator('#loop [data-area="active"] .chip.task', has_text="world")).to_have_text("world · done, its last step ending")
+    expect(page.locator("#objects .chain-row", has_text="world · world()")).to_contain_text(
+        "returned 'world is done', its last step ending")
 
 
 def test_after_a_pause_at_a_key_moment_space_goes_on_whichever_control_was_clicked_last(page, server):  # noqa: F811

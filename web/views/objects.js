@@ -35,6 +35,9 @@ function outcome(state, detail) {
 // What a task is doing, in a few words (its place on the loop picture, said shortly).
 function doing(state, task) {
   if (task.state === "done") return outcome(task.outcome, task.detail).replace(/^got/, "returned");
+  if (task.finished) { // (done, as the loop picture says too, though its last step has not returned yet)
+    return `${outcome(task.finished.outcome, task.finished.detail).replace(/^got/, "returned")}, its last step ending`;
+  }
   if (task.state === "waiting") return `awaits ${said(task.awaiting)}`;
   return task.state;
 }
