@@ -7,6 +7,10 @@ export function createRuns({ onStatus, onRunning, onEvents, onFinished }) {
   let asked = false; // the page asked for a run the server has not mentioned yet
   let ignoreAsked = false; // ... and that run, when it comes, is not for the screen either
   let finished = true; // the run on screen is over on the server
+  // The stop sent for a forgotten run: "awaiting" its finished; "refused" once that run finished by
+  // itself first (its stop then arrived with nothing to stop: the server's error that follows is the
+  // stop's answer, not news for the learner); "none".
+  let stopAnswer = "none";
 
   return {
     get current() { return current; },
@@ -23,6 +27,7 @@ export function createRuns({ onStatus, onRunning, onEvents, onFinished }) {
     // whether that run may still be going (the page should stop it).
     forget() {
       const active = this.active;
+      if (active) stopAnswer = "awaiting";
       ignoreUpTo = lastRun;
       ignoreAsked = asked;
       asked = false;
@@ -31,7 +36,8 @@ export function createRuns({ onStatus, onRunning, onEvents, onFinished }) {
     },
     handle(message) {
       if (message.type === "error") {
-        onStatus(message.message, "error");
+        if (stopAnswer === "refused") stopAnswer = "none";
+        else onStatus(message.message, "error");
         return;
       }
       if (message.run !== undefined) {
@@ -40,7 +46,12 @@ export function createRuns({ onStatus, onRunning, onEvents, onFinished }) {
           ignoreAsked = false;
         }
         lastRun = Math.max(lastRun, message.run);
-        if (message.run <= ignoreUpTo) return;
+        if (message.run <= ignoreUpTo) {
+          if (message.state === "finished" && stopAnswer === "awaiting") {
+            stopAnswer = message.status === "stopped" ? "none" : "refused";
+          }
+          return;
+        }
         if (message.run !== current) finished = false;
         current = message.run;
         asked = false;

@@ -117,6 +117,24 @@ test("an event of a kind the page does not know is a loud error", () => {
   assert.throws(() => foldTo(trace, 0), /unknown event kind no.such.kind/);
 });
 
+test("run messages: a forgotten run that finished before its stop came: the stop's 'nothing to stop' says nothing", () => {
+  const seen = [];
+  const runs = createRuns({ onStatus: (text, kind = "") => seen.push([text, kind]), onRunning: () => {},
+    onEvents: () => {}, onFinished: () => {} });
+  runs.handle({ type: "status", run: 1, state: "running" });
+  assert.equal(runs.forget(), true); // (the page sends a stop)
+  runs.handle({ type: "status", run: 1, state: "finished", status: "ok" }); // (it had ended by itself)
+  runs.handle({ type: "error", message: "Nothing is running: there is no run to stop." });
+  assert.deepEqual(seen, []);
+  runs.handle({ type: "error", message: "The code is too large" }); // (any other error is said)
+  assert.deepEqual(seen, [["The code is too large", "error"]]);
+  runs.handle({ type: "status", run: 2, state: "running" });
+  assert.equal(runs.forget(), true);
+  runs.handle({ type: "status", run: 2, state: "finished", status: "stopped" }); // (the stop did it: no error follows)
+  runs.handle({ type: "error", message: "Unknown scenario" });
+  assert.deepEqual(seen.at(-1), ["Unknown scenario", "error"]);
+});
+
 test("run messages: a replaced run's tail is ignored, statuses and events reach their handlers", () => {
   const seen = [];
   const runs = createRuns({
